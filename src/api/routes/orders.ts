@@ -1,0 +1,86 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { OrderSagaInput } from '../../workflows';
+import type { ApiDeps } from '../app';
+import { ConflictError, parseWith } from '../errors';
+
+export const placeOrderBody = z.object({
+  customerId: z.string().trim().min(1).max(100),
+  items: z
+    .array(
+      z.object({
+        sku: z.string().trim().min(1).max(64),
+        quantity: z.number().int().positive().max(1000),
+      }),
+    )
+    .min(1)
+    .max(100),
+  payment: z.object({ token: z.string().trim().min(1).max(200) }),
+  shippingAddress: z.object({
+    line1: z.string().trim().min(1).max(200),
+    city: z.string().trim().min(1).max(100),
+    postalCode: z.string().trim().min(1).max(20),
+    country: z.string().trim().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code, e.g. DE'),
+  }),
+});
+export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
+
+const headers = z.object({
+  'idempotency-key': z.string().trim().min(1).max(200).optional(),
+  'x-correlation-id': z.string().trim().min(1).max(200).optional(),
+});
+
+export const workflowIdFor = (orderId: string) => `order-${orderId}`;
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** A stable UUID (v8 layout) for a customer's Idempotency-Key, so a repeat maps to the same workflow id. */
+export function orderIdForIdempotencyKey(customerId: string, key: string): string {
+  const h = sha256(`${customerId}\u0000${key}`);
+  const variant = ((Number.parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+interface OrderMemo {
+  correlationId?: string;
+  requestHash?: string;
+}
+
+export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.post('/orders', async (request, reply) => {
+    const h = parseWith(headers, request.headers, 'headers');
+    const body = parseWith(placeOrderBody, request.body);
+    const correlationId = h['x-correlation-id'] ?? randomUUID();
+    const idempotencyKey = h['idempotency-key'];
+    const orderId = idempotencyKey ? orderIdForIdempotencyKey(body.customerId, idempotencyKey) : randomUUID();
+    const workflowId = workflowIdFor(orderId);
+    const requestHash = sha256(JSON.stringify(body));
+    const input: OrderSagaInput = { orderId, customerId: body.customerId, items: body.items, correlationId };
+
+    try {
+      await deps.temporal.workflow.start('orderSaga', {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        memo: { correlationId, requestHash } satisfies OrderMemo,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // Same Idempotency-Key again: answer with the order it created the first time.
+      const existing = await deps.temporal.workflow.getHandle(workflowId).describe();
+      const memo = (existing.memo ?? {}) as OrderMemo;
+      if (memo.requestHash !== requestHash) {
+        throw new ConflictError('Idempotency-Key was already used with a different request body');
+      }
+      return reply
+        .status(202)
+        .header('x-correlation-id', memo.correlationId ?? correlationId)
+        .send({ orderId, workflowId, correlationId: memo.correlationId ?? correlationId });
+    }
+    return reply.status(202).header('x-correlation-id', correlationId).send({ orderId, workflowId, correlationId });
+  });
+}

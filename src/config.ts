@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Thrown when the environment does not describe a runnable configuration. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(
+      'Invalid configuration:\n' +
+        issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n'),
+    );
+  }
+}
+
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .transform((s) => (s === '' ? undefined : s))
+    .optional()
+    .refine(
+      (s) => s === undefined || protocols.some((p) => s.startsWith(`${p}://`)),
+      { message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}` },
+    );
+const hostPort = z
+  .string()
+  .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
+
+/**
+ * Every environment variable the project reads, with its default.
+ * Documented in README.md (Configuration); keep the two in step.
+ */
+export const envSchema = z.object({
+  /** PostgreSQL connection string. Unset: an embedded PostgreSQL is started by `saga dev`. */
+  DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
+  /** Where `saga dev` keeps local state (embedded PostgreSQL data, Temporal SQLite file). */
+  DATA_DIR: z.string().min(1).default('.data'),
+  /** Port of the embedded PostgreSQL started when DATABASE_URL is unset. */
+  EMBEDDED_PG_PORT: port.default(54329),
+  /** Temporal frontend (gRPC). `saga dev` starts a dev server listening here. */
+  TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Temporal Web UI port of the dev server started by `saga dev`. */
+  TEMPORAL_UI_PORT: port.default(8233),
+  /** Path to a Temporal CLI binary; otherwise PATH, the cache, or a Go build is used. */
+  TEMPORAL_CLI: z.string().min(1).optional(),
+  TASK_QUEUE: z.string().min(1).default('orders'),
+  /** HTTP API port. */
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** RabbitMQ; optional for `saga dev`, required by the test suite when CI=true. */
+  AMQP_URL: optionalUrl(['amqp', 'amqps']),
+  /** NATS with JetStream; optional for `saga dev`, required by the test suite when CI=true. */
+  NATS_URL: optionalUrl(['nats', 'tls']),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly embeddedPgPort: number;
+  readonly temporal: {
+    readonly address: string;
+    readonly namespace: string;
+    readonly uiPort: number;
+    readonly cliPath: string | undefined;
+    readonly taskQueue: string;
+  };
+  readonly api: { readonly port: number; readonly host: string };
+  readonly amqpUrl: string | undefined;
+  readonly natsUrl: string | undefined;
+  readonly logLevel: Env['LOG_LEVEL'];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Parses the environment into a typed, frozen config; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({
+        variable: String(i.path[0] ?? '(environment)'),
+        message: i.message,
+      })),
+    );
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.DATA_DIR),
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      uiPort: e.TEMPORAL_UI_PORT,
+      cliPath: e.TEMPORAL_CLI,
+      taskQueue: e.TASK_QUEUE,
+    },
+    api: { port: e.PORT, host: e.HOST },
+    amqpUrl: e.AMQP_URL,
+    natsUrl: e.NATS_URL,
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,110 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Worker } from '@temporalio/worker';
+import { buildApp } from './api/app';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import { acquireDevLock } from './runtime/dev-lock';
+import { assertPortsFree } from './runtime/ports';
+import { provisionPostgres } from './runtime/postgres';
+import { migrate } from './store/migrations';
+import { createPool } from './store/pool';
+import { resolveTemporalCli } from './temporal/cli-binary';
+import { createTemporalClient } from './temporal/client';
+import { startDevServer } from './temporal/dev-server';
+import { installTemporalRuntime } from './temporal/runtime';
+import { connectWorker, createWorker } from './worker';
+
+export interface DevStack {
+  urls: { api: string; temporalUi: string | undefined; temporal: string; postgres: string };
+  stop(): Promise<void>;
+}
+
+const redact = (url: string) => url.replace(/\/\/([^:/@]+):[^@]+@/, '//$1:***@');
+
+/**
+ * The whole system on one machine: Temporal dev server (SQLite, Web UI), PostgreSQL,
+ * migrations, the worker and the HTTP API. Everything started is stopped by `stop()`,
+ * in reverse order, and also when start-up fails half-way.
+ */
+export async function startDevStack(config: Config, logger: Logger): Promise<DevStack> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const lock = acquireDevLock(config.dataDir);
+  const cleanups: (() => Promise<void>)[] = [async () => lock.release()];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
+    }
+  };
+
+  try {
+    const [host, portText] = config.temporal.address.split(':') as [string, string];
+    await assertPortsFree([
+      { port: Number(portText), host, variable: 'TEMPORAL_ADDRESS', what: 'Temporal frontend' },
+      { port: config.temporal.uiPort, host: '127.0.0.1', variable: 'TEMPORAL_UI_PORT', what: 'Temporal Web UI' },
+      { port: config.api.port, host: config.api.host, variable: 'PORT', what: 'HTTP API' },
+      ...(config.databaseUrl
+        ? []
+        : [{ port: config.embeddedPgPort, host: '127.0.0.1', variable: 'EMBEDDED_PG_PORT', what: 'embedded PostgreSQL' }]),
+    ]);
+
+    const cli = await resolveTemporalCli({
+      explicitPath: config.temporal.cliPath,
+      onProgress: (line) => logger.info(line),
+    });
+    logger.info({ source: cli.source, path: cli.path }, 'Temporal CLI resolved');
+    const server = await startDevServer({
+      cli,
+      ip: host,
+      port: Number(portText),
+      uiPort: config.temporal.uiPort,
+      dbFilename: path.join(config.dataDir, 'temporal.sqlite'),
+      namespace: config.temporal.namespace,
+      logFile: path.join(config.dataDir, 'temporal.log'),
+    });
+    lock.addChild(server.pid, 'server start-dev');
+    cleanups.push(server.stop);
+
+    const postgres = await provisionPostgres(config, logger);
+    cleanups.push(postgres.stop);
+    const pool = createPool(postgres.url);
+    cleanups.push(() => pool.end());
+    const applied = await migrate(pool);
+    logger.info({ applied }, 'migrations up to date');
+
+    const temporal = await createTemporalClient({ address: server.address, namespace: config.temporal.namespace });
+    cleanups.push(() => temporal.connection.close());
+    installTemporalRuntime(logger);
+    const workerConnection = await connectWorker(server.address);
+    cleanups.push(() => workerConnection.close());
+    const worker: Worker = await createWorker({
+      connection: workerConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      deps: { pool },
+    });
+    const running = worker.run();
+    cleanups.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    });
+
+    const app: FastifyInstance = buildApp({ pool, temporal, taskQueue: config.temporal.taskQueue, logger });
+    await app.listen({ port: config.api.port, host: config.api.host });
+    cleanups.push(() => app.close());
+
+    return {
+      urls: {
+        api: `http://localhost:${config.api.port}`,
+        temporalUi: server.uiUrl,
+        temporal: server.address,
+        postgres: redact(postgres.url),
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

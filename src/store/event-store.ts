@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool, Tx } from './pool';
+
+/** What a writer hands to the store; the store assigns position, version and transaction. */
+export interface NewEvent {
+  eventId?: string;
+  eventType: string;
+  schemaVersion?: number;
+  payload: Record<string, unknown>;
+  metadata?: EventMetadata;
+}
+
+export interface EventMetadata {
+  correlationId?: string;
+  causationId?: string;
+  workflowId?: string;
+  runId?: string;
+  traceparent?: string;
+  [key: string]: unknown;
+}
+
+export interface StoredEvent {
+  globalPosition: number;
+  transactionId: string;
+  eventId: string;
+  streamId: string;
+  streamVersion: number;
+  eventType: string;
+  schemaVersion: number;
+  payload: Record<string, unknown>;
+  metadata: EventMetadata;
+  occurredAt: Date;
+}
+
+/** The stream moved on since the writer read it (optimistic concurrency). */
+export class StreamVersionConflictError extends Error {
+  override readonly name = 'StreamVersionConflictError';
+  constructor(
+    readonly streamId: string,
+    readonly expectedVersion: number,
+  ) {
+    super(`Stream ${streamId} is no longer at version ${expectedVersion}`);
+  }
+}
+
+const SQL = {
+  append: `INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, payload, metadata)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
+    RETURNING global_position, transaction_id::text, event_id, stream_id, stream_version, event_type,
+              schema_version, payload, metadata, occurred_at`,
+  currentVersion: `SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1`,
+  readStream: `SELECT global_position, transaction_id::text, event_id, stream_id, stream_version, event_type,
+              schema_version, payload, metadata, occurred_at
+    FROM events WHERE stream_id = $1 ORDER BY stream_version`,
+} as const;
+
+interface EventRow {
+  global_position: number;
+  transaction_id: string;
+  event_id: string;
+  stream_id: string;
+  stream_version: number;
+  event_type: string;
+  schema_version: number;
+  payload: Record<string, unknown>;
+  metadata: EventMetadata;
+  occurred_at: Date;
+}
+
+const toStoredEvent = (r: EventRow): StoredEvent => ({
+  globalPosition: r.global_position,
+  transactionId: r.transaction_id,
+  eventId: r.event_id,
+  streamId: r.stream_id,
+  streamVersion: r.stream_version,
+  eventType: r.event_type,
+  schemaVersion: r.schema_version,
+  payload: r.payload,
+  metadata: r.metadata,
+  occurredAt: r.occurred_at,
+});
+
+/**
+ * Appends events to a stream inside the caller's transaction. `expectedVersion` is the
+ * version the writer based its decision on; if another writer appended meanwhile, the
+ * unique (stream_id, stream_version) constraint rejects this append.
+ */
+export async function appendToStream(
+  tx: Tx,
+  streamId: string,
+  expectedVersion: number,
+  events: NewEvent[],
+): Promise<StoredEvent[]> {
+  if (events.length === 0) return [];
+  try {
+    const { rows } = await tx.query<EventRow>(SQL.append, [
+      events.map((e) => e.eventId ?? randomUUID()),
+      events.map(() => streamId),
+      events.map((_, i) => expectedVersion + i + 1),
+      events.map((e) => e.eventType),
+      events.map((e) => e.schemaVersion ?? 1),
+      events.map((e) => JSON.stringify(e.payload)),
+      events.map((e) => JSON.stringify(e.metadata ?? {})),
+    ]);
+    return rows.map(toStoredEvent);
+  } catch (err) {
+    if ((err as { constraint?: string }).constraint === 'events_stream_version_unique') {
+      throw new StreamVersionConflictError(streamId, expectedVersion);
+    }
+    throw err;
+  }
+}
+
+export async function currentStreamVersion(db: Pool | Tx, streamId: string): Promise<number> {
+  const { rows } = await db.query<{ version: number }>(SQL.currentVersion, [streamId]);
+  return rows[0]?.version ?? 0;
+}
+
+export async function readStream(db: Pool | Tx, streamId: string): Promise<StoredEvent[]> {
+  const { rows } = await db.query<EventRow>(SQL.readStream, [streamId]);
+  return rows.map(toStoredEvent);
+}

@@ -1,0 +1,155 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/** The CLI tag built from Go modules: it has no `replace` directive, so `go install` accepts it. */
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
+
+export type TemporalCliSource = 'env' | 'path' | 'cache' | 'go-build' | 'sdk-download';
+
+/** Where the Temporal CLI comes from; `path` is absent only for `sdk-download`. */
+export interface ResolvedTemporalCli {
+  source: TemporalCliSource;
+  path?: string;
+}
+
+export interface ResolveTemporalCliOptions {
+  /** Explicit binary (TEMPORAL_CLI). Default: process.env.TEMPORAL_CLI. */
+  explicitPath?: string;
+  /** Cache root. Default: $XDG_CACHE_HOME or ~/.cache, then saga-orchestrator/temporal-cli. */
+  cacheDir?: string;
+  /** Look for `temporal` on PATH. Default true. */
+  searchPath?: boolean;
+  /** Allow the SDK's own download as the last resort. Default true. */
+  allowSdkDownload?: boolean;
+  /** Progress lines while building. Default: written to stderr. */
+  onProgress?: (line: string) => void;
+}
+
+export class TemporalCliNotFoundError extends Error {
+  override readonly name = 'TemporalCliNotFoundError';
+}
+
+export function defaultCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'saga-orchestrator', 'temporal-cli');
+}
+
+export function cachedBinaryPath(cacheDir: string = defaultCacheDir()): string {
+  return path.join(cacheDir, TEMPORAL_CLI_VERSION, 'bin', 'temporal');
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findOnPath(binary: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, binary);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function hasGo(): boolean {
+  return spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Builds the CLI with Go into a staging folder, then moves it into the cache, so an
+ * interrupted build never leaves a half-written binary that later runs would trust.
+ */
+export async function buildTemporalCli(
+  cacheDir: string = defaultCacheDir(),
+  onProgress: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<string> {
+  const target = cachedBinaryPath(cacheDir);
+  const staging = path.join(cacheDir, TEMPORAL_CLI_VERSION, `staging-${process.pid}`);
+  await mkdir(staging, { recursive: true });
+  const started = Date.now();
+  const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
+  onProgress(
+    `Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go (first run only; takes a few minutes)…`,
+  );
+  const ticker = setInterval(() => onProgress(`  … still building (${elapsed()})`), 30_000);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('go', ['install', `${CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
+        env: { ...process.env, CGO_ENABLED: '0', GOBIN: staging },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let downloads = 0;
+      let tail = '';
+      const onData = (chunk: Buffer) => {
+        const text = chunk.toString();
+        tail = (tail + text).slice(-4000);
+        for (const line of text.split('\n')) {
+          if (line.startsWith('go: downloading')) {
+            downloads++;
+            if (downloads % 25 === 1) onProgress(`  downloading modules (${downloads} so far, ${elapsed()})`);
+          }
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`go install exited with ${code}:\n${tail}`)),
+      );
+    });
+    await mkdir(path.dirname(target), { recursive: true });
+    await rename(path.join(staging, 'temporal'), target);
+    onProgress(`Built the Temporal CLI in ${elapsed()}: ${target}`);
+    return target;
+  } finally {
+    clearInterval(ticker);
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Finds the Temporal CLI in this order: TEMPORAL_CLI → `temporal` on PATH → the cached
+ * build → a Go build into the cache → the SDK's own download (needs the internet).
+ */
+export async function resolveTemporalCli(
+  options: ResolveTemporalCliOptions = {},
+): Promise<ResolvedTemporalCli> {
+  const explicit = options.explicitPath ?? process.env.TEMPORAL_CLI;
+  if (explicit) {
+    if (!isExecutable(explicit)) {
+      throw new TemporalCliNotFoundError(`TEMPORAL_CLI=${explicit} is not an executable file`);
+    }
+    return { source: 'env', path: path.resolve(explicit) };
+  }
+  if (options.searchPath !== false) {
+    const onPath = findOnPath('temporal');
+    if (onPath) return { source: 'path', path: onPath };
+  }
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const cached = cachedBinaryPath(cacheDir);
+  if (existsSync(cached) && isExecutable(cached)) return { source: 'cache', path: cached };
+  if (hasGo()) {
+    return { source: 'go-build', path: await buildTemporalCli(cacheDir, options.onProgress) };
+  }
+  if (options.allowSdkDownload !== false) return { source: 'sdk-download' };
+  throw new TemporalCliNotFoundError(
+    [
+      'No Temporal CLI found. Tried, in order:',
+      '  1. TEMPORAL_CLI (unset)',
+      '  2. `temporal` on PATH (not found)',
+      `  3. the cached build at ${cached} (absent)`,
+      `  4. building it with Go: go install ${CLI_MODULE}@${TEMPORAL_CLI_VERSION} (no \`go\` on PATH)`,
+      '  5. the Temporal SDK download (disabled)',
+      'Install Go, or put the Temporal CLI on PATH, or set TEMPORAL_CLI.',
+    ].join('\n'),
+  );
+}

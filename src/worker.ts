@@ -1,0 +1,32 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from './activities';
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** Pre-built workflow bundle (tests build it once). Default: bundle src/workflows at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Extra Worker options (concurrency, shutdown grace …). */
+  overrides?: Partial<WorkerOptions>;
+}
+
+/** Path given to the bundler; it resolves .ts under tsx/ts-jest and .js once compiled. */
+export const WORKFLOWS_PATH = require.resolve('./workflows');
+
+export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: createActivities(options.deps),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    shutdownGraceTime: '10 seconds',
+    ...options.overrides,
+  });
+}
+
+export async function connectWorker(address: string): Promise<NativeConnection> {
+  return NativeConnection.connect({ address });
+}

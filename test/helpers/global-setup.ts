@@ -1,0 +1,69 @@
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { startEmbeddedPostgres } from '../../src/store/embedded-postgres';
+import { resolveTemporalCli } from '../../src/temporal/cli-binary';
+import { startDevServer } from '../../src/temporal/dev-server';
+import { freePort, isReachable } from '../../src/util/free-port';
+import { WORKFLOWS_PATH } from '../../src/worker';
+import { TEST_ENV } from './env';
+
+interface Provisioned {
+  stops: (() => Promise<void>)[];
+}
+declare global {
+  // eslint-disable-next-line no-var
+  var __SAGA_TEST__: Provisioned | undefined;
+}
+
+const log = (line: string) => process.stderr.write(`[setup] ${line}\n`);
+
+/** Broker suites need these; with CI=true their absence fails the run instead of skipping. */
+async function checkBroker(name: string, variable: string, fallback: string, testVar: string) {
+  const url = new URL(process.env[variable] || fallback);
+  const port = Number(url.port || (url.protocol.startsWith('amqp') ? 5672 : 4222));
+  if (await isReachable(url.hostname, port)) {
+    process.env[testVar] = url.toString();
+    return;
+  }
+  const why = `${name} is not reachable at ${url.host} (${variable})`;
+  if (process.env.CI === 'true') throw new Error(`${why}; CI=true requires it`);
+  log(`${why}: suites that need ${name} will skip.`);
+}
+
+export default async function globalSetup(): Promise<void> {
+  const started = Date.now();
+  const provisioned: Provisioned = { stops: [] };
+  globalThis.__SAGA_TEST__ = provisioned;
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'saga-test-'));
+  // The embedded PostgreSQL may run as an unprivileged `postgres` user; it must reach its folder.
+  await chmod(tmp, 0o755);
+
+  await checkBroker('RabbitMQ', 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', TEST_ENV.amqpUrl);
+  await checkBroker('NATS', 'NATS_URL', 'nats://127.0.0.1:4222', TEST_ENV.natsUrl);
+
+  const cli = await resolveTemporalCli({ onProgress: log, allowSdkDownload: true });
+  if (cli.path) process.env[TEST_ENV.temporalCli] = cli.path;
+  const server = await startDevServer({ cli, port: await freePort(), logFile: path.join(tmp, 'temporal.log') });
+  provisioned.stops.push(server.stop);
+  process.env[TEST_ENV.temporalAddress] = server.address;
+
+  if (process.env.DATABASE_URL) {
+    process.env[TEST_ENV.pgAdminUrl] = process.env.DATABASE_URL;
+  } else {
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'postgres'), port: await freePort() });
+    provisioned.stops.push(pg.stop);
+    process.env[TEST_ENV.pgAdminUrl] = pg.adminUrl;
+  }
+
+  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  const bundlePath = path.join(tmp, 'workflow-bundle.js');
+  await writeFile(bundlePath, bundle.code);
+  process.env[TEST_ENV.workflowBundle] = bundlePath;
+
+  log(
+    `Temporal ${server.address} (${cli.source}), PostgreSQL ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded'}, ` +
+      `workflow bundle ready in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+  );
+}
