@@ -11,6 +11,7 @@ const transform = {
 /** @type {import('jest').Config} */
 module.exports = {
   maxWorkers: 1,
+  reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
   projects: [
     {
       displayName: 'unit',

@@ -59,7 +59,7 @@ program
       onShutdownSignal(async (signal) => {
         logger.info({ signal }, 'stopping');
         await stack.stop();
-        logger.info('stopped');
+        process.stdout.write('Stopped.\n');
       });
       process.stdout.write(
         [

