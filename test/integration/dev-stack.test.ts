@@ -5,6 +5,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../src/util/free-port';
 import { waitFor } from '../../src/util/wait';
+import { embeddedPostgresProblem } from '../../src/store/embedded-postgres';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { TEST_ENV } from '../helpers/env';
 
 // `npm start` end to end: the real CLI process with an embedded PostgreSQL, a Temporal dev
@@ -26,7 +28,7 @@ interface DevProcess {
   exit: Promise<number | NodeJS.Signals | null>;
 }
 
-function startDev(dataDir: string, ports: Ports): DevProcess {
+function startDev(dataDir: string, ports: Ports, databaseUrl: string | undefined): DevProcess {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATA_DIR: dataDir,
@@ -37,7 +39,8 @@ function startDev(dataDir: string, ports: Ports): DevProcess {
     EMBEDDED_PG_PORT: String(ports.pg),
     LOG_LEVEL: 'warn',
   };
-  delete env.DATABASE_URL;
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  else delete env.DATABASE_URL;
   if (process.env[TEST_ENV.temporalCli]) env.TEMPORAL_CLI = process.env[TEST_ENV.temporalCli];
   // Own process group, like a terminal's foreground job: Ctrl-C is sent to the whole group.
   const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -103,11 +106,23 @@ describe('saga dev (npm start)', () => {
   let dataDir: string;
   let ports: Ports;
   const started: DevProcess[] = [];
+  // The embedded PostgreSQL is what `npm start` uses by default; where it cannot run here
+  // (root in a 0700 checkout), the stack gets a fresh database through DATABASE_URL instead.
+  let external: TestDatabase | undefined;
+  let appDbUrl: string;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'saga-dev-'));
     await chmod(dataDir, 0o755);
     ports = { api: await freePort(), temporal: await freePort(), ui: await freePort(), pg: await freePort() };
+    const problem = embeddedPostgresProblem(path.join(dataDir, 'postgres'));
+    if (problem) {
+      process.stderr.write(`[dev-stack] using DATABASE_URL: ${problem}\n`);
+      external = await createTestDatabase({ migrate: false });
+      appDbUrl = external.url;
+    } else {
+      appDbUrl = `postgres://postgres:postgres@127.0.0.1:${ports.pg}/saga`;
+    }
   });
 
   afterAll(async () => {
@@ -120,10 +135,11 @@ describe('saga dev (npm start)', () => {
       }
     }
     for (const line of await processesMentioning(dataDir)) process.kill(Number(line.split(':')[0]), 'SIGKILL');
+    await external?.drop();
   });
 
   it('starts everything, runs an order end to end, refuses a second start, stops cleanly and keeps state across a restart', async () => {
-    const dev = startDev(dataDir, ports);
+    const dev = startDev(dataDir, ports, external?.url);
     started.push(dev);
     await waitUntilReady(dev);
     expect(dev.output()).toContain(`http://localhost:${ports.api}`);
@@ -141,7 +157,7 @@ describe('saga dev (npm start)', () => {
     expect(placed.status).toBe(202);
     const { workflowId } = (await placed.json()) as { workflowId: string };
 
-    const db = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${ports.pg}/saga` });
+    const db = new pg.Client({ connectionString: appDbUrl });
     await db.connect();
     try {
       const event = await waitFor(
@@ -155,7 +171,7 @@ describe('saga dev (npm start)', () => {
     expect(await waitFor(async () => (await listWorkflowIds(ports.ui)).includes(workflowId) || undefined)).toBe(true);
 
     // A second instance on the same data folder says so and exits non-zero.
-    const second = startDev(dataDir, { ...ports, api: await freePort(), temporal: await freePort() });
+    const second = startDev(dataDir, { ...ports, api: await freePort(), temporal: await freePort() }, external?.url);
     started.push(second);
     expect(await second.exit).toBe(2);
     expect(second.output()).toMatch(/already running \(pid \d+/);
@@ -164,7 +180,7 @@ describe('saga dev (npm start)', () => {
     expect(await processesMentioning(dataDir)).toEqual([]);
 
     // State survives: the same folder restarts (no re-initdb), and the workflow is still listed.
-    const again = startDev(dataDir, ports);
+    const again = startDev(dataDir, ports, external?.url);
     started.push(again);
     await waitUntilReady(again);
     expect(await listWorkflowIds(ports.ui)).toContain(workflowId);
