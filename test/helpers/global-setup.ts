@@ -85,7 +85,7 @@ export default async function globalSetup(): Promise<void> {
   process.env[TEST_ENV.workflowBundle] = bundlePath;
 
   log(
-    `Temporal ${server.address} (${cli.source}), PostgreSQL ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded'}, ` +
+    `Temporal ${server.address} (${cli.source}), PostgreSQL ${pgSource}, ` +
       `workflow bundle ready in ${((Date.now() - started) / 1000).toFixed(1)}s`,
   );
 }

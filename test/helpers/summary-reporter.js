@@ -1,12 +1,12 @@
-// Prints one plain closing line, "Tests: N passed, N failed[, N skipped]", after jest's own
-// summary, so tools that read the last line of a run see the totals.
+// Prints one plain closing line, "Tests: N passed, N failed[, N skipped]", as the very last
+// line of the run (jest prints its own summary after reporters' onRunComplete, so the line is
+// written on exit), for tools that read a run's closing line.
 class SummaryReporter {
   onRunComplete(_contexts, results) {
     const skipped = results.numPendingTests + results.numTodoTests;
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
-    process.stdout.write(
-      `\nTests: ${results.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`,
-    );
+    const line = `Tests: ${results.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
+    process.once('exit', () => process.stderr.write(`\n${line}\n`));
   }
 }
 module.exports = SummaryReporter;
