@@ -10,11 +10,13 @@ import { PortInUseError } from './runtime/ports';
 import { migrate, MigrationError } from './store/migrations';
 import { EmbeddedPostgresUnavailableError } from './store/embedded-postgres';
 import { createPool } from './store/pool';
+import { seedCatalog } from './store/catalog';
 import { resolveTemporalCli, TemporalCliNotFoundError } from './temporal/cli-binary';
 import { DevServerStartError } from './temporal/dev-server';
 import { createTemporalClient } from './temporal/client';
 import { installTemporalRuntime } from './temporal/runtime';
 import { connectWorker, createWorker } from './worker';
+import { simulatedActivityDeps } from './runtime/activity-deps';
 
 /** Errors that describe a user-fixable situation: printed as a message, not a stack trace. */
 const EXPECTED_ERRORS = [
@@ -94,6 +96,21 @@ program
   );
 
 program
+  .command('seed')
+  .description('Insert the demo product catalog (SKU-0001 … SKU-0010, SKU-SOLDOUT) where missing (DATABASE_URL)')
+  .action(() =>
+    run(async (config) => {
+      const pool = createPool(requireDatabaseUrl(config));
+      try {
+        await seedCatalog(pool);
+        process.stdout.write('Catalog seeded.\n');
+      } finally {
+        await pool.end();
+      }
+    }),
+  );
+
+program
   .command('worker')
   .description('Run a Temporal worker for the order saga (DATABASE_URL, TEMPORAL_ADDRESS)')
   .action(() =>
@@ -105,7 +122,7 @@ program
         connection,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        deps: { pool },
+        deps: simulatedActivityDeps(pool),
       });
       onShutdownSignal(async () => worker.shutdown());
       logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
@@ -122,7 +139,7 @@ program
     run(async (config, logger) => {
       const pool = createPool(requireDatabaseUrl(config));
       const temporal = await createTemporalClient(config.temporal);
-      const app = buildApp({ pool, temporal, taskQueue: config.temporal.taskQueue, logger });
+      const app = buildApp({ pool, temporal, taskQueue: config.temporal.taskQueue, orders: config.orders, logger });
       await app.listen({ port: config.api.port, host: config.api.host });
       onShutdownSignal(async () => {
         await app.close();

@@ -53,6 +53,17 @@ export const envSchema = z.object({
   AMQP_URL: optionalUrl(['amqp', 'amqps']),
   /** NATS with JetStream; optional for `saga dev`, required by the test suite when CI=true. */
   NATS_URL: optionalUrl(['nats', 'tls']),
+  /** Orders whose total (in cents) exceeds this wait for approve/reject. */
+  APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(0).default(100_000),
+  /** How long an order waits for approval before it is cancelled (e.g. `24h`, `30 minutes`). */
+  APPROVAL_TIMEOUT: z
+    .string()
+    .trim()
+    .regex(
+      /^\d+\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/,
+      'must be a duration such as 30s, 15m, 24h or "2 days"',
+    )
+    .default('24h'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -72,6 +83,7 @@ export interface Config {
   readonly api: { readonly port: number; readonly host: string };
   readonly amqpUrl: string | undefined;
   readonly natsUrl: string | undefined;
+  readonly orders: { readonly approvalThresholdCents: number; readonly approvalTimeout: string };
   readonly logLevel: Env['LOG_LEVEL'];
 }
 
@@ -109,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     api: { port: e.PORT, host: e.HOST },
     amqpUrl: e.AMQP_URL,
     natsUrl: e.NATS_URL,
+    orders: { approvalThresholdCents: e.APPROVAL_THRESHOLD_CENTS, approvalTimeout: e.APPROVAL_TIMEOUT },
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -8,6 +8,7 @@ import type { Logger } from './logger';
 import { acquireDevLock } from './runtime/dev-lock';
 import { assertPortsFree } from './runtime/ports';
 import { provisionPostgres } from './runtime/postgres';
+import { seedCatalog } from './store/catalog';
 import { migrate } from './store/migrations';
 import { createPool } from './store/pool';
 import { resolveTemporalCli } from './temporal/cli-binary';
@@ -15,6 +16,7 @@ import { createTemporalClient } from './temporal/client';
 import { startDevServer } from './temporal/dev-server';
 import { installTemporalRuntime } from './temporal/runtime';
 import { connectWorker, createWorker } from './worker';
+import { simulatedActivityDeps } from './runtime/activity-deps';
 
 export interface DevStack {
   urls: { api: string; temporalUi: string | undefined; temporal: string; postgres: string };
@@ -72,6 +74,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
     cleanups.push(() => pool.end());
     const applied = await migrate(pool);
     logger.info({ applied }, 'migrations up to date');
+    await seedCatalog(pool);
 
     const temporal = await createTemporalClient({ address: server.address, namespace: config.temporal.namespace });
     cleanups.push(() => temporal.connection.close());
@@ -82,7 +85,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       connection: workerConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: { pool },
+      deps: simulatedActivityDeps(pool),
     });
     const running = worker.run();
     cleanups.push(async () => {
@@ -90,7 +93,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       await running;
     });
 
-    const app: FastifyInstance = buildApp({ pool, temporal, taskQueue: config.temporal.taskQueue, logger });
+    const app: FastifyInstance = buildApp({ pool, temporal, taskQueue: config.temporal.taskQueue, orders: config.orders, logger });
     await app.listen({ port: config.api.port, host: config.api.host });
     cleanups.push(() => app.close());
 

@@ -1,16 +1,19 @@
+import type { Carrier } from '../simulators/carrier';
+import type { PaymentGateway } from '../simulators/payment-gateway';
 import type { Pool } from '../store/pool';
-import { createOrderActivity } from './create-order';
+import { withFailureMapping } from './failures';
+import { createOrderActivities } from './order-activities';
 
 export interface ActivityDeps {
   pool: Pool;
+  paymentGateway: PaymentGateway;
+  carrier: Carrier;
 }
 
 /** Builds every activity with its dependencies injected (Temporal samples' factory pattern). */
 export function createActivities(deps: ActivityDeps) {
-  return {
-    createOrder: createOrderActivity(deps),
-  };
+  return withFailureMapping(createOrderActivities(deps));
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { CreateOrderInput, CreateOrderResult } from './create-order';
+export type { OrderCommandInput } from './order-command';

@@ -4,12 +4,15 @@ import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
 import { registerErrorHandler } from './errors';
 import { healthRoutes } from './routes/health';
+import { orderActionRoutes } from './routes/order-actions';
 import { orderRoutes } from './routes/orders';
 
 export interface ApiDeps {
   pool: Pool;
   temporal: Client;
   taskQueue: string;
+  /** Saga settings passed to every new order. */
+  orders: { approvalThresholdCents: number; approvalTimeout: string };
   logger?: Logger;
 }
 
@@ -22,5 +25,6 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   registerErrorHandler(app);
   healthRoutes(app, deps);
   orderRoutes(app, deps);
+  orderActionRoutes(app, deps);
   return app;
 }

@@ -30,3 +30,9 @@ export async function executeOnce<T>(
     return result;
   });
 }
+
+/** The stored result of a command already processed, or undefined. */
+export async function findProcessedCommand<T>(db: Pool | Tx, commandId: string): Promise<T | undefined> {
+  const { rows } = await db.query<{ result: T }>(SQL.result, [commandId]);
+  return rows.length ? rows[0]!.result : undefined;
+}

@@ -1,32 +1,289 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineUpdate,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  CancellationScope,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { Activities, OrderCommandInput } from '../activities';
+import type { OrderLine, ShippingAddress } from '../domain/order';
+import { Saga, renderSagaDetails, type SagaSnapshot } from '../saga/saga';
+import { CustomerIdKey, OrderIdKey, OrderStatusKey, OrderTotalKey } from '../temporal/search-attributes';
 
 export interface OrderSagaInput {
   orderId: string;
   customerId: string;
-  items: { sku: string; quantity: number }[];
+  items: OrderLine[];
+  paymentToken: string;
+  shippingAddress: ShippingAddress;
   correlationId: string;
+  /** Orders whose total exceeds this wait for approve/reject. */
+  approvalThresholdCents: number;
+  /** How long an order waits for approval before it is cancelled. */
+  approvalTimeout: Duration;
+}
+
+export type OrderSagaStatusName = 'PENDING' | 'AWAITING_APPROVAL' | 'CANCELLING' | 'CONFIRMED' | 'CANCELLED';
+
+export interface OrderSagaStatus {
+  orderId: string;
+  status: OrderSagaStatusName;
+  /** The step running now. */
+  step: string | null;
+  completedSteps: string[];
+  /** Compensations run so far (step undone and how). */
+  compensations: { step: string; status: string }[];
+  sagaPhase: SagaSnapshot['phase'];
+  totalCents: number | null;
+  failure: { reason: string; failedStep: string | null } | null;
 }
 
 export interface OrderSagaResult {
   orderId: string;
-  status: 'CREATED';
+  status: 'CONFIRMED' | 'CANCELLED';
+  reason?: string;
+  failedStep?: string | null;
 }
 
-const { createOrder } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+export const statusQuery = defineQuery<OrderSagaStatus>('status');
+export interface ReasonRequest {
+  reason?: string;
+}
+export const cancelOrderUpdate = defineUpdate<OrderSagaStatus, [ReasonRequest]>('cancelOrder');
+export const approveUpdate = defineUpdate<OrderSagaStatus, []>('approve');
+export const rejectUpdate = defineUpdate<OrderSagaStatus, [ReasonRequest]>('reject');
+
+/** The forward steps, in order; the UI checklist shows them. */
+export const ORDER_STEPS = [
+  'createOrder',
+  'reserveInventory',
+  'authorizePayment',
+  'approval',
+  'scheduleShipment',
+  'capturePayment',
+  'confirmOrder',
+] as const;
+
+// Forward steps retry transient failures without limit; business failures are non-retryable.
+const forward = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
+});
+// Compensations retry a bounded number of times, then the saga escalates to an operator.
+const undo = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 5 },
 });
 
-/** The order lifecycle. Every step's command id derives from the workflow id, so it is stable across retries and replays. */
+/** A business decision to stop (customer cancel, rejection, timeout), not an error. */
+class SagaAbort extends Error {
+  constructor(
+    readonly reason: string,
+    readonly failedStep: string | null,
+  ) {
+    super(reason);
+  }
+}
+
+function describeFailure(err: unknown, step: string | null): { reason: string; failedStep: string | null } {
+  if (err instanceof SagaAbort) return { reason: err.reason, failedStep: err.failedStep };
+  if (isCancellation(err)) return { reason: 'workflow_cancelled', failedStep: step };
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    return { reason: err.cause.type ?? err.cause.message, failedStep: step };
+  }
+  return { reason: (err as Error)?.message ?? 'unknown_error', failedStep: step };
+}
+
+/**
+ * The order lifecycle: create → reserve inventory → authorize payment → (approval above the
+ * threshold) → schedule shipment → capture payment → confirm. Any failure, a customer
+ * cancel, a rejection or an approval timeout compensates every completed step (last first)
+ * and ends with order.cancelled. Each step's command id is `<workflowId>/<step>`, stable
+ * across retries and replays, so no step is ever applied twice.
+ */
 export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult> {
   const { workflowId } = workflowInfo();
-  await createOrder({
-    commandId: `${workflowId}/create-order`,
+  const command = (step: string): OrderCommandInput => ({
+    commandId: `${workflowId}/${step}`,
     orderId: input.orderId,
-    customerId: input.customerId,
-    items: input.items,
     correlationId: input.correlationId,
   });
-  return { orderId: input.orderId, status: 'CREATED' };
+
+  const status: OrderSagaStatus = {
+    orderId: input.orderId,
+    status: 'PENDING',
+    step: null,
+    completedSteps: [],
+    compensations: [],
+    sagaPhase: 'RUNNING',
+    totalCents: null,
+    failure: null,
+  };
+  let cancelRequest: { reason: string } | null = null;
+  let approvalDecision: { approved: boolean; reason?: string } | null = null;
+
+  const setStatus = (next: OrderSagaStatusName) => {
+    status.status = next;
+    upsertSearchAttributes([{ key: OrderStatusKey, value: next }]);
+    render();
+  };
+  const render = () => {
+    const checklist = ORDER_STEPS.map((s) => {
+      const done = status.completedSteps.includes(s) || (s === 'approval' && status.completedSteps.includes('approveOrder'));
+      return `- [${done ? 'x' : ' '}] ${s}${status.step === s ? ' (running)' : ''}`;
+    });
+    setCurrentDetails(
+      [
+        `**Order** ${input.orderId} — **${status.status}**`,
+        status.failure ? `**Cancelled:** ${status.failure.reason} (step: ${status.failure.failedStep ?? 'none'})` : '',
+        '',
+        ...checklist,
+        '',
+        sagaSnapshot ? renderSagaDetails(sagaSnapshot) : '',
+      ]
+        .filter((l, i) => l !== '' || i > 1)
+        .join('\n'),
+    );
+  };
+  let sagaSnapshot: SagaSnapshot | null = null;
+  const saga = new Saga({
+    onChange: (snapshot) => {
+      sagaSnapshot = snapshot;
+      status.step = snapshot.currentStep === 'requestApproval' ? 'approval' : snapshot.currentStep;
+      status.completedSteps = snapshot.completedSteps;
+      status.compensations = snapshot.compensations.map((c) => ({ step: c.step, status: c.status }));
+      status.sagaPhase = snapshot.phase;
+      render();
+    },
+  });
+
+  upsertSearchAttributes([
+    { key: OrderIdKey, value: input.orderId },
+    { key: CustomerIdKey, value: input.customerId },
+  ]);
+  setStatus('PENDING');
+
+  setHandler(statusQuery, () => status, { description: 'Live saga state: step, completed steps, compensations, failure.' });
+  setHandler(
+    cancelOrderUpdate,
+    async (request: ReasonRequest) => {
+      cancelRequest ??= { reason: request?.reason ?? 'cancelled_by_customer' };
+      await condition(() => status.status === 'CANCELLED');
+      return status;
+    },
+    {
+      description: 'Customer cancel: compensates everything done so far; refused once the shipment is scheduled.',
+      validator: (_request: ReasonRequest) => {
+        if (status.status === 'CANCELLED' || status.status === 'CANCELLING') throw new Error('The order is already cancelled');
+        if (status.status === 'CONFIRMED') throw new Error('The order is already confirmed');
+        if (status.completedSteps.includes('scheduleShipment')) {
+          throw new Error('The shipment is already scheduled; the order can no longer be cancelled');
+        }
+      },
+    },
+  );
+  const requireAwaitingApproval = () => {
+    if (status.status !== 'AWAITING_APPROVAL' || approvalDecision) throw new Error('The order is not awaiting approval');
+  };
+  setHandler(
+    approveUpdate,
+    () => {
+      approvalDecision = { approved: true };
+      return status;
+    },
+    { description: 'Approve an order above the approval threshold.', validator: requireAwaitingApproval },
+  );
+  setHandler(
+    rejectUpdate,
+    (request: ReasonRequest) => {
+      approvalDecision = { approved: false, reason: request?.reason };
+      return status;
+    },
+    {
+      description: 'Reject an order above the approval threshold: it is compensated and cancelled.',
+      validator: (_request: ReasonRequest) => requireAwaitingApproval(),
+    },
+  );
+
+  const stopIfCancelRequested = (nextStep: string) => {
+    if (cancelRequest) throw new SagaAbort(cancelRequest.reason, nextStep);
+  };
+
+  try {
+    await saga.step('createOrder', () =>
+      forward.createOrder({
+        ...command('create-order'),
+        customerId: input.customerId,
+        items: input.items,
+        shippingAddress: input.shippingAddress,
+      }),
+    );
+    stopIfCancelRequested('reserveInventory');
+    const reservation = await saga.step(
+      'reserveInventory',
+      () => forward.reserveInventory(command('reserve-inventory')),
+      async () => void (await undo.releaseInventory(command('release-inventory'))),
+    );
+    status.totalCents = reservation.totalCents;
+    upsertSearchAttributes([{ key: OrderTotalKey, value: reservation.totalCents / 100 }]);
+
+    stopIfCancelRequested('authorizePayment');
+    await saga.step(
+      'authorizePayment',
+      () => forward.authorizePayment({ ...command('authorize-payment'), paymentToken: input.paymentToken }),
+      async () => void (await undo.voidPayment(command('void-payment'))),
+    );
+
+    if (reservation.totalCents > input.approvalThresholdCents) {
+      stopIfCancelRequested('approval');
+      await saga.step('requestApproval', () =>
+        forward.requestApproval({ ...command('request-approval'), thresholdCents: input.approvalThresholdCents }),
+      );
+      setStatus('AWAITING_APPROVAL');
+      const decided = await condition(() => approvalDecision !== null || cancelRequest !== null, input.approvalTimeout);
+      stopIfCancelRequested('approval');
+      if (!decided) throw new SagaAbort('approval_timed_out', 'approval');
+      if (!approvalDecision!.approved) throw new SagaAbort(approvalDecision!.reason ?? 'approval_rejected', 'approval');
+      await saga.step('approveOrder', () => forward.approveOrder(command('approve-order')));
+      setStatus('PENDING');
+    }
+
+    stopIfCancelRequested('scheduleShipment');
+    await saga.step(
+      'scheduleShipment',
+      () => forward.scheduleShipment(command('schedule-shipment')),
+      async () => void (await undo.cancelShipment(command('cancel-shipment'))),
+    );
+    await saga.step(
+      'capturePayment',
+      () => forward.capturePayment(command('capture-payment')),
+      async () => void (await undo.refundPayment(command('refund-payment'))),
+    );
+    await saga.step('confirmOrder', () => forward.confirmOrder(command('confirm-order')));
+    saga.complete();
+    setStatus('CONFIRMED');
+    await condition(allHandlersFinished);
+    return { orderId: input.orderId, status: 'CONFIRMED' };
+  } catch (err) {
+    const failure = describeFailure(err, saga.snapshot.currentStep);
+    status.failure = failure;
+    setStatus('CANCELLING');
+    // Even a cancelled workflow undoes what it did and says so.
+    await CancellationScope.nonCancellable(async () => {
+      await saga.compensate();
+      await forward.cancelOrder({ ...command('cancel-order'), reason: failure.reason, failedStep: failure.failedStep });
+    });
+    setStatus('CANCELLED');
+    await condition(allHandlersFinished);
+    return { orderId: input.orderId, status: 'CANCELLED', ...failure };
+  }
 }

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
+import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { seedCatalog } from '../../src/store/catalog';
 import { createPool } from '../../src/store/pool';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
 
+const ORDER_SETTINGS = { approvalThresholdCents: 100_000, approvalTimeout: '1 hour' };
 let db: TestDatabase;
 let temporal: TestTemporal;
 let app: FastifyInstance;
@@ -13,8 +16,9 @@ let app: FastifyInstance;
 beforeAll(async () => {
   db = await createTestDatabase();
   temporal = await connectTestTemporal();
-  await temporal.startWorker({ pool: db.pool });
-  app = buildApp({ pool: db.pool, temporal: temporal.client, taskQueue: temporal.taskQueue });
+  await seedCatalog(db.pool);
+  await temporal.startWorker(simulatedActivityDeps(db.pool));
+  app = buildApp({ pool: db.pool, temporal: temporal.client, taskQueue: temporal.taskQueue, orders: ORDER_SETTINGS });
 });
 afterAll(async () => {
   await app?.close();
@@ -38,7 +42,7 @@ describe('HTTP API', () => {
 
   it('GET /health answers 503 and names PostgreSQL when it is unreachable', async () => {
     const deadPool = createPool('postgres://postgres@127.0.0.1:1/none');
-    const broken = buildApp({ pool: deadPool, temporal: temporal.client, taskQueue: temporal.taskQueue });
+    const broken = buildApp({ pool: deadPool, temporal: temporal.client, taskQueue: temporal.taskQueue, orders: ORDER_SETTINGS });
     try {
       const res = await broken.inject({ method: 'GET', url: '/health' });
       expect(res.statusCode).toBe(503);

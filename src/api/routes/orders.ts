@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { CustomerIdKey, OrderIdKey, OrderStatusKey, SagaPhaseKey } from '../../temporal/search-attributes';
 import type { OrderSagaInput } from '../../workflows';
 import type { ApiDeps } from '../app';
 import { ConflictError, parseWith } from '../errors';
@@ -57,7 +58,17 @@ export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const orderId = idempotencyKey ? orderIdForIdempotencyKey(body.customerId, idempotencyKey) : randomUUID();
     const workflowId = workflowIdFor(orderId);
     const requestHash = sha256(JSON.stringify(body));
-    const input: OrderSagaInput = { orderId, customerId: body.customerId, items: body.items, correlationId };
+    const input: OrderSagaInput = {
+      orderId,
+      customerId: body.customerId,
+      items: body.items,
+      paymentToken: body.payment.token,
+      shippingAddress: body.shippingAddress,
+      correlationId,
+      approvalThresholdCents: deps.orders.approvalThresholdCents,
+      approvalTimeout: deps.orders.approvalTimeout,
+    };
+    const units = body.items.reduce((n, i) => n + i.quantity, 0);
 
     try {
       await deps.temporal.workflow.start('orderSaga', {
@@ -67,6 +78,14 @@ export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         memo: { correlationId, requestHash } satisfies OrderMemo,
+        staticSummary: `Order for ${body.customerId}: ${units} unit(s) of ${body.items.length} SKU(s), ship to ${body.shippingAddress.city} ${body.shippingAddress.country}`,
+        // Set at start so the order is searchable before its first workflow task runs.
+        typedSearchAttributes: [
+          { key: OrderIdKey, value: orderId },
+          { key: CustomerIdKey, value: body.customerId },
+          { key: OrderStatusKey, value: 'PENDING' },
+          { key: SagaPhaseKey, value: 'RUNNING' },
+        ],
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

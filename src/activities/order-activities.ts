@@ -1,0 +1,236 @@
+import { OutOfStockError, UnknownProductError } from '../domain/errors';
+import { decide, type OrderLine, type OrderState, type PricedLine, type ShippingAddress } from '../domain/order';
+import type { Carrier } from '../simulators/carrier';
+import type { PaymentGateway } from '../simulators/payment-gateway';
+import { findProcessedCommand } from '../store/commands';
+import type { Pool, Tx } from '../store/pool';
+import { loadOrder, runOrderCommand, type OrderCommandInput } from './order-command';
+
+export interface OrderActivityDeps {
+  pool: Pool;
+  paymentGateway: PaymentGateway;
+  carrier: Carrier;
+}
+
+const SQL = {
+  insertOrder: `INSERT INTO orders (order_id, customer_id) VALUES ($1, $2)`,
+  takeStock: `UPDATE products SET stock = stock - $2 WHERE sku = $1 AND stock >= $2 RETURNING price_cents`,
+  productExists: `SELECT 1 FROM products WHERE sku = $1`,
+  reserve: `INSERT INTO reservations (order_id, sku, quantity, status) VALUES ($1, $2, $3, 'RESERVED')`,
+  release: `UPDATE reservations SET status = 'RELEASED', updated_at = now()
+    WHERE order_id = $1 AND status = 'RESERVED' RETURNING sku, quantity`,
+  returnStock: `UPDATE products SET stock = stock + $2 WHERE sku = $1`,
+  insertPayment: `INSERT INTO payments (order_id, authorization_id, amount_cents, status) VALUES ($1, $2, $3, 'AUTHORIZED')`,
+  setPaymentStatus: `UPDATE payments SET status = $2, updated_at = now() WHERE order_id = $1`,
+  insertShipment: `INSERT INTO shipments (order_id, tracking_id, status) VALUES ($1, $2, 'SCHEDULED')`,
+  setShipmentStatus: `UPDATE shipments SET status = $2, updated_at = now() WHERE order_id = $1`,
+} as const;
+
+/** Merges duplicate SKUs and sorts lines so concurrent reservations lock rows in one order (no deadlocks). */
+function normaliseLines(items: OrderLine[]): OrderLine[] {
+  const bySku = new Map<string, number>();
+  for (const { sku, quantity } of items) bySku.set(sku, (bySku.get(sku) ?? 0) + quantity);
+  return [...bySku.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([sku, quantity]) => ({ sku, quantity }));
+}
+
+async function takeStock(tx: Tx, orderId: string, items: OrderLine[]): Promise<PricedLine[]> {
+  const lines: PricedLine[] = [];
+  for (const { sku, quantity } of normaliseLines(items)) {
+    const taken = await tx.query<{ price_cents: number }>(SQL.takeStock, [sku, quantity]);
+    if (taken.rowCount === 0) {
+      const exists = (await tx.query(SQL.productExists, [sku])).rowCount === 1;
+      if (!exists) throw new UnknownProductError(`Unknown product ${sku}`, { sku });
+      throw new OutOfStockError(`Not enough stock of ${sku} for ${quantity}`, { sku, quantity });
+    }
+    await tx.query(SQL.reserve, [orderId, sku, quantity]);
+    lines.push({ sku, quantity, unitPriceCents: taken.rows[0]!.price_cents });
+  }
+  return lines;
+}
+
+/**
+ * Calls an external service only when the command has not been processed yet, after checking
+ * the order allows it; the call itself is idempotent (keyed by the command id), so a crash
+ * before our commit repeats the call harmlessly and the retry records it.
+ */
+async function beforeExternalCall<R>(
+  pool: Pool,
+  input: OrderCommandInput,
+  check: (state: OrderState) => void,
+): Promise<{ done: R | undefined; state: OrderState }> {
+  const done = await findProcessedCommand<R>(pool, input.commandId);
+  const { state } = await loadOrder(pool, input.orderId);
+  if (done === undefined) check(state);
+  return { done, state };
+}
+
+export function createOrderActivities({ pool, paymentGateway, carrier }: OrderActivityDeps) {
+  return {
+    async createOrder(
+      input: OrderCommandInput & { customerId: string; items: OrderLine[]; shippingAddress: ShippingAddress },
+    ): Promise<{ orderId: string }> {
+      return runOrderCommand(pool, input, () => ({
+        command: {
+          type: 'create',
+          orderId: input.orderId,
+          customerId: input.customerId,
+          items: input.items,
+          shippingAddress: input.shippingAddress,
+        },
+        apply: async (tx) => {
+          await tx.query(SQL.insertOrder, [input.orderId, input.customerId]);
+        },
+        result: () => ({ orderId: input.orderId }),
+      }));
+    },
+
+    async reserveInventory(input: OrderCommandInput): Promise<{ lines: PricedLine[]; totalCents: number }> {
+      return runOrderCommand(pool, input, async (state, tx) => {
+        // Validate before touching stock; the stock change and the event commit together.
+        decide({ type: 'reserveInventory', lines: [], totalCents: 0 }, state);
+        const lines = await takeStock(tx, input.orderId, state.items);
+        const totalCents = lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
+        return { command: { type: 'reserveInventory', lines, totalCents }, result: () => ({ lines, totalCents }) };
+      });
+    },
+
+    async releaseInventory(input: OrderCommandInput): Promise<{ released: boolean }> {
+      return runOrderCommand(pool, input, () => ({
+        command: { type: 'releaseInventory' },
+        apply: async (tx, events) => {
+          if (events.length === 0) return; // nothing reserved: nothing to undo
+          const released = await tx.query<{ sku: string; quantity: number }>(SQL.release, [input.orderId]);
+          for (const r of released.rows) await tx.query(SQL.returnStock, [r.sku, r.quantity]);
+        },
+        result: (events) => ({ released: events.length > 0 }),
+      }));
+    },
+
+    async authorizePayment(
+      input: OrderCommandInput & { paymentToken: string },
+    ): Promise<{ authorizationId: string; amountCents: number }> {
+      const { done, state } = await beforeExternalCall<{ authorizationId: string; amountCents: number }>(
+        pool,
+        input,
+        (s) => decide({ type: 'authorizePayment', authorizationId: '', amountCents: 0 }, s),
+      );
+      if (done) return done;
+      const amountCents = state.totalCents;
+      const { authorizationId } = await paymentGateway.authorize({
+        idempotencyKey: input.commandId,
+        token: input.paymentToken,
+        amountCents,
+      });
+      return runOrderCommand(pool, input, () => ({
+        command: { type: 'authorizePayment', authorizationId, amountCents },
+        apply: async (tx) => {
+          await tx.query(SQL.insertPayment, [input.orderId, authorizationId, amountCents]);
+        },
+        result: () => ({ authorizationId, amountCents }),
+      }));
+    },
+
+    async voidPayment(input: OrderCommandInput): Promise<{ voided: boolean }> {
+      const { done, state } = await beforeExternalCall<{ voided: boolean }>(pool, input, () => undefined);
+      if (done) return done;
+      if (state.payment === 'AUTHORIZED') await paymentGateway.void(state.authorizationId!);
+      return runOrderCommand(pool, input, () => ({
+        command: { type: 'voidPayment' },
+        apply: async (tx, events) => {
+          if (events.length) await tx.query(SQL.setPaymentStatus, [input.orderId, 'VOIDED']);
+        },
+        result: (events) => ({ voided: events.length > 0 }),
+      }));
+    },
+
+    async requestApproval(input: OrderCommandInput & { thresholdCents: number }): Promise<{ requested: boolean }> {
+      return runOrderCommand(pool, input, () => ({
+        command: { type: 'requestApproval', thresholdCents: input.thresholdCents },
+        result: (events) => ({ requested: events.length > 0 }),
+      }));
+    },
+
+    async approveOrder(input: OrderCommandInput): Promise<{ approved: boolean }> {
+      return runOrderCommand(pool, input, () => ({
+        command: { type: 'approve' },
+        result: () => ({ approved: true }),
+      }));
+    },
+
+    async scheduleShipment(input: OrderCommandInput): Promise<{ trackingId: string }> {
+      const { done, state } = await beforeExternalCall<{ trackingId: string }>(pool, input, (s) =>
+        decide({ type: 'scheduleShipment', trackingId: '' }, s),
+      );
+      if (done) return done;
+      const { trackingId } = await carrier.schedule({
+        idempotencyKey: input.commandId,
+        orderId: input.orderId,
+        address: state.shippingAddress!,
+      });
+      return runOrderCommand(pool, input, () => ({
+        command: { type: 'scheduleShipment', trackingId },
+        apply: async (tx) => {
+          await tx.query(SQL.insertShipment, [input.orderId, trackingId]);
+        },
+        result: () => ({ trackingId }),
+      }));
+    },
+
+    async cancelShipment(input: OrderCommandInput): Promise<{ cancelled: boolean }> {
+      const { done, state } = await beforeExternalCall<{ cancelled: boolean }>(pool, input, () => undefined);
+      if (done) return done;
+      if (state.shipment === 'SCHEDULED') await carrier.cancel(state.trackingId!);
+      return runOrderCommand(pool, input, () => ({
+        command: { type: 'cancelShipment' },
+        apply: async (tx, events) => {
+          if (events.length) await tx.query(SQL.setShipmentStatus, [input.orderId, 'CANCELLED']);
+        },
+        result: (events) => ({ cancelled: events.length > 0 }),
+      }));
+    },
+
+    async capturePayment(input: OrderCommandInput): Promise<{ amountCents: number }> {
+      const { done, state } = await beforeExternalCall<{ amountCents: number }>(pool, input, (s) =>
+        decide({ type: 'capturePayment' }, s),
+      );
+      if (done) return done;
+      await paymentGateway.capture(state.authorizationId!);
+      return runOrderCommand(pool, input, () => ({
+        command: { type: 'capturePayment' },
+        apply: async (tx) => {
+          await tx.query(SQL.setPaymentStatus, [input.orderId, 'CAPTURED']);
+        },
+        result: (_events, s) => ({ amountCents: s.paymentAmountCents }),
+      }));
+    },
+
+    async refundPayment(input: OrderCommandInput): Promise<{ refunded: boolean }> {
+      const { done, state } = await beforeExternalCall<{ refunded: boolean }>(pool, input, () => undefined);
+      if (done) return done;
+      if (state.payment === 'CAPTURED') await paymentGateway.refund(state.authorizationId!);
+      return runOrderCommand(pool, input, () => ({
+        command: { type: 'refundPayment' },
+        apply: async (tx, events) => {
+          if (events.length) await tx.query(SQL.setPaymentStatus, [input.orderId, 'REFUNDED']);
+        },
+        result: (events) => ({ refunded: events.length > 0 }),
+      }));
+    },
+
+    async confirmOrder(input: OrderCommandInput): Promise<{ confirmed: boolean }> {
+      return runOrderCommand(pool, input, () => ({
+        command: { type: 'confirm' },
+        result: () => ({ confirmed: true }),
+      }));
+    },
+
+    async cancelOrder(
+      input: OrderCommandInput & { reason: string; failedStep: string | null },
+    ): Promise<{ cancelled: boolean }> {
+      return runOrderCommand(pool, input, () => ({
+        command: { type: 'cancel', reason: input.reason, failedStep: input.failedStep },
+        result: (events) => ({ cancelled: events.length > 0 }),
+      }));
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { readStream } from '../../src/store/event-store';
+import type { Pool } from '../../src/store/pool';
+import type { OrderSagaInput, OrderSagaResult } from '../../src/workflows';
+
+export const ADDRESS = { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' };
+
+/** A saga input for a small order that needs no approval, with overrides. */
+export function orderInput(overrides: Partial<OrderSagaInput> = {}): OrderSagaInput {
+  return {
+    orderId: randomUUID(),
+    customerId: `cust-${randomUUID().slice(0, 8)}`,
+    items: [{ sku: 'SKU-0001', quantity: 2 }],
+    paymentToken: 'tok_visa',
+    shippingAddress: ADDRESS,
+    correlationId: randomUUID(),
+    approvalThresholdCents: 100_000,
+    approvalTimeout: '1 hour',
+    ...overrides,
+  };
+}
+
+export function startOrder(client: Client, taskQueue: string, input: OrderSagaInput) {
+  return client.workflow.start('orderSaga', { workflowId: `order-${input.orderId}`, taskQueue, args: [input] });
+}
+
+export async function runOrder(client: Client, taskQueue: string, input: OrderSagaInput): Promise<OrderSagaResult> {
+  const handle = await startOrder(client, taskQueue, input);
+  return handle.result();
+}
+
+export async function eventTypes(pool: Pool, orderId: string): Promise<string[]> {
+  return (await readStream(pool, `order-${orderId}`)).map((e) => e.eventType);
+}
+
+export async function stockOf(pool: Pool, sku: string): Promise<number> {
+  return (await pool.query<{ stock: number }>('SELECT stock FROM products WHERE sku = $1', [sku])).rows[0]!.stock;
+}
+
+/** Money the simulated gateway still holds (authorized or captured) for an order's saga. */
+export async function heldAtGateway(pool: Pool, orderId: string): Promise<number> {
+  const { rows } = await pool.query<{ held: string }>(
+    `SELECT coalesce(sum(amount_cents), 0) AS held FROM sim_gateway_authorizations
+      WHERE idempotency_key LIKE $1 AND status IN ('AUTHORIZED', 'CAPTURED')`,
+    [`order-${orderId}/%`],
+  );
+  return Number(rows[0]!.held);
+}

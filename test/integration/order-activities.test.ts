@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import { createActivities } from '../../src/activities';
+import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { StreamVersionConflictError, appendToStream } from '../../src/store/event-store';
+import { withTransaction } from '../../src/store/pool';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { ADDRESS } from '../helpers/orders';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const count = async (sql: string, params: unknown[]) =>
+  Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql}) q`, params)).rows[0]!.n);
+
+describe('order activities on the real PostgreSQL', () => {
+  it('applies a command once: a retry with the same commandId returns the first result and writes nothing', async () => {
+    const { createOrder } = createActivities(simulatedActivityDeps(db.pool));
+    const orderId = randomUUID();
+    const input = { commandId: `order-${orderId}/create-order`, orderId, customerId: 'c', items: [], shippingAddress: ADDRESS, correlationId: 'x' };
+    const [a, b] = await Promise.all([createOrder(input), createOrder(input)]);
+    const c = await createOrder(input);
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
+    expect(await count('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).toBe(1);
+    expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [`order-${orderId}`])).toBe(1);
+  });
+
+  it('is atomic: when the event append fails after the row write, neither the row nor the event remains', async () => {
+    const { createOrder } = createActivities(simulatedActivityDeps(db.pool));
+    const orderId = randomUUID();
+    const streamId = `order-${orderId}`;
+    // A real database failure on the event insert, after the orders row was written.
+    await db.pool.query(`
+      CREATE FUNCTION fail_append() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected failure appending to %', NEW.stream_id; END $$;
+      CREATE TRIGGER fail_append BEFORE INSERT ON events
+        FOR EACH ROW WHEN (NEW.stream_id = '${streamId}') EXECUTE FUNCTION fail_append();`);
+    const input = { commandId: `${streamId}/create-order`, orderId, customerId: 'c', items: [], shippingAddress: ADDRESS, correlationId: 'x' };
+    try {
+      await expect(createOrder(input)).rejects.toThrow(/injected failure/);
+      expect(await count('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).toBe(0);
+      expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [streamId])).toBe(0);
+      expect(await count('SELECT 1 FROM processed_commands WHERE command_id = $1', [input.commandId])).toBe(0);
+    } finally {
+      await db.pool.query('DROP TRIGGER fail_append ON events; DROP FUNCTION fail_append();');
+    }
+    // With the fault gone, the retry applies the command in full.
+    await createOrder(input);
+    expect(await count('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).toBe(1);
+    expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [streamId])).toBe(1);
+  });
+
+  it('refuses to append when another writer moved the stream on (optimistic concurrency)', async () => {
+    const streamId = `order-${randomUUID()}`;
+    await withTransaction(db.pool, (tx) => appendToStream(tx, streamId, 0, [{ eventType: 'order.created', payload: {} }]));
+    await expect(
+      withTransaction(db.pool, (tx) => appendToStream(tx, streamId, 0, [{ eventType: 'order.created', payload: {} }])),
+    ).rejects.toBeInstanceOf(StreamVersionConflictError);
+    expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [streamId])).toBe(1);
+  });
+});
