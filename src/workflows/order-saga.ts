@@ -44,6 +44,8 @@ export interface OrderSagaStatus {
   compensations: { step: string; status: string }[];
   sagaPhase: SagaSnapshot['phase'];
   totalCents: number | null;
+  /** A customer cancel was accepted and will take effect at the next step boundary. */
+  cancelRequested: boolean;
   failure: { reason: string; failedStep: string | null } | null;
 }
 
@@ -126,6 +128,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     compensations: [],
     sagaPhase: 'RUNNING',
     totalCents: null,
+    cancelRequested: false,
     failure: null,
   };
   let cancelRequest: { reason: string } | null = null;
@@ -177,7 +180,9 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     cancelOrderUpdate,
     async (request: ReasonRequest) => {
       cancelRequest ??= { reason: request?.reason ?? 'cancelled_by_customer' };
-      await condition(() => status.status === 'CANCELLED');
+      status.cancelRequested = true;
+      // Terminal either way; never leave the update (and so the workflow) waiting forever.
+      await condition(() => status.status === 'CANCELLED' || status.status === 'CONFIRMED');
       return status;
     },
     {
@@ -263,6 +268,8 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
       () => forward.scheduleShipment(command('schedule-shipment')),
       async () => void (await undo.cancelShipment(command('cancel-shipment'))),
     );
+    // A cancel accepted while the shipment was being scheduled is still honoured here.
+    stopIfCancelRequested('capturePayment');
     await saga.step(
       'capturePayment',
       () => forward.capturePayment(command('capture-payment')),

@@ -1,0 +1,326 @@
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { seedCatalog } from '../../src/store/catalog';
+import { readStream } from '../../src/store/event-store';
+import { waitFor } from '../../src/util/wait';
+import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery } from '../../src/workflows';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { recordHistory } from '../helpers/histories';
+import { eventTypes, heldAtGateway, orderInput, startOrder, stockOf } from '../helpers/orders';
+import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+
+let db: TestDatabase;
+let temporal: TestTemporal;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await seedCatalog(db.pool);
+  temporal = await connectTestTemporal();
+  await temporal.startWorker(simulatedActivityDeps(db.pool));
+});
+afterAll(async () => {
+  await temporal?.close();
+  await db?.drop();
+});
+
+const start = (overrides: Parameters<typeof orderInput>[0] = {}) => {
+  const input = orderInput(overrides);
+  return startOrder(temporal.client, temporal.taskQueue, input).then((handle) => ({ input, handle }));
+};
+
+/** An order above the approval threshold: 11 × SKU-0010 at 99.99 = 1099.89. */
+const bigOrder = { items: [{ sku: 'SKU-0010', quantity: 11 }], approvalThresholdCents: 100_000 };
+
+async function waitForStatus(handle: WorkflowHandle, status: string) {
+  return waitFor(
+    async () => {
+      const s = await handle.query(statusQuery);
+      return s.status === status ? s : undefined;
+    },
+    { timeoutMs: 20_000, description: `saga status ${status}` },
+  );
+}
+
+describe('orderSaga on the real Temporal server and PostgreSQL', () => {
+  it('happy path: CONFIRMED, six events with stream versions 1..6 and no gaps', async () => {
+    const stockBefore = await stockOf(db.pool, 'SKU-0001');
+    const { input, handle } = await start();
+    expect(await handle.result()).toEqual({ orderId: input.orderId, status: 'CONFIRMED' });
+
+    const events = await readStream(db.pool, `order-${input.orderId}`);
+    expect(events.map((e) => e.eventType)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'payment.authorized',
+      'shipment.scheduled',
+      'payment.captured',
+      'order.confirmed',
+    ]);
+    expect(events.map((e) => e.streamVersion)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(events[1]!.payload).toEqual({
+      orderId: input.orderId,
+      lines: [{ sku: 'SKU-0001', quantity: 2, unitPriceCents: 999 }],
+      totalCents: 1998,
+    });
+    expect(await stockOf(db.pool, 'SKU-0001')).toBe(stockBefore - 2);
+    const status = await handle.query(statusQuery);
+    expect(status).toMatchObject({ status: 'CONFIRMED', sagaPhase: 'COMPLETED', compensations: [], failure: null });
+    expect(status.completedSteps).toEqual([
+      'createOrder',
+      'reserveInventory',
+      'authorizePayment',
+      'scheduleShipment',
+      'capturePayment',
+      'confirmOrder',
+    ]);
+    await recordHistory('happy-path', handle);
+  });
+
+  it('declined card: releases the inventory and cancels; stock and gateway balances are restored', async () => {
+    const stockBefore = await stockOf(db.pool, 'SKU-0001');
+    const { input, handle } = await start({ paymentToken: 'tok_chargeDeclined' });
+    expect(await handle.result()).toEqual({
+      orderId: input.orderId,
+      status: 'CANCELLED',
+      reason: 'PaymentDeclined',
+      failedStep: 'authorizePayment',
+    });
+    expect(await eventTypes(db.pool, input.orderId)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'inventory.released',
+      'order.cancelled',
+    ]);
+    expect(await stockOf(db.pool, 'SKU-0001')).toBe(stockBefore);
+    expect(await heldAtGateway(db.pool, input.orderId)).toBe(0);
+    const cancelled = (await readStream(db.pool, `order-${input.orderId}`)).at(-1)!;
+    expect(cancelled.payload).toEqual({ orderId: input.orderId, reason: 'PaymentDeclined', failedStep: 'authorizePayment' });
+    await recordHistory('declined-payment', handle);
+  });
+
+  it('sold-out SKU: nothing is reserved (not even the lines in stock) and the order is cancelled', async () => {
+    const stockBefore = await stockOf(db.pool, 'SKU-0002');
+    const { input, handle } = await start({
+      items: [
+        { sku: 'SKU-0002', quantity: 1 },
+        { sku: 'SKU-SOLDOUT', quantity: 1 },
+      ],
+    });
+    expect(await handle.result()).toMatchObject({ status: 'CANCELLED', reason: 'OutOfStock', failedStep: 'reserveInventory' });
+    expect(await eventTypes(db.pool, input.orderId)).toEqual(['order.created', 'order.cancelled']);
+    expect(await stockOf(db.pool, 'SKU-0002')).toBe(stockBefore);
+    await recordHistory('out-of-stock', handle);
+  });
+
+  it('carrier refuses postal code 00000: voids the payment, releases inventory, cancels', async () => {
+    const stockBefore = await stockOf(db.pool, 'SKU-0001');
+    const { input, handle } = await start({
+      shippingAddress: { line1: 'Nowhere 1', city: 'Void', postalCode: '00000', country: 'DE' },
+    });
+    expect(await handle.result()).toMatchObject({ status: 'CANCELLED', reason: 'AddressRefused', failedStep: 'scheduleShipment' });
+    expect(await eventTypes(db.pool, input.orderId)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'payment.authorized',
+      'payment.voided',
+      'inventory.released',
+      'order.cancelled',
+    ]);
+    expect(await stockOf(db.pool, 'SKU-0001')).toBe(stockBefore);
+    expect(await heldAtGateway(db.pool, input.orderId)).toBe(0);
+    const payment = await db.pool.query('SELECT status FROM payments WHERE order_id = $1', [input.orderId]);
+    expect(payment.rows).toEqual([{ status: 'VOIDED' }]);
+    await recordHistory('carrier-refusal', handle);
+  });
+
+  it('tok_processingError: succeeds after transient retries with exactly one payment.authorized', async () => {
+    const { input, handle } = await start({ paymentToken: 'tok_processingError' });
+    expect(await handle.result()).toMatchObject({ status: 'CONFIRMED' });
+    const types = await eventTypes(db.pool, input.orderId);
+    expect(types.filter((t) => t === 'payment.authorized')).toHaveLength(1);
+    const attempts = await db.pool.query('SELECT attempts FROM sim_gateway_attempts WHERE idempotency_key = $1', [
+      `order-${input.orderId}/authorize-payment`,
+    ]);
+    expect(attempts.rows).toEqual([{ attempts: 3 }]); // two transient failures, then success
+    const authorizations = await db.pool.query('SELECT count(*)::int AS n FROM sim_gateway_authorizations WHERE idempotency_key = $1', [
+      `order-${input.orderId}/authorize-payment`,
+    ]);
+    expect(authorizations.rows[0].n).toBe(1);
+  });
+
+  it('approval: an order above the threshold waits, and is confirmed once approved', async () => {
+    const { input, handle } = await start(bigOrder);
+    await waitForStatus(handle, 'AWAITING_APPROVAL');
+    const afterApprove = await handle.executeUpdate(approveUpdate);
+    expect(afterApprove.status).not.toBe('CANCELLED');
+    expect(await handle.result()).toMatchObject({ status: 'CONFIRMED' });
+    expect(await eventTypes(db.pool, input.orderId)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'payment.authorized',
+      'order.approval_requested',
+      'order.approved',
+      'shipment.scheduled',
+      'payment.captured',
+      'order.confirmed',
+    ]);
+  });
+
+  it('approval rejected: compensates and cancels with the rejection reason', async () => {
+    const stockBefore = await stockOf(db.pool, 'SKU-0010');
+    const { input, handle } = await start(bigOrder);
+    await waitForStatus(handle, 'AWAITING_APPROVAL');
+    await handle.executeUpdate(rejectUpdate, { args: [{ reason: 'fraud_suspected' }] });
+    expect(await handle.result()).toMatchObject({ status: 'CANCELLED', reason: 'fraud_suspected', failedStep: 'approval' });
+    expect(await eventTypes(db.pool, input.orderId)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'payment.authorized',
+      'order.approval_requested',
+      'payment.voided',
+      'inventory.released',
+      'order.cancelled',
+    ]);
+    expect(await stockOf(db.pool, 'SKU-0010')).toBe(stockBefore);
+    expect(await heldAtGateway(db.pool, input.orderId)).toBe(0);
+  });
+
+  it('approval timeout: the durable timer fires and the order is compensated and cancelled', async () => {
+    const { input, handle } = await start({ ...bigOrder, approvalTimeout: '1 second' });
+    expect(await handle.result()).toMatchObject({ status: 'CANCELLED', reason: 'approval_timed_out', failedStep: 'approval' });
+    expect(await eventTypes(db.pool, input.orderId)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'payment.authorized',
+      'order.approval_requested',
+      'payment.voided',
+      'inventory.released',
+      'order.cancelled',
+    ]);
+    await recordHistory('approval-timeout', handle);
+  });
+
+  it('approve and reject are refused when the order is not awaiting approval', async () => {
+    const { handle } = await start();
+    await handle.result();
+    await expect(handle.executeUpdate(approveUpdate)).rejects.toThrow();
+  });
+});
+
+describe('customer cancel (cancelOrder update) at each cancellable step', () => {
+  /**
+   * Holds an exclusive lock on `table` so the step that writes it blocks; sends the cancel
+   * while it is blocked, waits until the saga has recorded the request, then lets go.
+   */
+  async function cancelWhileBlocked(table: string, step: string) {
+    const locker = await db.pool.connect();
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    const { input, handle } = await start();
+    try {
+      await waitFor(async () => (await handle.query(statusQuery)).step === step, {
+        timeoutMs: 20_000,
+        description: `the saga to be in step ${step}`,
+      });
+      const cancelled = handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'customer_changed_mind' }] });
+      await waitFor(async () => (await handle.query(statusQuery)).cancelRequested, {
+        timeoutMs: 20_000,
+        description: 'the saga to record the cancel request',
+      });
+      await locker.query('COMMIT');
+      const status = await cancelled;
+      expect(status.status).toBe('CANCELLED');
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      locker.release();
+    }
+    return { input, handle, result: await handle.result() };
+  }
+
+  it('while the order is being created: only order.created then order.cancelled', async () => {
+    const { input, result } = await cancelWhileBlocked('orders', 'createOrder');
+    expect(result).toMatchObject({ status: 'CANCELLED', reason: 'customer_changed_mind', failedStep: 'reserveInventory' });
+    expect(await eventTypes(db.pool, input.orderId)).toEqual(['order.created', 'order.cancelled']);
+  });
+
+  it('while inventory is being reserved: the reservation is released', async () => {
+    const stockBefore = await stockOf(db.pool, 'SKU-0001');
+    const { input, result, handle } = await cancelWhileBlocked('reservations', 'reserveInventory');
+    expect(result).toMatchObject({ status: 'CANCELLED', failedStep: 'authorizePayment' });
+    expect(await eventTypes(db.pool, input.orderId)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'inventory.released',
+      'order.cancelled',
+    ]);
+    expect(await stockOf(db.pool, 'SKU-0001')).toBe(stockBefore);
+    await recordHistory('customer-cancel', handle);
+  });
+
+  it('while payment is being authorized: the authorization is voided and inventory released', async () => {
+    const { input, result } = await cancelWhileBlocked('sim_gateway_authorizations', 'authorizePayment');
+    expect(result).toMatchObject({ status: 'CANCELLED', failedStep: 'scheduleShipment' });
+    expect(await eventTypes(db.pool, input.orderId)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'payment.authorized',
+      'payment.voided',
+      'inventory.released',
+      'order.cancelled',
+    ]);
+    expect(await heldAtGateway(db.pool, input.orderId)).toBe(0);
+  });
+
+  it('while waiting for approval: compensates at once', async () => {
+    const { input, handle } = await start(bigOrder);
+    await waitForStatus(handle, 'AWAITING_APPROVAL');
+    const status = await handle.executeUpdate(cancelOrderUpdate, { args: [{}] });
+    expect(status).toMatchObject({ status: 'CANCELLED', failure: { reason: 'cancelled_by_customer', failedStep: 'approval' } });
+    expect(await eventTypes(db.pool, input.orderId)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'payment.authorized',
+      'order.approval_requested',
+      'payment.voided',
+      'inventory.released',
+      'order.cancelled',
+    ]);
+  });
+
+  it('while the shipment is being scheduled (accepted before it was): the shipment is cancelled too', async () => {
+    const { input, result } = await cancelWhileBlocked('shipments', 'scheduleShipment');
+    expect(result).toMatchObject({ status: 'CANCELLED', failedStep: 'capturePayment' });
+    expect(await eventTypes(db.pool, input.orderId)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'payment.authorized',
+      'shipment.scheduled',
+      'shipment.cancelled',
+      'payment.voided',
+      'inventory.released',
+      'order.cancelled',
+    ]);
+  });
+
+  it('is refused once the shipment is scheduled, with a clear reason', async () => {
+    // A real fault keeps the saga in capturePayment (after scheduling) until it is removed.
+    await db.pool.query(`
+      CREATE FUNCTION fail_capture() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'payments table unavailable'; END $$;
+      CREATE TRIGGER fail_capture BEFORE UPDATE ON payments FOR EACH ROW EXECUTE FUNCTION fail_capture();`);
+    const { input, handle } = await start();
+    try {
+      await waitFor(async () => (await handle.query(statusQuery)).step === 'capturePayment', {
+        timeoutMs: 20_000,
+        description: 'the saga to reach capturePayment',
+      });
+      const refusal = await handle.executeUpdate(cancelOrderUpdate, { args: [{}] }).catch((e: unknown) => e);
+      expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect((refusal as WorkflowUpdateFailedError).cause?.message).toMatch(/shipment is already scheduled/);
+    } finally {
+      await db.pool.query('DROP TRIGGER fail_capture ON payments; DROP FUNCTION fail_capture();');
+    }
+    expect(await handle.result()).toMatchObject({ status: 'CONFIRMED' });
+    expect(await eventTypes(db.pool, input.orderId)).not.toContain('order.cancelled');
+  });
+});
