@@ -1,6 +1,7 @@
 /** Values the global setup hands to test files through the environment. */
 export const TEST_ENV = {
   temporalAddress: 'SAGA_TEST_TEMPORAL_ADDRESS',
+  temporalUiUrl: 'SAGA_TEST_TEMPORAL_UI_URL',
   pgAdminUrl: 'SAGA_TEST_PG_ADMIN_URL',
   workflowBundle: 'SAGA_TEST_WORKFLOW_BUNDLE',
   temporalCli: 'SAGA_TEST_TEMPORAL_CLI',

@@ -73,9 +73,15 @@ export default async function globalSetup(): Promise<void> {
 
   const cli = await resolveTemporalCli({ onProgress: log, allowSdkDownload: true });
   if (cli.path) process.env[TEST_ENV.temporalCli] = cli.path;
-  const server = await startDevServer({ cli, port: await freePort(), logFile: path.join(tmp, 'temporal.log') });
+  const server = await startDevServer({
+    cli,
+    port: await freePort(),
+    uiPort: await freePort(), // the Web UI, for the browser check
+    logFile: path.join(tmp, 'temporal.log'),
+  });
   provisioned.stops.push(server.stop);
   process.env[TEST_ENV.temporalAddress] = server.address;
+  process.env[TEST_ENV.temporalUiUrl] = server.uiUrl!;
 
   const pgSource = await provisionPostgres(tmp, provisioned);
 
