@@ -225,10 +225,15 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
     },
 
     async cancelOrder(
-      input: OrderCommandInput & { reason: string; failedStep: string | null },
+      input: OrderCommandInput & { reason: string; failedStep: string | null; manuallyResolved?: string[] },
     ): Promise<{ cancelled: boolean }> {
       return runOrderCommand(pool, input, () => ({
-        command: { type: 'cancel', reason: input.reason, failedStep: input.failedStep },
+        command: {
+          type: 'cancel',
+          reason: input.reason,
+          failedStep: input.failedStep,
+          manuallyResolved: input.manuallyResolved,
+        },
         result: (events) => ({ cancelled: events.length > 0 }),
       }));
     },

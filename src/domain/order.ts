@@ -33,7 +33,16 @@ export type OrderEvent =
   | { type: 'payment.voided'; data: { orderId: string; authorizationId: string; amountCents: number } }
   | { type: 'payment.refunded'; data: { orderId: string; authorizationId: string; amountCents: number } }
   | { type: 'shipment.cancelled'; data: { orderId: string; trackingId: string } }
-  | { type: 'order.cancelled'; data: { orderId: string; reason: string; failedStep: string | null } };
+  | {
+      type: 'order.cancelled';
+      data: {
+        orderId: string;
+        reason: string;
+        failedStep: string | null;
+        /** Steps an operator declared undone by hand (only present when there are any). */
+        manuallyResolved?: string[];
+      };
+    };
 
 export type OrderEventType = OrderEvent['type'];
 
@@ -50,7 +59,13 @@ export type OrderCommand =
   | { type: 'capturePayment' }
   | { type: 'refundPayment' }
   | { type: 'confirm' }
-  | { type: 'cancel'; reason: string; failedStep: string | null };
+  | {
+      type: 'cancel';
+      reason: string;
+      failedStep: string | null;
+      /** Saga steps whose compensation an operator resolved by hand: their holds are not checked. */
+      manuallyResolved?: string[];
+    };
 
 export type OrderStatus = 'NEW' | 'PENDING' | 'AWAITING_APPROVAL' | 'CONFIRMED' | 'CANCELLED';
 
@@ -235,13 +250,24 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
     case 'cancel': {
       if (state.status === 'CANCELLED') return [];
       const orderId = requireOpen(state, command);
-      // Cancelling is the saga's last word: everything it did must be undone first.
-      if (state.inventory === 'RESERVED') refuse(state, command, 'inventory is still reserved');
-      if (state.payment === 'AUTHORIZED' || state.payment === 'CAPTURED') {
-        refuse(state, command, `payment is still ${state.payment.toLowerCase()}`);
+      // Cancelling is the saga's last word: everything it did must be undone first, except
+      // what an operator declared undone by hand.
+      const byHand = new Set(command.manuallyResolved ?? []);
+      if (state.inventory === 'RESERVED' && !byHand.has('reserveInventory')) {
+        refuse(state, command, 'inventory is still reserved');
       }
-      if (state.shipment === 'SCHEDULED') refuse(state, command, 'shipment is still scheduled');
-      return [{ type: 'order.cancelled', data: { orderId, reason: command.reason, failedStep: command.failedStep } }];
+      if (state.payment === 'AUTHORIZED' && !byHand.has('authorizePayment')) refuse(state, command, 'payment is still authorized');
+      if (state.payment === 'CAPTURED' && !byHand.has('capturePayment')) refuse(state, command, 'payment is still captured');
+      if (state.shipment === 'SCHEDULED' && !byHand.has('scheduleShipment')) {
+        refuse(state, command, 'shipment is still scheduled');
+      }
+      const { reason, failedStep } = command;
+      return [
+        {
+          type: 'order.cancelled',
+          data: byHand.size ? { orderId, reason, failedStep, manuallyResolved: [...byHand] } : { orderId, reason, failedStep },
+        },
+      ];
     }
   }
 }

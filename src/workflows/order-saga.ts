@@ -16,7 +16,7 @@ import {
 import type { Duration } from '@temporalio/common';
 import type { Activities, OrderCommandInput } from '../activities';
 import type { OrderLine, ShippingAddress } from '../domain/order';
-import { Saga, renderSagaDetails, type SagaSnapshot } from '../saga/saga';
+import { Saga, renderSagaDetails, type SagaSnapshot, type StuckCompensation } from '../saga/saga';
 import { CustomerIdKey, OrderIdKey, OrderStatusKey, OrderTotalKey } from '../temporal/search-attributes';
 
 export interface OrderSagaInput {
@@ -43,6 +43,8 @@ export interface OrderSagaStatus {
   /** Compensations run so far (step undone and how). */
   compensations: { step: string; status: string }[];
   sagaPhase: SagaSnapshot['phase'];
+  /** Compensations waiting for an operator (retryCompensation / markCompensationResolved). */
+  stuck: StuckCompensation[];
   totalCents: number | null;
   /** A customer cancel was accepted and will take effect at the next step boundary. */
   cancelRequested: boolean;
@@ -127,6 +129,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     completedSteps: [],
     compensations: [],
     sagaPhase: 'RUNNING',
+    stuck: [],
     totalCents: null,
     cancelRequested: false,
     failure: null,
@@ -165,6 +168,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
       status.completedSteps = snapshot.completedSteps;
       status.compensations = snapshot.compensations.map((c) => ({ step: c.step, status: c.status }));
       status.sagaPhase = snapshot.phase;
+      status.stuck = snapshot.stuck;
       render();
     },
   });
@@ -286,8 +290,14 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     setStatus('CANCELLING');
     // Even a cancelled workflow undoes what it did and says so.
     await CancellationScope.nonCancellable(async () => {
-      await saga.compensate();
-      await forward.cancelOrder({ ...command('cancel-order'), reason: failure.reason, failedStep: failure.failedStep });
+      const outcomes = await saga.compensate();
+      const manuallyResolved = outcomes.filter((o) => o.status === 'resolved-manually').map((o) => o.step);
+      await forward.cancelOrder({
+        ...command('cancel-order'),
+        reason: failure.reason,
+        failedStep: failure.failedStep,
+        ...(manuallyResolved.length ? { manuallyResolved } : {}),
+      });
     });
     setStatus('CANCELLED');
     await condition(allHandlersFinished);

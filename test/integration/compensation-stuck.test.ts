@@ -1,0 +1,118 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { seedCatalog } from '../../src/store/catalog';
+import { readStream } from '../../src/store/event-store';
+import { waitFor } from '../../src/util/wait';
+import { markCompensationResolvedSignal, retryCompensationSignal } from '../../src/saga/saga';
+import { statusQuery } from '../../src/workflows';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { eventTypes, orderInput, startOrder, stockOf } from '../helpers/orders';
+import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+
+// A compensation that keeps failing must surface to an operator, never be swallowed.
+
+let db: TestDatabase;
+let temporal: TestTemporal;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await seedCatalog(db.pool);
+  temporal = await connectTestTemporal();
+  await temporal.startWorker(simulatedActivityDeps(db.pool));
+});
+afterAll(async () => {
+  await temporal?.close();
+  await db?.drop();
+});
+
+/** A real database fault: releasing a reservation fails until the trigger is dropped. */
+const breakRelease = () =>
+  db.pool.query(`
+    CREATE OR REPLACE FUNCTION fail_release() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'reservations are read-only during maintenance'; END $$;
+    CREATE TRIGGER fail_release BEFORE UPDATE ON reservations FOR EACH ROW EXECUTE FUNCTION fail_release();`);
+const repairRelease = () => db.pool.query('DROP TRIGGER IF EXISTS fail_release ON reservations');
+
+async function startStuckOrder(): Promise<{ orderId: string; handle: WorkflowHandle }> {
+  await breakRelease();
+  // A declined card makes the saga compensate the reservation, which now fails every time.
+  const input = orderInput({ paymentToken: 'tok_chargeDeclined' });
+  const handle = await startOrder(temporal.client, temporal.taskQueue, input);
+  const stuck = await waitFor(
+    async () => {
+      const s = await handle.query(statusQuery);
+      return s.sagaPhase === 'COMPENSATION_STUCK' ? s : undefined;
+    },
+    { timeoutMs: 30_000, description: 'the saga to report COMPENSATION_STUCK' },
+  );
+  expect(stuck.stuck).toEqual([
+    { step: 'reserveInventory', attempt: 1, error: expect.stringContaining('reservations are read-only') },
+  ]);
+  return { orderId: input.orderId, handle };
+}
+
+async function findByVisibility(query: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const wf of temporal.client.workflow.list({ query })) ids.push(wf.workflowId);
+  return ids;
+}
+
+describe('compensation escalation', () => {
+  afterEach(repairRelease);
+
+  it('shows SagaPhase=COMPENSATION_STUCK in visibility, and completes after the operator retries once the fault is gone', async () => {
+    const stockBefore = await stockOf(db.pool, 'SKU-0001');
+    const { orderId, handle } = await startStuckOrder();
+
+    const query = `SagaPhase="COMPENSATION_STUCK" AND OrderId="${orderId}"`;
+    const found = await waitFor(async () => ((await findByVisibility(query)).length ? findByVisibility(query) : undefined), {
+      timeoutMs: 20_000,
+      description: 'visibility to list the stuck saga',
+    });
+    expect(found).toEqual([`order-${orderId}`]);
+    // Still stuck, nothing was swallowed: no release, no cancellation yet.
+    expect(await eventTypes(db.pool, orderId)).toEqual(['order.created', 'inventory.reserved']);
+
+    await repairRelease();
+    await handle.signal(retryCompensationSignal);
+    expect(await handle.result()).toMatchObject({ status: 'CANCELLED', reason: 'PaymentDeclined' });
+    expect(await eventTypes(db.pool, orderId)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'inventory.released',
+      'order.cancelled',
+    ]);
+    expect(await stockOf(db.pool, 'SKU-0001')).toBe(stockBefore);
+    const done = await handle.query(statusQuery);
+    expect(done).toMatchObject({ sagaPhase: 'COMPENSATED', stuck: [] });
+    expect(done.compensations).toEqual([
+      { step: 'authorizePayment', status: 'compensated' },
+      { step: 'reserveInventory', status: 'compensated' },
+    ]);
+  });
+
+  it('a retry while the fault persists gets stuck again rather than giving up', async () => {
+    const { orderId, handle } = await startStuckOrder();
+    await handle.signal(retryCompensationSignal);
+    await waitFor(
+      async () => {
+        const s = await handle.query(statusQuery);
+        return s.sagaPhase === 'COMPENSATION_STUCK' && s.stuck[0]?.attempt === 2;
+      },
+      { timeoutMs: 30_000, description: 'the second escalation' },
+    );
+    await repairRelease();
+    await handle.signal(retryCompensationSignal);
+    expect(await handle.result()).toMatchObject({ status: 'CANCELLED' });
+    expect(await eventTypes(db.pool, orderId)).toContain('inventory.released');
+  });
+
+  it('markCompensationResolved: the operator undid it by hand; the order is cancelled and says so', async () => {
+    const { orderId, handle } = await startStuckOrder();
+    await handle.signal(markCompensationResolvedSignal, { note: 'released in the WMS by hand' });
+    expect(await handle.result()).toMatchObject({ status: 'CANCELLED' });
+    const events = await readStream(db.pool, `order-${orderId}`);
+    expect(events.map((e) => e.eventType)).toEqual(['order.created', 'inventory.reserved', 'order.cancelled']);
+    expect(events.at(-1)!.payload).toMatchObject({ manuallyResolved: ['reserveInventory'] });
+  });
+});

@@ -1,0 +1,91 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { seedCatalog } from '../../src/store/catalog';
+import { waitFor } from '../../src/util/wait';
+import { describeWithBrowser, launchChromium } from '../helpers/browser';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { testEnv } from '../helpers/env';
+import { orderInput } from '../helpers/orders';
+import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+
+const SCREENSHOT = path.resolve(__dirname, '../../artifacts/screenshots/temporal-ui-cancelled-order.png');
+
+let db: TestDatabase | undefined;
+let temporal: TestTemporal | undefined;
+let browser: Browser | undefined;
+
+describeWithBrowser('Temporal Web UI in a real browser', () => {
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await seedCatalog(db.pool);
+    temporal = await connectTestTemporal();
+    await temporal.startWorker(simulatedActivityDeps(db.pool));
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await temporal?.close();
+    await db?.drop();
+  });
+
+  it('finds a cancelled order by its search attributes and shows its summary and details', async () => {
+    const input = orderInput({ paymentToken: 'tok_chargeDeclined' });
+    const workflowId = `order-${input.orderId}`;
+    const units = input.items.reduce((n, i) => n + i.quantity, 0);
+    // The same format the API uses (src/api/routes/orders.ts).
+    const summary = `Order for ${input.customerId}: ${units} unit(s) of ${input.items.length} SKU(s), ship to ${input.shippingAddress.city} ${input.shippingAddress.country}`;
+    const handle = await temporal!.client.workflow.start('orderSaga', {
+      workflowId,
+      taskQueue: temporal!.taskQueue,
+      args: [input],
+      staticSummary: summary,
+    });
+    expect(await handle.result()).toMatchObject({ orderId: input.orderId, status: 'CANCELLED' });
+
+    // Visibility is eventually consistent: wait until the search attributes find it.
+    const query = `OrderStatus="CANCELLED" AND OrderId="${input.orderId}"`;
+    await waitFor(
+      async () => {
+        for await (const wf of temporal!.client.workflow.list({ query })) if (wf.workflowId === workflowId) return true;
+        return false;
+      },
+      { timeoutMs: 20_000, description: `visibility to list ${workflowId} by ${query}` },
+    );
+
+    const page = await browser!.newPage({ viewport: { width: 1440, height: 1100 } });
+    try {
+      const ui = testEnv('temporalUiUrl').replace(/\/$/, '');
+      await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`, { waitUntil: 'domcontentloaded' });
+
+      // The filtered list shows exactly our workflow; open it.
+      const link = page.locator(`a[href*="/workflows/${workflowId}/"]`).first();
+      await link.waitFor({ state: 'visible', timeout: 30_000 });
+      await link.click();
+      await page.waitForURL(new RegExp(`/workflows/${workflowId}/`), { timeout: 30_000 });
+
+      // The workflow page: id, the static summary, and the current details the workflow set.
+      await page.getByText(workflowId, { exact: false }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      await page.getByText(summary, { exact: false }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      await page.getByText(`${input.orderId} — CANCELLED`, { exact: false }).first().waitFor({ state: 'visible', timeout: 30_000 });
+
+      const body = await page.locator('body').innerText();
+      expect(body).toContain(workflowId);
+      expect(body).toContain(summary);
+      expect(body).toContain(`${input.orderId} — CANCELLED`);
+
+      await screenshot(page);
+    } catch (err) {
+      await screenshot(page).catch(() => undefined);
+      throw err;
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+async function screenshot(page: Page) {
+  await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+}
