@@ -63,7 +63,7 @@ export function renderSagaDetails(snapshot: SagaSnapshot): string {
   }
   if (snapshot.stuck.length) {
     lines.push('', '**Compensation stuck**: needs an operator');
-    for (const s of snapshot.stuck) lines.push(`- undo ${s.step} failed ${s.attempt} time(s): ${s.error}`);
+    for (const s of snapshot.stuck) lines.push(`- undo ${s.step} (escalation #${s.attempt}): ${s.error}`);
     lines.push(
       '',
       'Fix the cause, then signal `retryCompensation`; or undo it by hand and signal `markCompensationResolved`.',

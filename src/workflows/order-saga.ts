@@ -147,18 +147,14 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
       const done = status.completedSteps.includes(s) || (s === 'approval' && status.completedSteps.includes('approveOrder'));
       return `- [${done ? 'x' : ' '}] ${s}${status.step === s ? ' (running)' : ''}`;
     });
-    setCurrentDetails(
-      [
-        `**Order** ${input.orderId} — **${status.status}**`,
-        status.failure ? `**Cancelled:** ${status.failure.reason} (step: ${status.failure.failedStep ?? 'none'})` : '',
-        '',
-        ...checklist,
-        '',
-        sagaSnapshot ? renderSagaDetails(sagaSnapshot) : '',
-      ]
-        .filter((l, i) => l !== '' || i > 1)
-        .join('\n'),
-    );
+    // Markdown paragraphs (blank lines between blocks) so the UI keeps them apart.
+    const blocks = [
+      `**Order** ${input.orderId} — **${status.status}**`,
+      status.failure ? `**Cancelled:** ${status.failure.reason} (step: ${status.failure.failedStep ?? 'none'})` : null,
+      checklist.join('\n'),
+      sagaSnapshot ? renderSagaDetails(sagaSnapshot) : null,
+    ];
+    setCurrentDetails(blocks.filter((b) => b !== null).join('\n\n'));
   };
   let sagaSnapshot: SagaSnapshot | null = null;
   const saga = new Saga({

@@ -18,11 +18,11 @@ let browser: Browser | undefined;
 
 describeWithBrowser('Temporal Web UI in a real browser', () => {
   beforeAll(async () => {
+    browser = await launchChromium(); // first: with CI=true a missing Chromium fails fast
     db = await createTestDatabase();
     await seedCatalog(db.pool);
     temporal = await connectTestTemporal();
     await temporal.startWorker(simulatedActivityDeps(db.pool));
-    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -65,15 +65,23 @@ describeWithBrowser('Temporal Web UI in a real browser', () => {
       await link.click();
       await page.waitForURL(new RegExp(`/workflows/${workflowId}/`), { timeout: 30_000 });
 
-      // The workflow page: id, the static summary, and the current details the workflow set.
-      await page.getByText(workflowId, { exact: false }).first().waitFor({ state: 'visible', timeout: 30_000 });
-      await page.getByText(summary, { exact: false }).first().waitFor({ state: 'visible', timeout: 30_000 });
-      await page.getByText(`${input.orderId} — CANCELLED`, { exact: false }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      // The workflow page, User Metadata tab: the id, the static summary, and the current details
+      // the workflow set. The UI renders both markdown texts in iframes (Summary first, then
+      // Current Details, which it fetches with a query answered by the running worker).
+      await page.getByRole('heading', { name: workflowId }).waitFor({ state: 'visible', timeout: 30_000 });
+      await page.getByText('User Metadata', { exact: true }).click();
+      await page.waitForURL(/\/user-metadata$/, { timeout: 30_000 });
+      const rendered = page.locator('iframe[title="output"]');
+      const summaryText = rendered.nth(0).contentFrame().getByText(summary);
+      const detailsText = rendered.nth(1).contentFrame().getByText(`Order ${input.orderId} — CANCELLED`);
+      await summaryText.waitFor({ state: 'visible', timeout: 30_000 });
+      await detailsText.waitFor({ state: 'visible', timeout: 30_000 });
 
-      const body = await page.locator('body').innerText();
-      expect(body).toContain(workflowId);
-      expect(body).toContain(summary);
-      expect(body).toContain(`${input.orderId} — CANCELLED`);
+      expect(await page.getByRole('heading', { name: workflowId }).innerText()).toBe(workflowId);
+      expect(await summaryText.innerText()).toBe(summary);
+      const details = await detailsText.innerText();
+      expect(details).toContain(`Order ${input.orderId} — CANCELLED`);
+      expect(details).toContain('Cancelled: PaymentDeclined (step: authorizePayment)');
 
       await screenshot(page);
     } catch (err) {
