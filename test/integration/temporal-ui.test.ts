@@ -79,7 +79,7 @@ describeWithBrowser('Temporal Web UI in a real browser', () => {
 
       expect(await page.getByRole('heading', { name: workflowId }).innerText()).toBe(workflowId);
       expect(await summaryText.innerText()).toBe(summary);
-      const details = await detailsText.innerText();
+      const details = await rendered.nth(1).contentFrame().locator('body').innerText();
       expect(details).toContain(`Order ${input.orderId} — CANCELLED`);
       expect(details).toContain('Cancelled: PaymentDeclined (step: authorizePayment)');
 
