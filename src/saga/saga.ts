@@ -53,16 +53,18 @@ const errorMessage = (err: unknown): string => {
 };
 
 /** Markdown for the Temporal UI's "current details" panel. */
-export function renderSagaDetails(snapshot: SagaSnapshot): string {
+export function renderSagaDetails(snapshot: SagaSnapshot, options: { steps?: boolean } = {}): string {
   const lines = [`**Saga phase:** ${snapshot.phase}`, ''];
-  for (const step of snapshot.completedSteps) lines.push(`- [x] ${step}`);
-  if (snapshot.currentStep) lines.push(`- [ ] ${snapshot.currentStep} (running)`);
+  if (options.steps !== false) {
+    for (const step of snapshot.completedSteps) lines.push(`- [x] ${step}`);
+    if (snapshot.currentStep) lines.push(`- [ ] ${snapshot.currentStep} (running)`);
+  }
   if (snapshot.compensations.length) {
-    lines.push('', '**Compensations**');
+    lines.push('', '**Compensations**', '');
     for (const c of snapshot.compensations) lines.push(`- [x] undo ${c.step} (${c.status}, ${c.attempts} run(s))`);
   }
   if (snapshot.stuck.length) {
-    lines.push('', '**Compensation stuck**: needs an operator');
+    lines.push('', '**Compensation stuck**: needs an operator', '');
     for (const s of snapshot.stuck) lines.push(`- undo ${s.step} (escalation #${s.attempt}): ${s.error}`);
     lines.push(
       '',

@@ -12,8 +12,9 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   CancellationScope,
+  type ActivityFunctionWithOptions,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import type { ActivityFunction, ActivityOptions, Duration } from '@temporalio/common';
 import type { Activities, OrderCommandInput } from '../activities';
 import type { OrderLine, ShippingAddress } from '../domain/order';
 import { Saga, renderSagaDetails, type SagaSnapshot, type StuckCompensation } from '../saga/saga';
@@ -78,15 +79,29 @@ export const ORDER_STEPS = [
 ] as const;
 
 // Forward steps retry transient failures without limit; business failures are non-retryable.
-const forward = proxyActivities<Activities>({
+const FORWARD: ActivityOptions = {
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
-});
+};
 // Compensations retry a bounded number of times, then the saga escalates to an operator.
-const undo = proxyActivities<Activities>({
+const UNDO: ActivityOptions = {
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 5 },
-});
+};
+const forward = proxyActivities<Activities>(FORWARD);
+const undo = proxyActivities<Activities>(UNDO);
+
+/** Runs an activity with a one-line summary shown for it in the Temporal UI's event history. */
+function withSummary<T extends ActivityFunction>(
+  fn: ActivityFunctionWithOptions<T>,
+  options: ActivityOptions,
+  summary: string,
+  ...args: Parameters<T>
+): Promise<Awaited<ReturnType<T>>> {
+  return fn.executeWithOptions({ ...options, summary }, args);
+}
+
+const money = (cents: number) => `${(cents / 100).toFixed(2)}`;
 
 /** A business decision to stop (customer cancel, rejection, timeout), not an error. */
 class SagaAbort extends Error {
@@ -145,14 +160,16 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
   const render = () => {
     const checklist = ORDER_STEPS.map((s) => {
       const done = status.completedSteps.includes(s) || (s === 'approval' && status.completedSteps.includes('approveOrder'));
-      return `- [${done ? 'x' : ' '}] ${s}${status.step === s ? ' (running)' : ''}`;
+      const note =
+        status.step === s ? ' (running)' : status.failure?.failedStep === s ? ` — stopped: ${status.failure.reason}` : '';
+      return `- [${done ? 'x' : ' '}] ${s}${note}`;
     });
     // Markdown paragraphs (blank lines between blocks) so the UI keeps them apart.
     const blocks = [
       `**Order** ${input.orderId} — **${status.status}**`,
       status.failure ? `**Cancelled:** ${status.failure.reason} (step: ${status.failure.failedStep ?? 'none'})` : null,
       checklist.join('\n'),
-      sagaSnapshot ? renderSagaDetails(sagaSnapshot) : null,
+      sagaSnapshot ? renderSagaDetails(sagaSnapshot, { steps: false }) : null,
     ];
     setCurrentDetails(blocks.filter((b) => b !== null).join('\n\n'));
   };
@@ -225,7 +242,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
 
   try {
     await saga.step('createOrder', () =>
-      forward.createOrder({
+      withSummary(forward.createOrder, FORWARD, `Create order for ${input.customerId}`, {
         ...command('create-order'),
         customerId: input.customerId,
         items: input.items,
@@ -235,8 +252,8 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     stopIfCancelRequested('reserveInventory');
     const reservation = await saga.step(
       'reserveInventory',
-      () => forward.reserveInventory(command('reserve-inventory')),
-      async () => void (await undo.releaseInventory(command('release-inventory'))),
+      () => withSummary(forward.reserveInventory, FORWARD, `Reserve ${input.items.length} line(s) of stock`, command('reserve-inventory')),
+      async () => void (await withSummary(undo.releaseInventory, UNDO, 'Release reserved stock', command('release-inventory'))),
     );
     status.totalCents = reservation.totalCents;
     upsertSearchAttributes([{ key: OrderTotalKey, value: reservation.totalCents / 100 }]);
@@ -244,38 +261,46 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     stopIfCancelRequested('authorizePayment');
     await saga.step(
       'authorizePayment',
-      () => forward.authorizePayment({ ...command('authorize-payment'), paymentToken: input.paymentToken }),
-      async () => void (await undo.voidPayment(command('void-payment'))),
+      () =>
+        withSummary(forward.authorizePayment, FORWARD, `Authorize ${money(reservation.totalCents)} on ${input.paymentToken}`, {
+          ...command('authorize-payment'),
+          paymentToken: input.paymentToken,
+        }),
+      async () => void (await withSummary(undo.voidPayment, UNDO, 'Void the payment authorization', command('void-payment'))),
     );
 
     if (reservation.totalCents > input.approvalThresholdCents) {
       stopIfCancelRequested('approval');
       await saga.step('requestApproval', () =>
-        forward.requestApproval({ ...command('request-approval'), thresholdCents: input.approvalThresholdCents }),
+        withSummary(forward.requestApproval, FORWARD, `Request approval: ${money(reservation.totalCents)} > ${money(input.approvalThresholdCents)}`, {
+          ...command('request-approval'),
+          thresholdCents: input.approvalThresholdCents,
+        }),
       );
       setStatus('AWAITING_APPROVAL');
       const decided = await condition(() => approvalDecision !== null || cancelRequest !== null, input.approvalTimeout);
       stopIfCancelRequested('approval');
       if (!decided) throw new SagaAbort('approval_timed_out', 'approval');
       if (!approvalDecision!.approved) throw new SagaAbort(approvalDecision!.reason ?? 'approval_rejected', 'approval');
-      await saga.step('approveOrder', () => forward.approveOrder(command('approve-order')));
+      await saga.step('approveOrder', () => withSummary(forward.approveOrder, FORWARD, 'Record the approval', command('approve-order')));
       setStatus('PENDING');
     }
 
     stopIfCancelRequested('scheduleShipment');
     await saga.step(
       'scheduleShipment',
-      () => forward.scheduleShipment(command('schedule-shipment')),
-      async () => void (await undo.cancelShipment(command('cancel-shipment'))),
+      () =>
+        withSummary(forward.scheduleShipment, FORWARD, `Schedule shipment to ${input.shippingAddress.postalCode} ${input.shippingAddress.city}`, command('schedule-shipment')),
+      async () => void (await withSummary(undo.cancelShipment, UNDO, 'Cancel the shipment', command('cancel-shipment'))),
     );
     // A cancel accepted while the shipment was being scheduled is still honoured here.
     stopIfCancelRequested('capturePayment');
     await saga.step(
       'capturePayment',
-      () => forward.capturePayment(command('capture-payment')),
-      async () => void (await undo.refundPayment(command('refund-payment'))),
+      () => withSummary(forward.capturePayment, FORWARD, `Capture ${money(reservation.totalCents)}`, command('capture-payment')),
+      async () => void (await withSummary(undo.refundPayment, UNDO, 'Refund the captured payment', command('refund-payment'))),
     );
-    await saga.step('confirmOrder', () => forward.confirmOrder(command('confirm-order')));
+    await saga.step('confirmOrder', () => withSummary(forward.confirmOrder, FORWARD, 'Confirm the order', command('confirm-order')));
     saga.complete();
     setStatus('CONFIRMED');
     await condition(allHandlersFinished);
@@ -288,7 +313,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     await CancellationScope.nonCancellable(async () => {
       const outcomes = await saga.compensate();
       const manuallyResolved = outcomes.filter((o) => o.status === 'resolved-manually').map((o) => o.step);
-      await forward.cancelOrder({
+      await withSummary(forward.cancelOrder, FORWARD, `Cancel the order: ${failure.reason}`, {
         ...command('cancel-order'),
         reason: failure.reason,
         failedStep: failure.failedStep,
