@@ -1,17 +1,26 @@
+import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { testEnv } from './env';
 
 export const HISTORIES_DIR = path.resolve(__dirname, '../replay/histories');
 
 /**
  * With RECORD_HISTORIES=1 (`npm run record-histories`), saves a finished workflow's history
- * as a replay fixture; otherwise does nothing.
+ * as a replay fixture; otherwise does nothing. The Temporal CLI writes the JSON form the SDK
+ * replays (`temporal workflow show --output json`).
  */
 export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   await mkdir(HISTORIES_DIR, { recursive: true });
-  const history = await handle.fetchHistory();
-  await writeFile(path.join(HISTORIES_DIR, `${name}.json`), historyToJSON(history));
+  const { stdout } = await promisify(execFile)(
+    testEnv('temporalCli'),
+    ['workflow', 'show', '--workflow-id', handle.workflowId, '--output', 'json', '--address', testEnv('temporalAddress')],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  // Stack traces name folders of the machine that recorded them; replay does not use them.
+  const json = JSON.stringify(JSON.parse(stdout), (key, value) => (key === 'stackTrace' ? '' : value), 2);
+  await writeFile(path.join(HISTORIES_DIR, `${name}.json`), `${json}\n`);
 }
