@@ -127,4 +127,94 @@ describe('HTTP API', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: 'BadRequest' });
   });
+
+  it('GET /products lists the seeded catalog with price and stock', async () => {
+    const res = await app.inject({ method: 'GET', url: '/products' });
+    expect(res.statusCode).toBe(200);
+    const { products } = res.json();
+    expect(products.map((p: { sku: string }) => p.sku)).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => `SKU-${String(i + 1).padStart(4, '0')}`),
+      'SKU-SOLDOUT',
+    ]);
+    expect(products[0]).toEqual({ sku: 'SKU-0001', name: 'Notebook', priceCents: 999, stock: expect.any(Number) });
+    expect(products.find((p: { sku: string }) => p.sku === 'SKU-SOLDOUT').stock).toBe(0);
+  });
+
+  it('GET /orders/:id/events returns envelopes ordered by stream version; GET /orders/:id the folded order', async () => {
+    const correlationId = `corr-${randomUUID()}`;
+    const placed = await app.inject({ method: 'POST', url: '/orders', headers: { 'x-correlation-id': correlationId }, payload: validOrder() });
+    const { orderId, workflowId } = placed.json();
+    await temporal.client.workflow.getHandle(workflowId).result();
+
+    const res = await app.inject({ method: 'GET', url: `/orders/${orderId}/events` });
+    expect(res.statusCode).toBe(200);
+    const { events } = res.json();
+    expect(events.map((e: { eventType: string }) => e.eventType)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'payment.authorized',
+      'shipment.scheduled',
+      'payment.captured',
+      'order.confirmed',
+    ]);
+    expect(events.map((e: { version: number }) => e.version)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(events[0]).toEqual({
+      eventId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      eventType: 'order.created',
+      aggregateId: orderId,
+      aggregateType: 'order',
+      occurredAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      version: 1,
+      schemaVersion: 1,
+      correlationId,
+      causationId: `${workflowId}/create-order`,
+      payload: expect.objectContaining({ orderId }),
+    });
+
+    const order = await app.inject({ method: 'GET', url: `/orders/${orderId}` });
+    expect(order.statusCode).toBe(200);
+    expect(order.json()).toMatchObject({ orderId, status: 'CONFIRMED', payment: 'CAPTURED', shipment: 'SCHEDULED', version: 6 });
+  });
+
+  it('POST /orders/:id/approve over HTTP confirms an order waiting for approval; a second approve answers 409', async () => {
+    const big = { ...validOrder(), items: [{ sku: 'SKU-0010', quantity: 11 }] };
+    const { orderId, workflowId } = (await app.inject({ method: 'POST', url: '/orders', payload: big })).json();
+    await waitFor(
+      async () => (await app.inject({ method: 'GET', url: `/orders/${orderId}/saga` })).json().status === 'AWAITING_APPROVAL',
+      { timeoutMs: 20_000, description: 'the order to await approval' },
+    );
+    const approved = await app.inject({ method: 'POST', url: `/orders/${orderId}/approve` });
+    expect(approved.statusCode).toBe(200);
+    expect(await temporal.client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'CONFIRMED' });
+    const again = await app.inject({ method: 'POST', url: `/orders/${orderId}/approve` });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error).toBe('ConflictError');
+  });
+
+  it('POST /orders/:id/reject and /cancel: the saga compensates; cancelling a finished order answers 409', async () => {
+    const big = { ...validOrder(), items: [{ sku: 'SKU-0010', quantity: 11 }] };
+    const { orderId, workflowId } = (await app.inject({ method: 'POST', url: '/orders', payload: big })).json();
+    await waitFor(
+      async () => (await app.inject({ method: 'GET', url: `/orders/${orderId}/saga` })).json().status === 'AWAITING_APPROVAL',
+      { timeoutMs: 20_000, description: 'the order to await approval' },
+    );
+    const rejected = await app.inject({ method: 'POST', url: `/orders/${orderId}/reject`, payload: { reason: 'over_budget' } });
+    expect(rejected.statusCode).toBe(200);
+    expect(await temporal.client.workflow.getHandle(workflowId).result()).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'over_budget',
+    });
+    const cancel = await app.inject({ method: 'POST', url: `/orders/${orderId}/cancel` });
+    expect(cancel.statusCode).toBe(409);
+  });
+
+  it('answers 404 for an unknown order and 400 for an order id that is not a UUID', async () => {
+    const unknown = randomUUID();
+    expect((await app.inject({ method: 'GET', url: `/orders/${unknown}` })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: `/orders/${unknown}/events` })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'POST', url: `/orders/${unknown}/cancel` })).statusCode).toBe(404);
+    const bad = await app.inject({ method: 'GET', url: '/orders/not-a-uuid/events' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().fieldErrors).toEqual([{ field: 'params.orderId', message: 'must be a UUID' }]);
+  });
 });

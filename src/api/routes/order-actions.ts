@@ -23,21 +23,19 @@ import { workflowIdFor } from './orders';
 const params = z.object({ orderId: z.uuid('must be a UUID') });
 const reasonBody = z.object({ reason: z.string().trim().min(1).max(200).optional() }).optional();
 
-/** Turns update/workflow errors into 404 (no such order) or 409 (the saga refused). */
+/** Turns update/workflow errors into 404 (no such order) or 409 (the saga refused, or has finished). */
 async function runUpdate(handle: WorkflowHandle, orderId: string, call: () => Promise<OrderSagaStatus>) {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`No order ${orderId}`);
-    if (err instanceof WorkflowUpdateFailedError) {
-      throw new ConflictError(err.cause?.message ?? err.message);
-    }
-    // The server refuses updates to a closed workflow.
-    if (/already completed|workflow execution.*(closed|completed)/i.test((err as Error).message ?? '')) {
-      const description = await handle.describe();
-      throw new ConflictError(`The order's saga has already finished (${description.status.name})`);
-    }
-    throw err;
+    if (err instanceof WorkflowUpdateFailedError) throw new ConflictError(err.cause?.message ?? err.message);
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    // The server answers "not found" both for an unknown workflow and for a closed one.
+    const description = await handle.describe().catch((e: unknown) => {
+      if (e instanceof WorkflowNotFoundError) throw new NotFoundError(`No order ${orderId}`);
+      throw e;
+    });
+    throw new ConflictError(`The order's saga has already finished (${description.status.name})`);
   }
 }
 
