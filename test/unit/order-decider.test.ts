@@ -468,3 +468,42 @@ describe('Order decider: cancel', () => {
     given([]).when(cmd.cancel).thenThrows(InvalidTransitionError, /does not exist/);
   });
 });
+
+describe('Order decider: approval guards and final orders', () => {
+  it('refuses capture and confirm while approval is pending', () => {
+    given([created, reserved, authorized, approvalRequested])
+      .when(cmd.capturePayment)
+      .thenThrows(InvalidTransitionError, /awaits approval/);
+    given([created, reserved, authorized, approvalRequested])
+      .when(cmd.confirm)
+      .thenThrows(InvalidTransitionError, /awaits approval/);
+  });
+
+  it('refuses to request approval before the total is known or after the shipment is scheduled', () => {
+    given([created]).when(cmd.requestApproval).thenThrows(InvalidTransitionError, /inventory is not reserved/);
+    given([created, reserved, authorized, scheduled])
+      .when(cmd.requestApproval)
+      .thenThrows(InvalidTransitionError, /shipment is already scheduled/);
+  });
+
+  it('undoes nothing on a confirmed order', () => {
+    const confirmedOrder = [created, reserved, authorized, scheduled, captured, confirmed];
+    for (const undo of [cmd.releaseInventory, cmd.voidPayment, cmd.refundPayment, cmd.cancelShipment]) {
+      given(confirmedOrder).when(undo).thenThrows(InvalidTransitionError, /already confirmed/);
+    }
+  });
+
+  it('cancels with holds an operator resolved by hand, and records which', () => {
+    given([created, reserved])
+      .when({ ...cmd.cancel, manuallyResolved: ['reserveInventory'] })
+      .then([
+        {
+          type: 'order.cancelled',
+          data: { orderId, reason: cmd.cancel.reason, failedStep: cmd.cancel.failedStep, manuallyResolved: ['reserveInventory'] },
+        },
+      ]);
+    given([created, reserved, authorized])
+      .when({ ...cmd.cancel, manuallyResolved: ['reserveInventory'] })
+      .thenThrows(InvalidTransitionError, /payment is still authorized/);
+  });
+});
