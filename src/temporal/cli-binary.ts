@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isExecutable } from '../util/executable';
 
 /** The CLI tag built from Go modules: it has no `replace` directive, so `go install` accepts it. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -40,15 +41,6 @@ export function defaultCacheDir(): string {
 
 export function cachedBinaryPath(cacheDir: string = defaultCacheDir()): string {
   return path.join(cacheDir, TEMPORAL_CLI_VERSION, 'bin', 'temporal');
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function findOnPath(binary: string): string | undefined {

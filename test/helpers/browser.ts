@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { isExecutable } from '../../src/util/executable';
 import { chromium, type Browser } from 'playwright-core';
 
 /**
@@ -22,21 +22,13 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Why browser suites cannot run here, or null when they can. Without Chromium and CI!=='true'
  * the suite skips; with CI=true it runs and fails, since CI must have the browser.
  */
 export function browserSkipReason(): string | null {
-  if (executable(CHROMIUM_PATH)) return null;
+  if (isExecutable(CHROMIUM_PATH)) return null;
   if (process.env.CI === 'true') return null;
   return `Chromium not found at ${CHROMIUM_PATH} (install the Debian package \`chromium\` or set CHROMIUM_PATH)`;
 }
@@ -49,7 +41,7 @@ export function describeWithBrowser(name: string, fn: () => void): void {
 }
 
 export async function launchChromium(): Promise<Browser> {
-  if (!executable(CHROMIUM_PATH)) {
+  if (!isExecutable(CHROMIUM_PATH)) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH}; CI=true requires it (.ci/run installs the Debian package)`);
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });

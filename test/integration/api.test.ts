@@ -1,29 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
-import { seedCatalog } from '../../src/store/catalog';
 import { createPool } from '../../src/store/pool';
 import { waitFor } from '../../src/util/wait';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+import type { TestDatabase } from '../helpers/database';
+import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
+import type { TestTemporal } from '../helpers/temporal';
 
 const ORDER_SETTINGS = { approvalThresholdCents: 100_000, approvalTimeout: '1 hour' };
+let world: SagaWorld;
 let db: TestDatabase;
 let temporal: TestTemporal;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  temporal = await connectTestTemporal();
-  await seedCatalog(db.pool);
-  await temporal.startWorker(simulatedActivityDeps(db.pool));
+  world = await startSagaWorld();
+  ({ db, temporal } = world);
   app = buildApp({ pool: db.pool, temporal: temporal.client, taskQueue: temporal.taskQueue, orders: ORDER_SETTINGS });
 });
 afterAll(async () => {
   await app?.close();
-  await temporal?.close();
-  await db?.drop();
+  await stopSagaWorld(world);
 });
 
 const validOrder = () => ({

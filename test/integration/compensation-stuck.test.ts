@@ -1,29 +1,24 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
-import { seedCatalog } from '../../src/store/catalog';
 import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { markCompensationResolvedSignal, retryCompensationSignal } from '../../src/saga/saga';
 import { statusQuery } from '../../src/workflows';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import type { TestDatabase } from '../helpers/database';
 import { eventTypes, orderInput, startOrder, stockOf } from '../helpers/orders';
-import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
+import type { TestTemporal } from '../helpers/temporal';
 
 // A compensation that keeps failing must surface to an operator, never be swallowed.
 
+let world: SagaWorld;
 let db: TestDatabase;
 let temporal: TestTemporal;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  await seedCatalog(db.pool);
-  temporal = await connectTestTemporal();
-  await temporal.startWorker(simulatedActivityDeps(db.pool));
+  world = await startSagaWorld();
+  ({ db, temporal } = world);
 });
-afterAll(async () => {
-  await temporal?.close();
-  await db?.drop();
-});
+afterAll(() => stopSagaWorld(world));
 
 /** A real database fault: releasing a reservation fails until the trigger is dropped. */
 const breakRelease = () =>

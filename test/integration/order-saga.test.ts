@@ -1,27 +1,22 @@
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
-import { seedCatalog } from '../../src/store/catalog';
 import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery } from '../../src/workflows';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import type { TestDatabase } from '../helpers/database';
 import { recordHistory } from '../helpers/histories';
 import { eventTypes, heldAtGateway, orderInput, startOrder, stockOf } from '../helpers/orders';
-import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
+import type { TestTemporal } from '../helpers/temporal';
 
+let world: SagaWorld;
 let db: TestDatabase;
 let temporal: TestTemporal;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  await seedCatalog(db.pool);
-  temporal = await connectTestTemporal();
-  await temporal.startWorker(simulatedActivityDeps(db.pool));
+  world = await startSagaWorld();
+  ({ db, temporal } = world);
 });
-afterAll(async () => {
-  await temporal?.close();
-  await db?.drop();
-});
+afterAll(() => stopSagaWorld(world));
 
 const start = (overrides: Parameters<typeof orderInput>[0] = {}) => {
   const input = orderInput(overrides);

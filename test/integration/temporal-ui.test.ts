@@ -1,33 +1,25 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
-import { seedCatalog } from '../../src/store/catalog';
 import { waitFor } from '../../src/util/wait';
 import { describeWithBrowser, launchChromium } from '../helpers/browser';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testEnv } from '../helpers/env';
 import { orderInput } from '../helpers/orders';
-import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
 
 const SCREENSHOT = path.resolve(__dirname, '../../artifacts/screenshots/temporal-ui-cancelled-order.png');
 
-let db: TestDatabase | undefined;
-let temporal: TestTemporal | undefined;
+let world: SagaWorld | undefined;
 let browser: Browser | undefined;
 
 describeWithBrowser('Temporal Web UI in a real browser', () => {
   beforeAll(async () => {
     browser = await launchChromium(); // first: with CI=true a missing Chromium fails fast
-    db = await createTestDatabase();
-    await seedCatalog(db.pool);
-    temporal = await connectTestTemporal();
-    await temporal.startWorker(simulatedActivityDeps(db.pool));
+    world = await startSagaWorld();
   });
   afterAll(async () => {
     await browser?.close();
-    await temporal?.close();
-    await db?.drop();
+    await stopSagaWorld(world);
   });
 
   it('finds a cancelled order by its search attributes and shows its summary and details', async () => {
@@ -36,9 +28,9 @@ describeWithBrowser('Temporal Web UI in a real browser', () => {
     const units = input.items.reduce((n, i) => n + i.quantity, 0);
     // The same format the API uses (src/api/routes/orders.ts).
     const summary = `Order for ${input.customerId}: ${units} unit(s) of ${input.items.length} SKU(s), ship to ${input.shippingAddress.city} ${input.shippingAddress.country}`;
-    const handle = await temporal!.client.workflow.start('orderSaga', {
+    const handle = await world!.temporal.client.workflow.start('orderSaga', {
       workflowId,
-      taskQueue: temporal!.taskQueue,
+      taskQueue: world!.temporal.taskQueue,
       args: [input],
       staticSummary: summary,
     });
@@ -48,7 +40,7 @@ describeWithBrowser('Temporal Web UI in a real browser', () => {
     const query = `OrderStatus="CANCELLED" AND OrderId="${input.orderId}"`;
     await waitFor(
       async () => {
-        for await (const wf of temporal!.client.workflow.list({ query })) if (wf.workflowId === workflowId) return true;
+        for await (const wf of world!.temporal.client.workflow.list({ query })) if (wf.workflowId === workflowId) return true;
         return false;
       },
       { timeoutMs: 20_000, description: `visibility to list ${workflowId} by ${query}` },
