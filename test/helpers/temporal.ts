@@ -8,7 +8,7 @@ import { testEnv } from './env';
 let runtimeInstalled = false;
 
 /** Quiet SDK logs in tests (warnings and errors still show). */
-function installQuietRuntime() {
+export function installQuietRuntime(): void {
   if (runtimeInstalled) return;
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   runtimeInstalled = true;
