@@ -1,5 +1,6 @@
 import { OutOfStockError, UnknownProductError } from '../domain/errors';
-import { decide, type OrderLine, type OrderState, type PricedLine, type ShippingAddress } from '../domain/order';
+import { decide, type OrderLine, type OrderState, type PricedLine, type QuotedLine, type ShippingAddress } from '../domain/order';
+import { CURRENCY } from '../events/catalog';
 import type { Carrier } from '../simulators/carrier';
 import type { PaymentGateway } from '../simulators/payment-gateway';
 import { findProcessedCommand } from '../store/commands';
@@ -16,6 +17,7 @@ const SQL = {
   insertOrder: `INSERT INTO orders (order_id, customer_id) VALUES ($1, $2)`,
   takeStock: `UPDATE products SET stock = stock - $2 WHERE sku = $1 AND stock >= $2 RETURNING price_cents`,
   productExists: `SELECT 1 FROM products WHERE sku = $1`,
+  prices: `SELECT sku, price_cents FROM products WHERE sku = ANY($1::text[])`,
   reserve: `INSERT INTO reservations (order_id, sku, quantity, status) VALUES ($1, $2, $3, 'RESERVED')`,
   release: `UPDATE reservations SET status = 'RELEASED', updated_at = now()
     WHERE order_id = $1 AND status = 'RESERVED' RETURNING sku, quantity`,
@@ -33,7 +35,16 @@ function normaliseLines(items: OrderLine[]): OrderLine[] {
   return [...bySku.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([sku, quantity]) => ({ sku, quantity }));
 }
 
-async function takeStock(tx: Tx, orderId: string, items: OrderLine[]): Promise<PricedLine[]> {
+/** The catalog price of each line when the order is placed (null for SKUs it does not list). */
+async function quote(tx: Tx, items: OrderLine[]): Promise<QuotedLine[]> {
+  const { rows } = await tx.query<{ sku: string; price_cents: number }>(SQL.prices, [items.map((i) => i.sku)]);
+  const prices = new Map(rows.map((r) => [r.sku, r.price_cents]));
+  return items.map(({ sku, quantity }) => ({ sku, quantity, unitPriceCents: prices.get(sku) ?? null }));
+}
+
+/** Takes stock for every line, charging the quoted price where there is one. */
+async function takeStock(tx: Tx, orderId: string, items: QuotedLine[]): Promise<PricedLine[]> {
+  const quoted = new Map(items.map((i) => [i.sku, i.unitPriceCents]));
   const lines: PricedLine[] = [];
   for (const { sku, quantity } of normaliseLines(items)) {
     const taken = await tx.query<{ price_cents: number }>(SQL.takeStock, [sku, quantity]);
@@ -43,7 +54,7 @@ async function takeStock(tx: Tx, orderId: string, items: OrderLine[]): Promise<P
       throw new OutOfStockError(`Not enough stock of ${sku} for ${quantity}`, { sku, quantity });
     }
     await tx.query(SQL.reserve, [orderId, sku, quantity]);
-    lines.push({ sku, quantity, unitPriceCents: taken.rows[0]!.price_cents });
+    lines.push({ sku, quantity, unitPriceCents: quoted.get(sku) ?? taken.rows[0]!.price_cents });
   }
   return lines;
 }
@@ -69,12 +80,13 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
     async createOrder(
       input: OrderCommandInput & { customerId: string; items: OrderLine[]; shippingAddress: ShippingAddress },
     ): Promise<{ orderId: string }> {
-      return runOrderCommand(pool, input, () => ({
+      return runOrderCommand(pool, input, async (_state, tx) => ({
         command: {
           type: 'create',
           orderId: input.orderId,
           customerId: input.customerId,
-          items: input.items,
+          items: await quote(tx, input.items),
+          currency: CURRENCY,
           shippingAddress: input.shippingAddress,
         },
         apply: async (tx) => {

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { fold, decide, type OrderCommand, type OrderEvent, type OrderState } from '../domain/order';
+import { upcastToLatest, validateNewEvent } from '../events/catalog';
 import { executeOnce } from '../store/commands';
 import { appendToStream, readStream, type EventMetadata, type StoredEvent } from '../store/event-store';
 import type { Pool, Tx } from '../store/pool';
@@ -14,8 +15,9 @@ export interface OrderCommandInput {
 
 export const orderStreamId = (orderId: string) => `order-${orderId}`;
 
+/** Stored events as the decider sees them: upcast to the newest schema version. */
 const toOrderEvents = (stored: StoredEvent[]): OrderEvent[] =>
-  stored.map((e) => ({ type: e.eventType, data: e.payload }) as OrderEvent);
+  stored.map((e) => ({ type: e.eventType, data: upcastToLatest(e.eventType, e.schemaVersion, e.payload).payload }) as OrderEvent);
 
 export interface LoadedOrder {
   state: OrderState;
@@ -66,7 +68,8 @@ export async function runOrderCommand<R>(
       version,
       events.map((e) => ({
         eventType: e.type,
-        payload: e.data,
+        // Validated against the newest schema: an invalid event fails loudly and nothing is written.
+        ...validateNewEvent(e.type, e.data),
         metadata: { correlationId: input.correlationId, causationId: input.commandId, ...activityMetadata() },
       })),
     );

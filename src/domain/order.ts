@@ -10,6 +10,10 @@ export interface OrderLine {
   sku: string;
   quantity: number;
 }
+/** A line as ordered: the unit price quoted then, or null when it was not known. */
+export interface QuotedLine extends OrderLine {
+  unitPriceCents: number | null;
+}
 export interface PricedLine extends OrderLine {
   unitPriceCents: number;
 }
@@ -21,7 +25,10 @@ export interface ShippingAddress {
 }
 
 export type OrderEvent =
-  | { type: 'order.created'; data: { orderId: string; customerId: string; items: OrderLine[]; shippingAddress: ShippingAddress } }
+  | {
+      type: 'order.created';
+      data: { orderId: string; customerId: string; items: QuotedLine[]; currency: string; shippingAddress: ShippingAddress };
+    }
   | { type: 'inventory.reserved'; data: { orderId: string; lines: PricedLine[]; totalCents: number } }
   | { type: 'payment.authorized'; data: { orderId: string; authorizationId: string; amountCents: number } }
   | { type: 'order.approval_requested'; data: { orderId: string; totalCents: number; thresholdCents: number } }
@@ -47,7 +54,14 @@ export type OrderEvent =
 export type OrderEventType = OrderEvent['type'];
 
 export type OrderCommand =
-  | { type: 'create'; orderId: string; customerId: string; items: OrderLine[]; shippingAddress: ShippingAddress }
+  | {
+      type: 'create';
+      orderId: string;
+      customerId: string;
+      items: QuotedLine[];
+      currency: string;
+      shippingAddress: ShippingAddress;
+    }
   | { type: 'reserveInventory'; lines: PricedLine[]; totalCents: number }
   | { type: 'releaseInventory' }
   | { type: 'authorizePayment'; authorizationId: string; amountCents: number }
@@ -73,7 +87,8 @@ export interface OrderState {
   orderId: string | null;
   customerId: string | null;
   status: OrderStatus;
-  items: OrderLine[];
+  items: QuotedLine[];
+  currency: string | null;
   shippingAddress: ShippingAddress | null;
   inventory: 'NONE' | 'RESERVED' | 'RELEASED';
   lines: PricedLine[];
@@ -92,6 +107,7 @@ export const initialState = (): OrderState => ({
   customerId: null,
   status: 'NEW',
   items: [],
+  currency: null,
   shippingAddress: null,
   inventory: 'NONE',
   lines: [],
@@ -113,6 +129,7 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
         orderId: event.data.orderId,
         customerId: event.data.customerId,
         items: event.data.items,
+        currency: event.data.currency,
         shippingAddress: event.data.shippingAddress,
         status: 'PENDING',
       };
@@ -176,8 +193,8 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
   switch (command.type) {
     case 'create': {
       if (state.orderId !== null) refuse(state, command, 'the order already exists');
-      const { orderId, customerId, items, shippingAddress } = command;
-      return [{ type: 'order.created', data: { orderId, customerId, items, shippingAddress } }];
+      const { orderId, customerId, items, currency, shippingAddress } = command;
+      return [{ type: 'order.created', data: { orderId, customerId, items, currency, shippingAddress } }];
     }
     case 'reserveInventory': {
       const orderId = requireOpen(state, command);

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../store/event-store';
+import { upcastToLatest } from './catalog';
 
 /** The public shape of an event (DESIGN.md §3), as the API and consumers see it. */
 export interface EventEnvelope {
@@ -23,16 +24,18 @@ export function parseStreamId(streamId: string): { aggregateType: string; aggreg
     : { aggregateType: streamId.slice(0, dash), aggregateId: streamId.slice(dash + 1) };
 }
 
+/** The envelope of a stored event with its payload upcast to the newest schema version. */
 export function toEnvelope(event: StoredEvent): EventEnvelope {
+  const { schemaVersion, payload } = upcastToLatest(event.eventType, event.schemaVersion, event.payload);
   return {
     eventId: event.eventId,
     eventType: event.eventType,
     ...parseStreamId(event.streamId),
     occurredAt: event.occurredAt.toISOString(),
     version: event.streamVersion,
-    schemaVersion: event.schemaVersion,
+    schemaVersion,
     correlationId: event.metadata.correlationId ?? null,
     causationId: event.metadata.causationId ?? null,
-    payload: event.payload,
+    payload,
   };
 }

@@ -6,7 +6,7 @@ import {
   initialState,
   type OrderCommand,
   type OrderEvent,
-  type OrderLine,
+  type QuotedLine,
   type PricedLine,
   type ShippingAddress,
 } from '../../src/domain/order';
@@ -47,7 +47,8 @@ function given(events: OrderEvent[]) {
 
 const orderId = '6f1c2b9e-4a7d-4c3e-9b8a-2d5f0e1a7c43';
 const customerId = 'cust-1';
-const items: OrderLine[] = [{ sku: 'SKU-0001', quantity: 2 }];
+const items: QuotedLine[] = [{ sku: 'SKU-0001', quantity: 2, unitPriceCents: 1250 }];
+const currency = 'USD';
 const shippingAddress: ShippingAddress = { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' };
 const lines: PricedLine[] = [{ sku: 'SKU-0001', quantity: 2, unitPriceCents: 1250 }];
 const totalCents = 2500;
@@ -55,7 +56,7 @@ const authorizationId = 'auth_1';
 const trackingId = 'TRK-1';
 
 const cmd = {
-  create: { type: 'create', orderId, customerId, items, shippingAddress },
+  create: { type: 'create', orderId, customerId, items, currency, shippingAddress },
   reserveInventory: { type: 'reserveInventory', lines, totalCents },
   authorizePayment: { type: 'authorizePayment', authorizationId, amountCents: totalCents },
   requestApproval: { type: 'requestApproval', thresholdCents: 2000 },
@@ -70,7 +71,7 @@ const cmd = {
   cancel: { type: 'cancel', reason: 'payment declined', failedStep: 'authorizePayment' },
 } satisfies Record<string, OrderCommand>;
 
-const created: OrderEvent = { type: 'order.created', data: { orderId, customerId, items, shippingAddress } };
+const created: OrderEvent = { type: 'order.created', data: { orderId, customerId, items, currency, shippingAddress } };
 const reserved: OrderEvent = { type: 'inventory.reserved', data: { orderId, lines, totalCents } };
 const authorized: OrderEvent = { type: 'payment.authorized', data: { orderId, authorizationId, amountCents: totalCents } };
 const approvalRequested: OrderEvent = {
@@ -101,6 +102,7 @@ describe('Order decider: evolve/fold', () => {
       customerId: null,
       status: 'NEW',
       items: [],
+      currency: null,
       shippingAddress: null,
       inventory: 'NONE',
       lines: [],
@@ -121,7 +123,7 @@ describe('Order decider: evolve/fold', () => {
 
   it('initialState() returns a fresh object each time', () => {
     const a = initialState();
-    a.items.push({ sku: 'SKU-9999', quantity: 1 });
+    a.items.push({ sku: 'SKU-9999', quantity: 1, unitPriceCents: null });
     expect(initialState().items).toEqual([]);
   });
 
@@ -131,6 +133,7 @@ describe('Order decider: evolve/fold', () => {
       orderId,
       customerId,
       items,
+      currency,
       shippingAddress,
       status: 'PENDING',
     });
@@ -188,6 +191,7 @@ describe('Order decider: happy path', () => {
       customerId,
       status: 'CONFIRMED',
       items,
+      currency,
       shippingAddress,
       inventory: 'RESERVED',
       lines,
