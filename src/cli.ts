@@ -1,5 +1,9 @@
 #!/usr/bin/env node
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
+import { checkCatalog, LOCK_FILE, REPO_ROOT, writeLock } from './events/catalog-check';
+import { catalogDocs } from './events/catalog-docs';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { startDevStack } from './dev';
@@ -146,6 +150,37 @@ program
         await temporal.connection.close();
         await pool.end();
       });
+    }),
+  );
+
+program
+  .command('catalog')
+  .description('Write the event catalog docs (docs/events.md, docs/asyncapi.yaml) from src/events/catalog.ts')
+  .option('--check', 'only check: the compatibility gate and that the docs are current; exit 1 on problems')
+  .option('--update-lock', 'release the current catalog: rewrite events.lock.json deliberately')
+  .action((options: { check?: boolean; updateLock?: boolean }) =>
+    run(async () => {
+      if (options.updateLock) {
+        writeLock();
+        process.stdout.write(`Wrote ${path.relative(process.cwd(), LOCK_FILE)}.\n`);
+      }
+      const docs = catalogDocs();
+      if (options.check) {
+        const problems = [
+          ...checkCatalog(),
+          ...docs
+            .filter((d) => !existsSync(path.join(REPO_ROOT, d.path)) || readFileSync(path.join(REPO_ROOT, d.path), 'utf8') !== d.content)
+            .map((d) => `${d.path} is stale: run \`npm run saga -- catalog\``),
+        ];
+        if (problems.length) {
+          process.stderr.write(`Event catalog check failed:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+          process.exit(1);
+        }
+        process.stdout.write('Event catalog is compatible and its docs are current.\n');
+        return;
+      }
+      for (const d of docs) writeFileSync(path.join(REPO_ROOT, d.path), d.content);
+      process.stdout.write(`Wrote ${docs.map((d) => d.path).join(', ')}.\n`);
     }),
   );
 

@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
+import { correlationActivityInterceptor } from './correlation/activity-interceptor';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -12,8 +13,10 @@ export interface CreateWorkerOptions {
   overrides?: Partial<WorkerOptions>;
 }
 
-/** Path given to the bundler; it resolves .ts under tsx/ts-jest and .js once compiled. */
+/** Paths given to the bundler; they resolve .ts under tsx/jest and .js once compiled. */
 export const WORKFLOWS_PATH = require.resolve('./workflows');
+/** Workflow interceptor modules; a pre-built bundle must include them (`bundleWorkflowCode`). */
+export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('./workflows/interceptors')];
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   return Worker.create({
@@ -22,6 +25,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     taskQueue: options.taskQueue,
     activities: createActivities(options.deps),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    interceptors: {
+      activity: [correlationActivityInterceptor],
+      ...(options.workflowBundle ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
+    },
     shutdownGraceTime: '10 seconds',
     ...options.overrides,
   });

@@ -16,4 +16,4 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { OrderCommandInput } from './order-command';
+export type { OrderCommandInput, Traced } from './order-command';

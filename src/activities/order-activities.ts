@@ -5,7 +5,7 @@ import type { Carrier } from '../simulators/carrier';
 import type { PaymentGateway } from '../simulators/payment-gateway';
 import { findProcessedCommand } from '../store/commands';
 import type { Pool, Tx } from '../store/pool';
-import { loadOrder, runOrderCommand, type OrderCommandInput } from './order-command';
+import { loadOrder, runOrderCommand, type OrderCommandInput, type Traced } from './order-command';
 
 export interface OrderActivityDeps {
   pool: Pool;
@@ -79,7 +79,7 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
   return {
     async createOrder(
       input: OrderCommandInput & { customerId: string; items: OrderLine[]; shippingAddress: ShippingAddress },
-    ): Promise<{ orderId: string }> {
+    ): Promise<Traced & { orderId: string }> {
       return runOrderCommand(pool, input, async (_state, tx) => ({
         command: {
           type: 'create',
@@ -96,7 +96,7 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
       }));
     },
 
-    async reserveInventory(input: OrderCommandInput): Promise<{ lines: PricedLine[]; totalCents: number }> {
+    async reserveInventory(input: OrderCommandInput): Promise<Traced & { lines: PricedLine[]; totalCents: number }> {
       return runOrderCommand(pool, input, async (state, tx) => {
         // Validate before touching stock; the stock change and the event commit together.
         decide({ type: 'reserveInventory', lines: [], totalCents: 0 }, state);
@@ -106,7 +106,7 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
       });
     },
 
-    async releaseInventory(input: OrderCommandInput): Promise<{ released: boolean }> {
+    async releaseInventory(input: OrderCommandInput): Promise<Traced & { released: boolean }> {
       return runOrderCommand(pool, input, () => ({
         command: { type: 'releaseInventory' },
         apply: async (tx, events) => {
@@ -120,8 +120,8 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
 
     async authorizePayment(
       input: OrderCommandInput & { paymentToken: string },
-    ): Promise<{ authorizationId: string; amountCents: number }> {
-      const { done, state } = await beforeExternalCall<{ authorizationId: string; amountCents: number }>(
+    ): Promise<Traced & { authorizationId: string; amountCents: number }> {
+      const { done, state } = await beforeExternalCall<Traced & { authorizationId: string; amountCents: number }>(
         pool,
         input,
         (s) => decide({ type: 'authorizePayment', authorizationId: '', amountCents: 0 }, s),
@@ -142,8 +142,8 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
       }));
     },
 
-    async voidPayment(input: OrderCommandInput): Promise<{ voided: boolean }> {
-      const { done, state } = await beforeExternalCall<{ voided: boolean }>(pool, input, () => undefined);
+    async voidPayment(input: OrderCommandInput): Promise<Traced & { voided: boolean }> {
+      const { done, state } = await beforeExternalCall<Traced & { voided: boolean }>(pool, input, () => undefined);
       if (done) return done;
       if (state.payment === 'AUTHORIZED') await paymentGateway.void(state.authorizationId!);
       return runOrderCommand(pool, input, () => ({
@@ -155,22 +155,22 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
       }));
     },
 
-    async requestApproval(input: OrderCommandInput & { thresholdCents: number }): Promise<{ requested: boolean }> {
+    async requestApproval(input: OrderCommandInput & { thresholdCents: number }): Promise<Traced & { requested: boolean }> {
       return runOrderCommand(pool, input, () => ({
         command: { type: 'requestApproval', thresholdCents: input.thresholdCents },
         result: (events) => ({ requested: events.length > 0 }),
       }));
     },
 
-    async approveOrder(input: OrderCommandInput): Promise<{ approved: boolean }> {
+    async approveOrder(input: OrderCommandInput): Promise<Traced & { approved: boolean }> {
       return runOrderCommand(pool, input, () => ({
         command: { type: 'approve' },
         result: () => ({ approved: true }),
       }));
     },
 
-    async scheduleShipment(input: OrderCommandInput): Promise<{ trackingId: string }> {
-      const { done, state } = await beforeExternalCall<{ trackingId: string }>(pool, input, (s) =>
+    async scheduleShipment(input: OrderCommandInput): Promise<Traced & { trackingId: string }> {
+      const { done, state } = await beforeExternalCall<Traced & { trackingId: string }>(pool, input, (s) =>
         decide({ type: 'scheduleShipment', trackingId: '' }, s),
       );
       if (done) return done;
@@ -188,8 +188,8 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
       }));
     },
 
-    async cancelShipment(input: OrderCommandInput): Promise<{ cancelled: boolean }> {
-      const { done, state } = await beforeExternalCall<{ cancelled: boolean }>(pool, input, () => undefined);
+    async cancelShipment(input: OrderCommandInput): Promise<Traced & { cancelled: boolean }> {
+      const { done, state } = await beforeExternalCall<Traced & { cancelled: boolean }>(pool, input, () => undefined);
       if (done) return done;
       if (state.shipment === 'SCHEDULED') await carrier.cancel(state.trackingId!);
       return runOrderCommand(pool, input, () => ({
@@ -201,8 +201,8 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
       }));
     },
 
-    async capturePayment(input: OrderCommandInput): Promise<{ amountCents: number }> {
-      const { done, state } = await beforeExternalCall<{ amountCents: number }>(pool, input, (s) =>
+    async capturePayment(input: OrderCommandInput): Promise<Traced & { amountCents: number }> {
+      const { done, state } = await beforeExternalCall<Traced & { amountCents: number }>(pool, input, (s) =>
         decide({ type: 'capturePayment' }, s),
       );
       if (done) return done;
@@ -216,8 +216,8 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
       }));
     },
 
-    async refundPayment(input: OrderCommandInput): Promise<{ refunded: boolean }> {
-      const { done, state } = await beforeExternalCall<{ refunded: boolean }>(pool, input, () => undefined);
+    async refundPayment(input: OrderCommandInput): Promise<Traced & { refunded: boolean }> {
+      const { done, state } = await beforeExternalCall<Traced & { refunded: boolean }>(pool, input, () => undefined);
       if (done) return done;
       if (state.payment === 'CAPTURED') await paymentGateway.refund(state.authorizationId!);
       return runOrderCommand(pool, input, () => ({
@@ -229,7 +229,7 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
       }));
     },
 
-    async confirmOrder(input: OrderCommandInput): Promise<{ confirmed: boolean }> {
+    async confirmOrder(input: OrderCommandInput): Promise<Traced & { confirmed: boolean }> {
       return runOrderCommand(pool, input, () => ({
         command: { type: 'confirm' },
         result: () => ({ confirmed: true }),
@@ -238,7 +238,7 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
 
     async cancelOrder(
       input: OrderCommandInput & { reason: string; failedStep: string | null; manuallyResolved?: string[] },
-    ): Promise<{ cancelled: boolean }> {
+    ): Promise<Traced & { cancelled: boolean }> {
       return runOrderCommand(pool, input, () => ({
         command: {
           type: 'cancel',

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { fold, decide, type OrderCommand, type OrderEvent, type OrderState } from '../domain/order';
 import { upcastToLatest, validateNewEvent } from '../events/catalog';
+import { currentCorrelation } from '../correlation/context';
 import { executeOnce } from '../store/commands';
 import { appendToStream, readStream, type EventMetadata, type StoredEvent } from '../store/event-store';
 import type { Pool, Tx } from '../store/pool';
@@ -10,7 +11,18 @@ export interface OrderCommandInput {
   /** Deterministic per saga step (`<workflowId>/<step>`): retries and replays never double-apply. */
   commandId: string;
   orderId: string;
-  correlationId: string;
+  /** What caused this command: the saga's previous event, or the request that started it. */
+  causationId: string;
+}
+
+/** Every order activity's result says which event it appended last (null: none), for the causation chain. */
+export interface Traced {
+  lastEventId: string | null;
+}
+
+/** The activity ran without a correlation id (the interceptors put it there). */
+export class MissingCorrelationError extends Error {
+  override readonly name = 'MissingCorrelationError';
 }
 
 export const orderStreamId = (orderId: string) => `order-${orderId}`;
@@ -56,13 +68,18 @@ export async function runOrderCommand<R>(
   pool: Pool,
   input: OrderCommandInput,
   plan: (state: OrderState, tx: Tx) => Promise<OrderCommandPlan<R>> | OrderCommandPlan<R>,
-): Promise<R> {
+): Promise<R & Traced> {
+  const correlationId = currentCorrelation()?.correlationId;
+  if (!correlationId) {
+    throw new MissingCorrelationError(`Command ${input.commandId} has no correlation id (run it through the worker's interceptors)`);
+  }
+  const trace = { correlationId, causationId: input.causationId };
   return executeOnce(pool, input.commandId, async (tx) => {
     const { state, version } = await loadOrder(tx, input.orderId);
     const p = await plan(state, tx);
     const events = decide(p.command, state);
     await p.apply?.(tx, events, state);
-    await appendToStream(
+    const appended = await appendToStream(
       tx,
       orderStreamId(input.orderId),
       version,
@@ -70,9 +87,9 @@ export async function runOrderCommand<R>(
         eventType: e.type,
         // Validated against the newest schema: an invalid event fails loudly and nothing is written.
         ...validateNewEvent(e.type, e.data),
-        metadata: { correlationId: input.correlationId, causationId: input.commandId, ...activityMetadata() },
+        metadata: { correlationId, causationId: input.commandId, ...activityMetadata() },
       })),
     );
-    return p.result(events, state);
-  });
+    return { ...p.result(events, state), lastEventId: appended.at(-1)?.eventId ?? null };
+  }, trace);
 }

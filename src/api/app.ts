@@ -1,8 +1,11 @@
 import type { Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { enterCorrelation } from '../correlation/context';
 import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
 import { registerErrorHandler } from './errors';
+import { correlationRoutes } from './routes/correlations';
 import { healthRoutes } from './routes/health';
 import { orderActionRoutes } from './routes/order-actions';
 import { orderRoutes } from './routes/orders';
@@ -23,8 +26,18 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     bodyLimit: 256 * 1024,
   }) as unknown as FastifyInstance;
   registerErrorHandler(app);
+  // Take or create the correlation id; it is answered back and made ambient for the request,
+  // so logs, Temporal calls and (through the saga) every event carry it.
+  app.addHook('onRequest', async (request, reply) => {
+    const header = request.headers['x-correlation-id'];
+    const given = typeof header === 'string' && header.trim() !== '' && header.length <= 200 ? header.trim() : undefined;
+    const correlationId = given ?? randomUUID();
+    enterCorrelation({ correlationId });
+    void reply.header('x-correlation-id', correlationId);
+  });
   healthRoutes(app, deps);
   orderRoutes(app, deps);
   orderActionRoutes(app, deps);
+  correlationRoutes(app, deps);
   return app;
 }

@@ -49,9 +49,8 @@ const SQL = {
     RETURNING global_position, transaction_id::text, event_id, stream_id, stream_version, event_type,
               schema_version, payload, metadata, occurred_at`,
   currentVersion: `SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1`,
-  readStream: `SELECT global_position, transaction_id::text, event_id, stream_id, stream_version, event_type,
-              schema_version, payload, metadata, occurred_at
-    FROM events WHERE stream_id = $1 ORDER BY stream_version`,
+  columns: `SELECT global_position, transaction_id::text, event_id, stream_id, stream_version, event_type,
+              schema_version, payload, metadata, occurred_at FROM events`,
 } as const;
 
 interface EventRow {
@@ -117,6 +116,16 @@ export async function currentStreamVersion(db: Pool | Tx, streamId: string): Pro
 }
 
 export async function readStream(db: Pool | Tx, streamId: string): Promise<StoredEvent[]> {
-  const { rows } = await db.query<EventRow>(SQL.readStream, [streamId]);
+  return readEventsWhere(db, 'stream_id = $1', [streamId], 'stream_version');
+}
+
+/** Events matching a condition (a fixed SQL fragment with parameters), by default in log order. */
+export async function readEventsWhere(
+  db: Pool | Tx,
+  condition: string,
+  params: unknown[],
+  orderBy: 'global_position' | 'stream_version' = 'global_position',
+): Promise<StoredEvent[]> {
+  const { rows } = await db.query<EventRow>(`${SQL.columns} WHERE ${condition} ORDER BY ${orderBy}`, params);
   return rows.map(toStoredEvent);
 }

@@ -15,7 +15,7 @@ import {
   type ActivityFunctionWithOptions,
 } from '@temporalio/workflow';
 import type { ActivityFunction, ActivityOptions, Duration } from '@temporalio/common';
-import type { Activities, OrderCommandInput } from '../activities';
+import type { Activities, OrderCommandInput, Traced } from '../activities';
 import type { OrderLine, ShippingAddress } from '../domain/order';
 import { Saga, renderSagaDetails, type SagaSnapshot, type StuckCompensation } from '../saga/saga';
 import { CustomerIdKey, OrderIdKey, OrderStatusKey, OrderTotalKey } from '../temporal/search-attributes';
@@ -131,11 +131,19 @@ function describeFailure(err: unknown, step: string | null): { reason: string; f
  */
 export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult> {
   const { workflowId } = workflowInfo();
+  // Causation chain: the first command is caused by the request (its correlation id), each
+  // later one by the last event the saga appended.
+  let causationId = input.correlationId;
   const command = (step: string): OrderCommandInput => ({
     commandId: `${workflowId}/${step}`,
     orderId: input.orderId,
-    correlationId: input.correlationId,
+    causationId,
   });
+  const traced = async <T extends Traced>(result: Promise<T>): Promise<T> => {
+    const r = await result;
+    if (r.lastEventId) causationId = r.lastEventId;
+    return r;
+  };
 
   const status: OrderSagaStatus = {
     orderId: input.orderId,
@@ -242,18 +250,18 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
 
   try {
     await saga.step('createOrder', () =>
-      withSummary(forward.createOrder, FORWARD, `Create order for ${input.customerId}`, {
+      traced(withSummary(forward.createOrder, FORWARD, `Create order for ${input.customerId}`, {
         ...command('create-order'),
         customerId: input.customerId,
         items: input.items,
         shippingAddress: input.shippingAddress,
-      }),
+      })),
     );
     stopIfCancelRequested('reserveInventory');
     const reservation = await saga.step(
       'reserveInventory',
-      () => withSummary(forward.reserveInventory, FORWARD, `Reserve ${input.items.length} line(s) of stock`, command('reserve-inventory')),
-      async () => void (await withSummary(undo.releaseInventory, UNDO, 'Release reserved stock', command('release-inventory'))),
+      () => traced(withSummary(forward.reserveInventory, FORWARD, `Reserve ${input.items.length} line(s) of stock`, command('reserve-inventory'))),
+      async () => void (await traced(withSummary(undo.releaseInventory, UNDO, 'Release reserved stock', command('release-inventory')))),
     );
     status.totalCents = reservation.totalCents;
     upsertSearchAttributes([{ key: OrderTotalKey, value: reservation.totalCents / 100 }]);
@@ -262,27 +270,27 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     await saga.step(
       'authorizePayment',
       () =>
-        withSummary(forward.authorizePayment, FORWARD, `Authorize ${money(reservation.totalCents)} on ${input.paymentToken}`, {
+        traced(withSummary(forward.authorizePayment, FORWARD, `Authorize ${money(reservation.totalCents)} on ${input.paymentToken}`, {
           ...command('authorize-payment'),
           paymentToken: input.paymentToken,
-        }),
-      async () => void (await withSummary(undo.voidPayment, UNDO, 'Void the payment authorization', command('void-payment'))),
+        })),
+      async () => void (await traced(withSummary(undo.voidPayment, UNDO, 'Void the payment authorization', command('void-payment')))),
     );
 
     if (reservation.totalCents > input.approvalThresholdCents) {
       stopIfCancelRequested('approval');
       await saga.step('requestApproval', () =>
-        withSummary(forward.requestApproval, FORWARD, `Request approval: ${money(reservation.totalCents)} > ${money(input.approvalThresholdCents)}`, {
+        traced(withSummary(forward.requestApproval, FORWARD, `Request approval: ${money(reservation.totalCents)} > ${money(input.approvalThresholdCents)}`, {
           ...command('request-approval'),
           thresholdCents: input.approvalThresholdCents,
-        }),
+        })),
       );
       setStatus('AWAITING_APPROVAL');
       const decided = await condition(() => approvalDecision !== null || cancelRequest !== null, input.approvalTimeout);
       stopIfCancelRequested('approval');
       if (!decided) throw new SagaAbort('approval_timed_out', 'approval');
       if (!approvalDecision!.approved) throw new SagaAbort(approvalDecision!.reason ?? 'approval_rejected', 'approval');
-      await saga.step('approveOrder', () => withSummary(forward.approveOrder, FORWARD, 'Record the approval', command('approve-order')));
+      await saga.step('approveOrder', () => traced(withSummary(forward.approveOrder, FORWARD, 'Record the approval', command('approve-order'))));
       setStatus('PENDING');
     }
 
@@ -290,17 +298,17 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     await saga.step(
       'scheduleShipment',
       () =>
-        withSummary(forward.scheduleShipment, FORWARD, `Schedule shipment to ${input.shippingAddress.postalCode} ${input.shippingAddress.city}`, command('schedule-shipment')),
-      async () => void (await withSummary(undo.cancelShipment, UNDO, 'Cancel the shipment', command('cancel-shipment'))),
+        traced(withSummary(forward.scheduleShipment, FORWARD, `Schedule shipment to ${input.shippingAddress.postalCode} ${input.shippingAddress.city}`, command('schedule-shipment'))),
+      async () => void (await traced(withSummary(undo.cancelShipment, UNDO, 'Cancel the shipment', command('cancel-shipment')))),
     );
     // A cancel accepted while the shipment was being scheduled is still honoured here.
     stopIfCancelRequested('capturePayment');
     await saga.step(
       'capturePayment',
-      () => withSummary(forward.capturePayment, FORWARD, `Capture ${money(reservation.totalCents)}`, command('capture-payment')),
-      async () => void (await withSummary(undo.refundPayment, UNDO, 'Refund the captured payment', command('refund-payment'))),
+      () => traced(withSummary(forward.capturePayment, FORWARD, `Capture ${money(reservation.totalCents)}`, command('capture-payment'))),
+      async () => void (await traced(withSummary(undo.refundPayment, UNDO, 'Refund the captured payment', command('refund-payment')))),
     );
-    await saga.step('confirmOrder', () => withSummary(forward.confirmOrder, FORWARD, 'Confirm the order', command('confirm-order')));
+    await saga.step('confirmOrder', () => traced(withSummary(forward.confirmOrder, FORWARD, 'Confirm the order', command('confirm-order'))));
     saga.complete();
     setStatus('CONFIRMED');
     await condition(allHandlersFinished);
@@ -313,12 +321,12 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     await CancellationScope.nonCancellable(async () => {
       const outcomes = await saga.compensate();
       const manuallyResolved = outcomes.filter((o) => o.status === 'resolved-manually').map((o) => o.step);
-      await withSummary(forward.cancelOrder, FORWARD, `Cancel the order: ${failure.reason}`, {
+      await traced(withSummary(forward.cancelOrder, FORWARD, `Cancel the order: ${failure.reason}`, {
         ...command('cancel-order'),
         reason: failure.reason,
         failedStep: failure.failedStep,
         ...(manuallyResolved.length ? { manuallyResolved } : {}),
-      });
+      }));
     });
     setStatus('CANCELLED');
     await condition(allHandlersFinished);

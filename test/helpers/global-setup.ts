@@ -6,7 +6,7 @@ import { embeddedPostgresProblem, startEmbeddedPostgres } from '../../src/store/
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { freePort, isReachable } from '../../src/util/free-port';
-import { WORKFLOWS_PATH } from '../../src/worker';
+import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
 import { TEST_ENV } from './env';
 
 interface Provisioned {
@@ -85,7 +85,11 @@ export default async function globalSetup(): Promise<void> {
 
   const pgSource = await provisionPostgres(tmp, provisioned);
 
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    logger: new DefaultLogger('WARN'),
+  });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
   await writeFile(bundlePath, bundle.code);
   process.env[TEST_ENV.workflowBundle] = bundlePath;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
+import { correlationClientInterceptor } from '../../src/correlation/client-interceptor';
 import { createWorker } from '../../src/worker';
 import { testEnv } from './env';
 
@@ -27,7 +28,7 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
   installQuietRuntime();
   const address = testEnv('temporalAddress');
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', interceptors: { workflow: [correlationClientInterceptor()] } });
   const taskQueue = `test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });
   const running: { worker: Worker; done: Promise<void> }[] = [];

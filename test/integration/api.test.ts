@@ -162,10 +162,10 @@ describe('HTTP API', () => {
       aggregateType: 'order',
       occurredAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
       version: 1,
-      schemaVersion: 1,
+      schemaVersion: 2,
       correlationId,
       causationId: `${workflowId}/create-order`,
-      payload: expect.objectContaining({ orderId }),
+      payload: expect.objectContaining({ orderId, currency: 'USD', items: [{ sku: 'SKU-0001', quantity: 2, unitPriceCents: 999 }] }),
     });
 
     const order = await app.inject({ method: 'GET', url: `/orders/${orderId}` });
@@ -213,5 +213,22 @@ describe('HTTP API', () => {
     const bad = await app.inject({ method: 'GET', url: '/orders/not-a-uuid/events' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().fieldErrors).toEqual([{ field: 'params.orderId', message: 'must be a UUID' }]);
+  });
+
+  it('serves an event stored as v1 upcast to the newest version', async () => {
+    const orderId = randomUUID();
+    const v1 = { orderId, customerId: 'legacy', items: [{ sku: 'SKU-0002', quantity: 3 }], shippingAddress: { line1: 'a', city: 'b', postalCode: '1', country: 'DE' } };
+    await db.pool.query(
+      `INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, payload, metadata)
+       VALUES ($1, $2, 1, 'order.created', 1, $3, '{}')`,
+      [randomUUID(), `order-${orderId}`, JSON.stringify(v1)],
+    );
+    const { events } = (await app.inject({ method: 'GET', url: `/orders/${orderId}/events` })).json();
+    expect(events[0]).toMatchObject({
+      schemaVersion: 2,
+      payload: { ...v1, items: [{ sku: 'SKU-0002', quantity: 3, unitPriceCents: null }], currency: 'USD' },
+    });
+    const order = (await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json();
+    expect(order).toMatchObject({ status: 'PENDING', currency: 'USD', customerId: 'legacy' });
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createActivities } from '../../src/activities';
+import { runWithCorrelation } from '../../src/correlation/context';
 import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
 import { StreamVersionConflictError, appendToStream } from '../../src/store/event-store';
 import { withTransaction } from '../../src/store/pool';
@@ -15,6 +16,9 @@ afterAll(async () => {
   await db?.drop();
 });
 
+// Activities run inside the correlation their workflow sends as headers; here, set directly.
+const correlated = <T>(fn: () => Promise<T>) => runWithCorrelation({ correlationId: 'corr-test' }, fn);
+
 const count = async (sql: string, params: unknown[]) =>
   Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql}) q`, params)).rows[0]!.n);
 
@@ -22,9 +26,9 @@ describe('order activities on the real PostgreSQL', () => {
   it('applies a command once: a retry with the same commandId returns the first result and writes nothing', async () => {
     const { createOrder } = createActivities(simulatedActivityDeps(db.pool));
     const orderId = randomUUID();
-    const input = { commandId: `order-${orderId}/create-order`, orderId, customerId: 'c', items: [], shippingAddress: ADDRESS, correlationId: 'x' };
-    const [a, b] = await Promise.all([createOrder(input), createOrder(input)]);
-    const c = await createOrder(input);
+    const input = { commandId: `order-${orderId}/create-order`, orderId, customerId: 'c', items: [{ sku: 'SKU-0001', quantity: 1 }], shippingAddress: ADDRESS, causationId: 'request-1' };
+    const [a, b] = await correlated(() => Promise.all([createOrder(input), createOrder(input)]));
+    const c = await correlated(() => createOrder(input));
     expect(b).toEqual(a);
     expect(c).toEqual(a);
     expect(await count('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).toBe(1);
@@ -41,9 +45,9 @@ describe('order activities on the real PostgreSQL', () => {
       BEGIN RAISE EXCEPTION 'injected failure appending to %', NEW.stream_id; END $$;
       CREATE TRIGGER fail_append BEFORE INSERT ON events
         FOR EACH ROW WHEN (NEW.stream_id = '${streamId}') EXECUTE FUNCTION fail_append();`);
-    const input = { commandId: `${streamId}/create-order`, orderId, customerId: 'c', items: [], shippingAddress: ADDRESS, correlationId: 'x' };
+    const input = { commandId: `${streamId}/create-order`, orderId, customerId: 'c', items: [{ sku: 'SKU-0001', quantity: 1 }], shippingAddress: ADDRESS, causationId: 'request-1' };
     try {
-      await expect(createOrder(input)).rejects.toThrow(/injected failure/);
+      await expect(correlated(() => createOrder(input))).rejects.toThrow(/injected failure/);
       expect(await count('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).toBe(0);
       expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [streamId])).toBe(0);
       expect(await count('SELECT 1 FROM processed_commands WHERE command_id = $1', [input.commandId])).toBe(0);
@@ -51,7 +55,7 @@ describe('order activities on the real PostgreSQL', () => {
       await db.pool.query('DROP TRIGGER fail_append ON events; DROP FUNCTION fail_append();');
     }
     // With the fault gone, the retry applies the command in full.
-    await createOrder(input);
+    await correlated(() => createOrder(input));
     expect(await count('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).toBe(1);
     expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [streamId])).toBe(1);
   });
@@ -63,5 +67,22 @@ describe('order activities on the real PostgreSQL', () => {
       withTransaction(db.pool, (tx) => appendToStream(tx, streamId, 0, [{ eventType: 'order.created', payload: {} }])),
     ).rejects.toBeInstanceOf(StreamVersionConflictError);
     expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [streamId])).toBe(1);
+  });
+
+  it('an event that breaks its schema is a programming error: it fails loudly and nothing is written', async () => {
+    const { createOrder } = createActivities(simulatedActivityDeps(db.pool));
+    const orderId = randomUUID();
+    // An empty item list passes the decider but not the order.created schema (min 1 item).
+    const input = { commandId: `order-${orderId}/create-order`, orderId, customerId: 'c', items: [], shippingAddress: ADDRESS, causationId: 'r' };
+    await expect(correlated(() => createOrder(input))).rejects.toThrow(/order\.created v2 payload is invalid: items/);
+    expect(await count('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).toBe(0);
+    expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [`order-${orderId}`])).toBe(0);
+  });
+
+  it('refuses to run a command without a correlation id', async () => {
+    const { createOrder } = createActivities(simulatedActivityDeps(db.pool));
+    const orderId = randomUUID();
+    const input = { commandId: `order-${orderId}/create-order`, orderId, customerId: 'c', items: [{ sku: 'SKU-0001', quantity: 1 }], shippingAddress: ADDRESS, causationId: 'r' };
+    await expect(createOrder(input)).rejects.toThrow(/no correlation id/);
   });
 });

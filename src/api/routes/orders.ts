@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CustomerIdKey, OrderIdKey, OrderStatusKey, SagaPhaseKey } from '../../temporal/search-attributes';
 import type { OrderSagaInput } from '../../workflows';
+import { currentCorrelation } from '../../correlation/context';
 import type { ApiDeps } from '../app';
 import { ConflictError, parseWith } from '../errors';
 
@@ -30,7 +31,6 @@ export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
 
 const headers = z.object({
   'idempotency-key': z.string().trim().min(1).max(200).optional(),
-  'x-correlation-id': z.string().trim().min(1).max(200).optional(),
 });
 
 export const workflowIdFor = (orderId: string) => `order-${orderId}`;
@@ -53,7 +53,7 @@ export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/orders', async (request, reply) => {
     const h = parseWith(headers, request.headers, 'headers');
     const body = parseWith(placeOrderBody, request.body);
-    const correlationId = h['x-correlation-id'] ?? randomUUID();
+    const correlationId = currentCorrelation()?.correlationId ?? randomUUID();
     const idempotencyKey = h['idempotency-key'];
     const orderId = idempotencyKey ? orderIdForIdempotencyKey(body.customerId, idempotencyKey) : randomUUID();
     const workflowId = workflowIdFor(orderId);

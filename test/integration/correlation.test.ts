@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app';
+import { readStream } from '../../src/store/event-store';
+import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
+
+let world: SagaWorld;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  world = await startSagaWorld();
+  app = buildApp({
+    pool: world.db.pool,
+    temporal: world.temporal.client,
+    taskQueue: world.temporal.taskQueue,
+    orders: { approvalThresholdCents: 100_000, approvalTimeout: '1 hour' },
+  });
+});
+afterAll(async () => {
+  await app?.close();
+  await stopSagaWorld(world);
+});
+
+type Message = { kind: 'command' | 'event'; id: string; causationId: string | null; eventType?: string };
+
+async function placeAndFinish(correlationId: string, token: string) {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { 'x-correlation-id': correlationId },
+    payload: {
+      customerId: 'cust-corr',
+      items: [{ sku: 'SKU-0004', quantity: 1 }],
+      payment: { token },
+      shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
+    },
+  });
+  expect(res.statusCode).toBe(202);
+  expect(res.headers['x-correlation-id']).toBe(correlationId);
+  const { orderId, workflowId } = res.json();
+  await world.temporal.client.workflow.getHandle(workflowId).result();
+  return { orderId, workflowId };
+}
+
+describe('correlation chain', () => {
+  it('every event of a saga, compensations included, carries the request correlation id; causation ids chain back to the first command', async () => {
+    const correlationId = `corr-${randomUUID()}`;
+    const { orderId, workflowId } = await placeAndFinish(correlationId, 'tok_chargeDeclined');
+
+    const events = await readStream(world.db.pool, `order-${orderId}`);
+    expect(events.map((e) => e.eventType)).toEqual(['order.created', 'inventory.reserved', 'inventory.released', 'order.cancelled']);
+    expect(events.map((e) => e.metadata.correlationId)).toEqual(events.map(() => correlationId));
+
+    const chain = await app.inject({ method: 'GET', url: `/correlations/${correlationId}` });
+    expect(chain.statusCode).toBe(200);
+    const messages: Message[] = chain.json().messages;
+    const byId = new Map(messages.map((m) => [m.id, m]));
+
+    // Walk back from the last event: event → the command that appended it → the event that
+    // caused that command → … → the first command, caused by the request itself.
+    const visited: string[] = [];
+    let current: Message | undefined = byId.get(events.at(-1)!.eventId);
+    while (current) {
+      visited.push(current.kind === 'event' ? current.eventType! : current.id.replace(`${workflowId}/`, ''));
+      if (current.causationId === correlationId) break;
+      current = byId.get(current.causationId!);
+    }
+    expect(visited).toEqual([
+      'order.cancelled',
+      'cancel-order',
+      'inventory.released',
+      'release-inventory',
+      'inventory.reserved',
+      'reserve-inventory',
+      'order.created',
+      'create-order',
+    ]);
+    // Every event of the saga lies on the chain.
+    for (const e of events) expect(visited).toContain(e.eventType);
+  });
+
+  it('GET /correlations/:id lists commands each followed by their events, in causal order', async () => {
+    const correlationId = `corr-${randomUUID()}`;
+    const { workflowId } = await placeAndFinish(correlationId, 'tok_visa');
+    const { messages } = (await app.inject({ method: 'GET', url: `/correlations/${correlationId}` })).json() as {
+      messages: Message[];
+    };
+    expect(messages.map((m) => (m.kind === 'event' ? m.eventType : m.id.replace(`${workflowId}/`, '')))).toEqual([
+      'create-order',
+      'order.created',
+      'reserve-inventory',
+      'inventory.reserved',
+      'authorize-payment',
+      'payment.authorized',
+      'schedule-shipment',
+      'shipment.scheduled',
+      'capture-payment',
+      'payment.captured',
+      'confirm-order',
+      'order.confirmed',
+    ]);
+    // Each command is caused by the event just before it (the first by the request).
+    messages.forEach((m, i) => {
+      if (m.kind === 'command') expect(m.causationId).toBe(i === 0 ? correlationId : messages[i - 1]!.id);
+      else expect(m.causationId).toBe(messages[i - 1]!.id);
+    });
+  });
+
+  it('creates a correlation id when the request has none, and answers 404 for an unknown one', async () => {
+    const res = await app.inject({ method: 'GET', url: '/health' });
+    expect(res.headers['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await app.inject({ method: 'GET', url: `/correlations/${randomUUID()}` })).statusCode).toBe(404);
+  });
+});
