@@ -35,7 +35,9 @@ const EXPECTED_ERRORS = [
 
 function requireDatabaseUrl(config: Config): string {
   if (!config.databaseUrl) {
-    throw new ConfigError([{ variable: 'DATABASE_URL', message: 'is required for this command (only `saga dev` embeds PostgreSQL)' }]);
+    throw new ConfigError([
+      { variable: 'DATABASE_URL', message: 'is required for this command (only `saga dev` embeds PostgreSQL)' },
+    ]);
   }
   return config.databaseUrl;
 }
@@ -92,7 +94,9 @@ program
       const pool = createPool(requireDatabaseUrl(config));
       try {
         const applied = await migrate(pool);
-        process.stdout.write(applied.length ? `Applied migrations: ${applied.join(', ')}\n` : 'Database is up to date.\n');
+        process.stdout.write(
+          applied.length ? `Applied migrations: ${applied.join(', ')}\n` : 'Database is up to date.\n',
+        );
       } finally {
         await pool.end();
       }
@@ -169,7 +173,11 @@ program
         const problems = [
           ...checkCatalog(),
           ...docs
-            .filter((d) => !existsSync(path.join(REPO_ROOT, d.path)) || readFileSync(path.join(REPO_ROOT, d.path), 'utf8') !== d.content)
+            .filter(
+              (d) =>
+                !existsSync(path.join(REPO_ROOT, d.path)) ||
+                readFileSync(path.join(REPO_ROOT, d.path), 'utf8') !== d.content,
+            )
             .map((d) => `${d.path} is stale: run \`npm run saga -- catalog\``),
         ];
         if (problems.length) {

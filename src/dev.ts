@@ -48,7 +48,14 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       { port: config.api.port, host: config.api.host, variable: 'PORT', what: 'HTTP API' },
       ...(config.databaseUrl
         ? []
-        : [{ port: config.embeddedPgPort, host: '127.0.0.1', variable: 'EMBEDDED_PG_PORT', what: 'embedded PostgreSQL' }]),
+        : [
+            {
+              port: config.embeddedPgPort,
+              host: '127.0.0.1',
+              variable: 'EMBEDDED_PG_PORT',
+              what: 'embedded PostgreSQL',
+            },
+          ]),
     ]);
 
     const cli = await resolveTemporalCli({
@@ -93,7 +100,13 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       await running;
     });
 
-    const app: FastifyInstance = buildApp({ pool, temporal, taskQueue: config.temporal.taskQueue, orders: config.orders, logger });
+    const app: FastifyInstance = buildApp({
+      pool,
+      temporal,
+      taskQueue: config.temporal.taskQueue,
+      orders: config.orders,
+      logger,
+    });
     await app.listen({ port: config.api.port, host: config.api.host });
     cleanups.push(() => app.close());
 

@@ -8,7 +8,12 @@ import { DomainError, TransientError } from '../domain/errors';
  */
 export function toActivityFailure(err: unknown): unknown {
   if (err instanceof DomainError) {
-    return ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true, details: [err.details] });
+    return ApplicationFailure.create({
+      message: err.message,
+      type: err.name,
+      nonRetryable: true,
+      details: [err.details],
+    });
   }
   if (err instanceof TransientError) {
     return ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: false });

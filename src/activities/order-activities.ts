@@ -1,5 +1,12 @@
 import { OutOfStockError, UnknownProductError } from '../domain/errors';
-import { decide, type OrderLine, type OrderState, type PricedLine, type QuotedLine, type ShippingAddress } from '../domain/order';
+import {
+  decide,
+  type OrderLine,
+  type OrderState,
+  type PricedLine,
+  type QuotedLine,
+  type ShippingAddress,
+} from '../domain/order';
 import { CURRENCY } from '../events/catalog';
 import type { Carrier } from '../simulators/carrier';
 import type { PaymentGateway } from '../simulators/payment-gateway';
@@ -155,7 +162,9 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
       }));
     },
 
-    async requestApproval(input: OrderCommandInput & { thresholdCents: number }): Promise<Traced & { requested: boolean }> {
+    async requestApproval(
+      input: OrderCommandInput & { thresholdCents: number },
+    ): Promise<Traced & { requested: boolean }> {
       return runOrderCommand(pool, input, () => ({
         command: { type: 'requestApproval', thresholdCents: input.thresholdCents },
         result: (events) => ({ requested: events.length > 0 }),

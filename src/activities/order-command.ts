@@ -29,7 +29,9 @@ export const orderStreamId = (orderId: string) => `order-${orderId}`;
 
 /** Stored events as the decider sees them: upcast to the newest schema version. */
 const toOrderEvents = (stored: StoredEvent[]): OrderEvent[] =>
-  stored.map((e) => ({ type: e.eventType, data: upcastToLatest(e.eventType, e.schemaVersion, e.payload).payload }) as OrderEvent);
+  stored.map(
+    (e) => ({ type: e.eventType, data: upcastToLatest(e.eventType, e.schemaVersion, e.payload).payload }) as OrderEvent,
+  );
 
 export interface LoadedOrder {
   state: OrderState;
@@ -71,25 +73,32 @@ export async function runOrderCommand<R>(
 ): Promise<R & Traced> {
   const correlationId = currentCorrelation()?.correlationId;
   if (!correlationId) {
-    throw new MissingCorrelationError(`Command ${input.commandId} has no correlation id (run it through the worker's interceptors)`);
+    throw new MissingCorrelationError(
+      `Command ${input.commandId} has no correlation id (run it through the worker's interceptors)`,
+    );
   }
   const trace = { correlationId, causationId: input.causationId };
-  return executeOnce(pool, input.commandId, async (tx) => {
-    const { state, version } = await loadOrder(tx, input.orderId);
-    const p = await plan(state, tx);
-    const events = decide(p.command, state);
-    await p.apply?.(tx, events, state);
-    const appended = await appendToStream(
-      tx,
-      orderStreamId(input.orderId),
-      version,
-      events.map((e) => ({
-        eventType: e.type,
-        // Validated against the newest schema: an invalid event fails loudly and nothing is written.
-        ...validateNewEvent(e.type, e.data),
-        metadata: { correlationId, causationId: input.commandId, ...activityMetadata() },
-      })),
-    );
-    return { ...p.result(events, state), lastEventId: appended.at(-1)?.eventId ?? null };
-  }, trace);
+  return executeOnce(
+    pool,
+    input.commandId,
+    async (tx) => {
+      const { state, version } = await loadOrder(tx, input.orderId);
+      const p = await plan(state, tx);
+      const events = decide(p.command, state);
+      await p.apply?.(tx, events, state);
+      const appended = await appendToStream(
+        tx,
+        orderStreamId(input.orderId),
+        version,
+        events.map((e) => ({
+          eventType: e.type,
+          // Validated against the newest schema: an invalid event fails loudly and nothing is written.
+          ...validateNewEvent(e.type, e.data),
+          metadata: { correlationId, causationId: input.commandId, ...activityMetadata() },
+        })),
+      );
+      return { ...p.result(events, state), lastEventId: appended.at(-1)?.eventId ?? null };
+    },
+    trace,
+  );
 }

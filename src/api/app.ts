@@ -30,7 +30,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   // so logs, Temporal calls and (through the saga) every event carry it.
   app.addHook('onRequest', async (request, reply) => {
     const header = request.headers['x-correlation-id'];
-    const given = typeof header === 'string' && header.trim() !== '' && header.length <= 200 ? header.trim() : undefined;
+    const given =
+      typeof header === 'string' && header.trim() !== '' && header.length <= 200 ? header.trim() : undefined;
     const correlationId = given ?? randomUUID();
     enterCorrelation({ correlationId });
     void reply.header('x-correlation-id', correlationId);

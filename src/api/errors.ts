@@ -50,9 +50,10 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.status(status).send({ error: 'InternalError', message: 'Internal server error' });
     }
     // fastify's own 4xx (unparseable JSON, wrong content type, body too large)
-    const name = error instanceof ValidationError || error instanceof NotFoundError || error instanceof ConflictError
-      ? error.name
-      : 'BadRequest';
+    const name =
+      error instanceof ValidationError || error instanceof NotFoundError || error instanceof ConflictError
+        ? error.name
+        : 'BadRequest';
     return reply.status(status).send({
       error: name,
       message: error.message,

@@ -17,6 +17,11 @@ export function correlationClientInterceptor(): WorkflowClientInterceptor {
     signal: (input, next) => next(add(input)),
     signalWithStart: (input, next) => next(add(input)),
     startUpdate: (input, next) => next(add(input)),
-    startUpdateWithStart: (input, next) => next({ ...input, workflowStartHeaders: withCorrelationHeaders(input.workflowStartHeaders, currentCorrelation()), updateHeaders: withCorrelationHeaders(input.updateHeaders, currentCorrelation()) }),
+    startUpdateWithStart: (input, next) =>
+      next({
+        ...input,
+        workflowStartHeaders: withCorrelationHeaders(input.workflowStartHeaders, currentCorrelation()),
+        updateHeaders: withCorrelationHeaders(input.updateHeaders, currentCorrelation()),
+      }),
   };
 }

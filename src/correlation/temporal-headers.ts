@@ -8,7 +8,9 @@ export function withCorrelationHeaders(headers: Headers, correlation: Correlatio
   return {
     ...headers,
     [CORRELATION_HEADER]: defaultPayloadConverter.toPayload(correlation.correlationId),
-    ...(correlation.causationId ? { [CAUSATION_HEADER]: defaultPayloadConverter.toPayload(correlation.causationId) } : {}),
+    ...(correlation.causationId
+      ? { [CAUSATION_HEADER]: defaultPayloadConverter.toPayload(correlation.causationId) }
+      : {}),
   };
 }
 

@@ -27,7 +27,13 @@ export interface ShippingAddress {
 export type OrderEvent =
   | {
       type: 'order.created';
-      data: { orderId: string; customerId: string; items: QuotedLine[]; currency: string; shippingAddress: ShippingAddress };
+      data: {
+        orderId: string;
+        customerId: string;
+        items: QuotedLine[];
+        currency: string;
+        shippingAddress: ShippingAddress;
+      };
     }
   | { type: 'inventory.reserved'; data: { orderId: string; lines: PricedLine[]; totalCents: number } }
   | { type: 'payment.authorized'; data: { orderId: string; authorizationId: string; amountCents: number } }
@@ -273,8 +279,10 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
       if (state.inventory === 'RESERVED' && !byHand.has('reserveInventory')) {
         refuse(state, command, 'inventory is still reserved');
       }
-      if (state.payment === 'AUTHORIZED' && !byHand.has('authorizePayment')) refuse(state, command, 'payment is still authorized');
-      if (state.payment === 'CAPTURED' && !byHand.has('capturePayment')) refuse(state, command, 'payment is still captured');
+      if (state.payment === 'AUTHORIZED' && !byHand.has('authorizePayment'))
+        refuse(state, command, 'payment is still authorized');
+      if (state.payment === 'CAPTURED' && !byHand.has('capturePayment'))
+        refuse(state, command, 'payment is still captured');
       if (state.shipment === 'SCHEDULED' && !byHand.has('scheduleShipment')) {
         refuse(state, command, 'shipment is still scheduled');
       }
@@ -282,7 +290,9 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
       return [
         {
           type: 'order.cancelled',
-          data: byHand.size ? { orderId, reason, failedStep, manuallyResolved: [...byHand] } : { orderId, reason, failedStep },
+          data: byHand.size
+            ? { orderId, reason, failedStep, manuallyResolved: [...byHand] }
+            : { orderId, reason, failedStep },
         },
       ];
     }
@@ -303,7 +313,11 @@ function decideCompensation(
         ? [
             {
               type: 'payment.voided',
-              data: { orderId: state.orderId!, authorizationId: state.authorizationId!, amountCents: state.paymentAmountCents },
+              data: {
+                orderId: state.orderId!,
+                authorizationId: state.authorizationId!,
+                amountCents: state.paymentAmountCents,
+              },
             },
           ]
         : [];
@@ -312,7 +326,11 @@ function decideCompensation(
         ? [
             {
               type: 'payment.refunded',
-              data: { orderId: state.orderId!, authorizationId: state.authorizationId!, amountCents: state.paymentAmountCents },
+              data: {
+                orderId: state.orderId!,
+                authorizationId: state.authorizationId!,
+                amountCents: state.paymentAmountCents,
+              },
             },
           ]
         : [];

@@ -70,7 +70,12 @@ export function readSamples(dir: string = SAMPLES_DIR): EventSample[] {
       const match = /^v(\d+)\.json$/.exec(file);
       if (!match) continue;
       const content = JSON.parse(readFileSync(path.join(dir, eventType, file), 'utf8')) as { payload: unknown };
-      samples.push({ file: `${eventType}/${file}`, eventType, schemaVersion: Number(match[1]), payload: content.payload });
+      samples.push({
+        file: `${eventType}/${file}`,
+        eventType,
+        schemaVersion: Number(match[1]),
+        payload: content.payload,
+      });
     }
   }
   return samples;
@@ -112,11 +117,15 @@ export function checkCatalog(input: CatalogCheckInput = {}): string[] {
     definition.versions.forEach((version, index) => {
       const n = index + 1;
       if (!lock.events[definition.type]?.[String(n)]) {
-        problems.push(`${definition.type} v${n}: not released in events.lock.json (run \`npm run saga -- catalog --update-lock\`)`);
+        problems.push(
+          `${definition.type} v${n}: not released in events.lock.json (run \`npm run saga -- catalog --update-lock\`)`,
+        );
       }
       if (n > 1 && !version.upcastFrom) problems.push(`${definition.type} v${n}: has no upcaster from v${n - 1}`);
       if (!samples.some((s) => s.eventType === definition.type && s.schemaVersion === n)) {
-        problems.push(`${definition.type} v${n}: no stored sample (test/fixtures/events/${definition.type}/v${n}.json)`);
+        problems.push(
+          `${definition.type} v${n}: no stored sample (test/fixtures/events/${definition.type}/v${n}.json)`,
+        );
       }
     });
   }

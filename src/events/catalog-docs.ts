@@ -93,17 +93,20 @@ const ACTIVITIES: Readonly<Record<string, ActivityInfo>> = {
   voidPayment: {
     commits: '`payments.status` = `VOIDED`',
     note: 'With no authorized payment, only the `processed_commands` row.',
-    external: 'payment gateway `void` of the authorization id, only while the order\'s payment is `AUTHORIZED` (voiding twice is a no-op)',
+    external:
+      "payment gateway `void` of the authorization id, only while the order's payment is `AUTHORIZED` (voiding twice is a no-op)",
   },
   cancelShipment: {
     commits: '`shipments.status` = `CANCELLED`',
     note: 'With no scheduled shipment, only the `processed_commands` row.',
-    external: 'carrier `cancel` of the tracking id, only while the shipment is `SCHEDULED` (cancelling twice is harmless)',
+    external:
+      'carrier `cancel` of the tracking id, only while the shipment is `SCHEDULED` (cancelling twice is harmless)',
   },
   refundPayment: {
     commits: '`payments.status` = `REFUNDED`',
     note: 'With no captured payment, only the `processed_commands` row.',
-    external: 'payment gateway `refund` of the authorization id, only while the payment is `CAPTURED` (refunding twice is a no-op)',
+    external:
+      'payment gateway `refund` of the authorization id, only while the payment is `CAPTURED` (refunding twice is a no-op)',
   },
   cancelOrder: {
     commits: 'no domain table',
@@ -158,8 +161,7 @@ function orderedActivities(definitions: readonly EventDefinition[]): string[] {
 function mermaidFlow(definitions: readonly EventDefinition[]): string[] {
   const lines: string[] = ['```mermaid', 'flowchart LR'];
   const eventNode = (d: EventDefinition) => `${nodeId('ev', d.type)}(["${d.type}"])`;
-  const stepNode = (s: FlowStep) =>
-    `${nodeId('st', s.step)}["${s.step}${s.condition ? `<br/>(${s.condition})` : ''}"]`;
+  const stepNode = (s: FlowStep) => `${nodeId('st', s.step)}["${s.step}${s.condition ? `<br/>(${s.condition})` : ''}"]`;
 
   lines.push('  %% forward steps of orderSaga');
   lines.push(`  ${FORWARD_STEPS.map(stepNode).join(' --> ')}`);
@@ -173,7 +175,9 @@ function mermaidFlow(definitions: readonly EventDefinition[]): string[] {
 
   lines.push('  %% failure: completed steps are undone last-in-first-out, then the order is cancelled');
   const cancelNode = nodeId('st', FINAL_ACTIVITY);
-  lines.push(`  ${cancelNode}["${FINAL_ACTIVITY}<br/>(after any failure, customer cancel, rejection or approval timeout)"]`);
+  lines.push(
+    `  ${cancelNode}["${FINAL_ACTIVITY}<br/>(after any failure, customer cancel, rejection or approval timeout)"]`,
+  );
   const compensationEvents: EventDefinition[] = [];
   for (const s of FORWARD_STEPS) {
     if (!s.undo) continue;
@@ -190,11 +194,15 @@ function mermaidFlow(definitions: readonly EventDefinition[]): string[] {
     lines.push(`  ${cancelNode} --> ${eventNode(d)}`);
   }
 
-  const inFlow = new Set([...FORWARD_STEPS.flatMap((s) => [...s.activities, ...(s.undo ? [s.undo] : [])]), FINAL_ACTIVITY]);
+  const inFlow = new Set([
+    ...FORWARD_STEPS.flatMap((s) => [...s.activities, ...(s.undo ? [s.undo] : [])]),
+    FINAL_ACTIVITY,
+  ]);
   const others = definitions.filter((d) => !inFlow.has(producerActivity(d.producer)));
   if (others.length) {
     lines.push('  %% producers outside the order saga');
-    for (const d of others) lines.push(`  ${nodeId('pr', producerActivity(d.producer))}["${d.producer}"] --> ${eventNode(d)}`);
+    for (const d of others)
+      lines.push(`  ${nodeId('pr', producerActivity(d.producer))}["${d.producer}"] --> ${eventNode(d)}`);
   }
 
   const consumers = unique(definitions.flatMap((d) => d.consumers)).sort();
@@ -202,14 +210,17 @@ function mermaidFlow(definitions: readonly EventDefinition[]): string[] {
     lines.push('  %% consumers (eventual: relay → broker → consumer, at-least-once, inbox dedupe)');
     for (const consumer of consumers) {
       const handled = definitions.filter((d) => d.consumers.includes(consumer));
-      lines.push(`  ${handled.map((d) => nodeId('ev', d.type)).join(' & ')} --> ${nodeId('co', consumer)}[/"${consumer}"/]`);
+      lines.push(
+        `  ${handled.map((d) => nodeId('ev', d.type)).join(' & ')} --> ${nodeId('co', consumer)}[/"${consumer}"/]`,
+      );
     }
   }
 
   const compensating = definitions.filter((d) => d.compensation);
   lines.push('  classDef compensation fill:#fdecea,stroke:#c0392b,color:#000');
   lines.push('  classDef consumer fill:#eaf2fb,stroke:#2e86c1,color:#000');
-  if (compensating.length) lines.push(`  class ${compensating.map((d) => nodeId('ev', d.type)).join(',')} compensation`);
+  if (compensating.length)
+    lines.push(`  class ${compensating.map((d) => nodeId('ev', d.type)).join(',')} compensation`);
   if (consumers.length) lines.push(`  class ${consumers.map((c) => nodeId('co', c)).join(',')} consumer`);
   lines.push('```');
   return lines;
@@ -227,8 +238,11 @@ function consistencyRows(definitions: readonly EventDefinition[]): string[][] {
     const events = eventsBy(definitions, activity);
     const info = ACTIVITIES[activity];
     const strong =
-      [info ? info.commits : "the producer's state change", '`processed_commands` row', ...events.map((d) => code(d.type))].join(' + ') +
-      (info?.note ? `. ${info.note}` : '');
+      [
+        info ? info.commits : "the producer's state change",
+        '`processed_commands` row',
+        ...events.map((d) => code(d.type)),
+      ].join(' + ') + (info?.note ? `. ${info.note}` : '');
     const eventual = events
       .map((d) => {
         const targets = d.consumers.map((c) => (CONSUMER_EFFECTS[c] ? `${c} (${CONSUMER_EFFECTS[c]})` : c));
@@ -239,7 +253,9 @@ function consistencyRows(definitions: readonly EventDefinition[]): string[][] {
       stepOf.get(activity) ?? activity,
       strong,
       eventual,
-      info?.external ? `${info.external}; called before the transaction, only if the command is not processed yet` : 'none',
+      info?.external
+        ? `${info.external}; called before the transaction, only if the command is not processed yet`
+        : 'none',
     ];
   });
 }
@@ -251,7 +267,7 @@ export function renderEventsMarkdown(definitions: readonly EventDefinition[] = E
     '',
     '# Event catalog',
     '',
-    'Every event is appended to its aggregate\'s stream (`order-<orderId>`) in the `events` table, which is the event store and the outbox at once. ' +
+    "Every event is appended to its aggregate's stream (`order-<orderId>`) in the `events` table, which is the event store and the outbox at once. " +
       'Readers see it in an envelope with the fields `eventId`, `eventType`, `aggregateId`, `aggregateType`, `occurredAt`, ' +
       '`version` (stream version), `schemaVersion`, `correlationId`, `causationId` and `payload`. ' +
       'Writers validate the payload against the newest schema version; readers upcast older versions step by step, then validate. ' +
@@ -295,7 +311,11 @@ export function renderEventsMarkdown(definitions: readonly EventDefinition[] = E
           return [
             code(d.type),
             d.producer,
-            undone.length ? undone.join(', ') : activity === FINAL_ACTIVITY ? 'the whole order (last event of a failed saga)' : '—',
+            undone.length
+              ? undone.join(', ')
+              : activity === FINAL_ACTIVITY
+                ? 'the whole order (last event of a failed saga)'
+                : '—',
           ];
         }),
     ),
@@ -322,7 +342,12 @@ export function renderEventsMarkdown(definitions: readonly EventDefinition[] = E
       'and are idempotent (keyed by the command id, or by the authorization / tracking id they act on), so a crash between the call and the commit repeats the call harmlessly.',
     '',
     ...table(
-      ['step', 'commits atomically: one PostgreSQL transaction (strong)', 'eventual: delivered at least once, inbox dedupe', 'external side effects'],
+      [
+        'step',
+        'commits atomically: one PostgreSQL transaction (strong)',
+        'eventual: delivered at least once, inbox dedupe',
+        'external side effects',
+      ],
       consistencyRows(definitions),
     ),
     '',
@@ -339,7 +364,10 @@ export function channelId(type: string): string {
 }
 
 const title = (type: string): string => {
-  const words = type.split(/[^A-Za-z0-9]+/).filter(Boolean).join(' ');
+  const words = type
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .join(' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 };
 
@@ -431,8 +459,14 @@ export function renderAsyncApi(definitions: readonly EventDefinition[] = EVENT_D
           description: 'Envelope fields carried as message headers.',
           properties: {
             eventId: { type: 'string', format: 'uuid', description: 'Unique id of the event (the deduplication key).' },
-            correlationId: { type: 'string', description: 'Id of the request that started the chain (X-Correlation-Id).' },
-            causationId: { type: 'string', description: 'Id of what caused the event: the command id or the consumed event.' },
+            correlationId: {
+              type: 'string',
+              description: 'Id of the request that started the chain (X-Correlation-Id).',
+            },
+            causationId: {
+              type: 'string',
+              description: 'Id of what caused the event: the command id or the consumed event.',
+            },
             schemaVersion: { type: 'integer', minimum: 1, description: 'Schema version of the payload.' },
           },
           required: ['eventId', 'schemaVersion'],

@@ -232,7 +232,10 @@ function validate(type: string, version: number, schema: z.ZodObject, payload: u
  * Checks a payload about to be appended against the newest version of its type and returns
  * the version to store. An invalid event is a programming error: it throws, nothing is written.
  */
-export function validateNewEvent(type: string, payload: unknown): { schemaVersion: number; payload: Record<string, unknown> } {
+export function validateNewEvent(
+  type: string,
+  payload: unknown,
+): { schemaVersion: number; payload: Record<string, unknown> } {
   const definition = eventDefinition(type);
   const schemaVersion = definition.versions.length;
   return { schemaVersion, payload: validate(type, schemaVersion, definition.versions.at(-1)!.schema, payload) };

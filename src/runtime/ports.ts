@@ -17,7 +17,8 @@ async function isFree(port: number, host: string): Promise<boolean> {
 export async function assertPortsFree(ports: { port: number; host: string; variable: string; what: string }[]) {
   const busy: string[] = [];
   for (const p of ports) {
-    if (!(await isFree(p.port, p.host))) busy.push(`  ${p.what}: port ${p.port} is in use (set ${p.variable} to use another)`);
+    if (!(await isFree(p.port, p.host)))
+      busy.push(`  ${p.what}: port ${p.port} is in use (set ${p.variable} to use another)`);
   }
   if (busy.length) throw new PortInUseError(`Cannot start, ports are taken:\n${busy.join('\n')}`);
 }

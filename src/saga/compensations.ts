@@ -46,7 +46,8 @@ async function runOne(compensation: Compensation, options: RunCompensationsOptio
       outcome = { step: compensation.step, status: 'compensated', attempts: attempt };
     } catch (error) {
       const decision = await options.escalate({ step: compensation.step, error, attempt });
-      if (decision === 'resolved') outcome = { step: compensation.step, status: 'resolved-manually', attempts: attempt };
+      if (decision === 'resolved')
+        outcome = { step: compensation.step, status: 'resolved-manually', attempts: attempt };
     }
     if (outcome) {
       options.onOutcome?.(outcome);

@@ -4,7 +4,11 @@ import type { ShippingAddress } from '../domain/order';
 
 /** The shipping carrier port. Scheduling is idempotent per key; cancelling twice is harmless. */
 export interface Carrier {
-  schedule(request: { idempotencyKey: string; orderId: string; address: ShippingAddress }): Promise<{ trackingId: string }>;
+  schedule(request: {
+    idempotencyKey: string;
+    orderId: string;
+    address: ShippingAddress;
+  }): Promise<{ trackingId: string }>;
   cancel(trackingId: string): Promise<void>;
 }
 

@@ -7,7 +7,11 @@ import type { Pool } from '../store/pool';
  * so a retry after a crash repeats nothing at the gateway.
  */
 export interface PaymentGateway {
-  authorize(request: { idempotencyKey: string; token: string; amountCents: number }): Promise<{ authorizationId: string }>;
+  authorize(request: {
+    idempotencyKey: string;
+    token: string;
+    amountCents: number;
+  }): Promise<{ authorizationId: string }>;
   capture(authorizationId: string): Promise<void>;
   /** Releases an uncaptured authorization; `false` when there was nothing to void. */
   void(authorizationId: string): Promise<{ voided: boolean }>;
@@ -75,7 +79,8 @@ export function createSimulatedPaymentGateway(options: SimulatedPaymentGatewayOp
     async capture(authorizationId) {
       if (await transition(authorizationId, 'AUTHORIZED', 'CAPTURED')) return;
       const current = await status(authorizationId);
-      if (current !== 'CAPTURED') throw new Error(`Cannot capture authorization ${authorizationId} (${current ?? 'unknown'})`);
+      if (current !== 'CAPTURED')
+        throw new Error(`Cannot capture authorization ${authorizationId} (${current ?? 'unknown'})`);
     },
     async void(authorizationId) {
       if (await transition(authorizationId, 'AUTHORIZED', 'VOIDED')) return { voided: true };

@@ -10,7 +10,18 @@ export interface Product {
 /** SKU that always has zero stock (DESIGN.md §4). */
 export const SOLD_OUT_SKU = 'SKU-SOLDOUT';
 
-const NAMES = ['Notebook', 'Pen set', 'Desk lamp', 'Backpack', 'Water bottle', 'Headphones', 'Keyboard', 'Mouse', 'Monitor stand', 'Office chair'];
+const NAMES = [
+  'Notebook',
+  'Pen set',
+  'Desk lamp',
+  'Backpack',
+  'Water bottle',
+  'Headphones',
+  'Keyboard',
+  'Mouse',
+  'Monitor stand',
+  'Office chair',
+];
 
 /** The catalog `npm start` seeds: SKU-0001 … SKU-0010 with ample stock, plus SKU-SOLDOUT. */
 export const SEED_PRODUCTS: readonly Product[] = [

@@ -14,13 +14,20 @@ const SQL = {
 } as const;
 
 /** Commands and events of one correlation chain. */
-export async function readCorrelation(pool: Pool, correlationId: string): Promise<{ commands: CommandRecord[]; events: StoredEvent[] }> {
+export async function readCorrelation(
+  pool: Pool,
+  correlationId: string,
+): Promise<{ commands: CommandRecord[]; events: StoredEvent[] }> {
   const [commands, events] = await Promise.all([
     pool.query<{ command_id: string; causation_id: string | null; processed_at: Date }>(SQL.commands, [correlationId]),
     readEventsWhere(pool, `metadata->>'correlationId' = $1`, [correlationId]),
   ]);
   return {
-    commands: commands.rows.map((r) => ({ commandId: r.command_id, causationId: r.causation_id, processedAt: r.processed_at })),
+    commands: commands.rows.map((r) => ({
+      commandId: r.command_id,
+      causationId: r.causation_id,
+      processedAt: r.processed_at,
+    })),
     events,
   };
 }

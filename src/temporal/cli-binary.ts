@@ -69,9 +69,7 @@ export async function buildTemporalCli(
   await mkdir(staging, { recursive: true });
   const started = Date.now();
   const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
-  onProgress(
-    `Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go (first run only; takes a few minutes)…`,
-  );
+  onProgress(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go (first run only; takes a few minutes)…`);
   const ticker = setInterval(() => onProgress(`  … still building (${elapsed()})`), 30_000);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -112,9 +110,7 @@ export async function buildTemporalCli(
  * Finds the Temporal CLI in this order: TEMPORAL_CLI → `temporal` on PATH → the cached
  * build → a Go build into the cache → the SDK's own download (needs the internet).
  */
-export async function resolveTemporalCli(
-  options: ResolveTemporalCliOptions = {},
-): Promise<ResolvedTemporalCli> {
+export async function resolveTemporalCli(options: ResolveTemporalCliOptions = {}): Promise<ResolvedTemporalCli> {
   const explicit = options.explicitPath ?? process.env.TEMPORAL_CLI;
   if (explicit) {
     if (!isExecutable(explicit)) {

@@ -35,7 +35,12 @@ export class DevServerStartError extends Error {
 }
 
 /** Resolves once the frontend answers and the namespace exists. */
-async function waitUntilServing(address: string, namespace: string, timeoutMs: number, exited: () => string | undefined) {
+async function waitUntilServing(
+  address: string,
+  namespace: string,
+  timeoutMs: number,
+  exited: () => string | undefined,
+) {
   await waitFor(
     async () => {
       const why = exited();

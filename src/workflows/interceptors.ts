@@ -13,7 +13,11 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
   let correlation: Correlation | undefined;
   const note = (kind: string, name: string, headers: Parameters<typeof correlationFromHeaders>[0]) => {
     const sender = correlationFromHeaders(headers);
-    if (sender) log.info(`${kind} ${name}`, { correlationId: correlation?.correlationId, senderCorrelationId: sender.correlationId });
+    if (sender)
+      log.info(`${kind} ${name}`, {
+        correlationId: correlation?.correlationId,
+        senderCorrelationId: sender.correlationId,
+      });
   };
   return {
     inbound: [
@@ -21,7 +25,8 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
         execute(input, next) {
           const fromArgs = (input.args[0] as { correlationId?: unknown } | undefined)?.correlationId;
           correlation =
-            correlationFromHeaders(input.headers) ?? (typeof fromArgs === 'string' ? { correlationId: fromArgs } : undefined);
+            correlationFromHeaders(input.headers) ??
+            (typeof fromArgs === 'string' ? { correlationId: fromArgs } : undefined);
           return next(input);
         },
         handleSignal(input, next) {
@@ -36,11 +41,14 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
     ],
     outbound: [
       {
-        scheduleActivity: (input, next) => next({ ...input, headers: withCorrelationHeaders(input.headers, correlation) }),
-        scheduleLocalActivity: (input, next) => next({ ...input, headers: withCorrelationHeaders(input.headers, correlation) }),
+        scheduleActivity: (input, next) =>
+          next({ ...input, headers: withCorrelationHeaders(input.headers, correlation) }),
+        scheduleLocalActivity: (input, next) =>
+          next({ ...input, headers: withCorrelationHeaders(input.headers, correlation) }),
         startChildWorkflowExecution: (input, next) =>
           next({ ...input, headers: withCorrelationHeaders(input.headers, correlation) }),
-        signalWorkflow: (input, next) => next({ ...input, headers: withCorrelationHeaders(input.headers, correlation) }),
+        signalWorkflow: (input, next) =>
+          next({ ...input, headers: withCorrelationHeaders(input.headers, correlation) }),
       },
     ],
   };

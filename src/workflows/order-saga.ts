@@ -86,7 +86,12 @@ const FORWARD: ActivityOptions = {
 // Compensations retry a bounded number of times, then the saga escalates to an operator.
 const UNDO: ActivityOptions = {
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds', maximumAttempts: 5 },
+  retry: {
+    initialInterval: '200 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 seconds',
+    maximumAttempts: 5,
+  },
 };
 const forward = proxyActivities<Activities>(FORWARD);
 const undo = proxyActivities<Activities>(UNDO);
@@ -167,9 +172,14 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
   };
   const render = () => {
     const checklist = ORDER_STEPS.map((s) => {
-      const done = status.completedSteps.includes(s) || (s === 'approval' && status.completedSteps.includes('approveOrder'));
+      const done =
+        status.completedSteps.includes(s) || (s === 'approval' && status.completedSteps.includes('approveOrder'));
       const note =
-        status.step === s ? ' (running)' : status.failure?.failedStep === s ? ` — stopped: ${status.failure.reason}` : '';
+        status.step === s
+          ? ' (running)'
+          : status.failure?.failedStep === s
+            ? ` — stopped: ${status.failure.reason}`
+            : '';
       return `- [${done ? 'x' : ' '}] ${s}${note}`;
     });
     // Markdown paragraphs (blank lines between blocks) so the UI keeps them apart.
@@ -200,7 +210,9 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
   ]);
   setStatus('PENDING');
 
-  setHandler(statusQuery, () => status, { description: 'Live saga state: step, completed steps, compensations, failure.' });
+  setHandler(statusQuery, () => status, {
+    description: 'Live saga state: step, completed steps, compensations, failure.',
+  });
   setHandler(
     cancelOrderUpdate,
     async (request: ReasonRequest) => {
@@ -213,7 +225,8 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     {
       description: 'Customer cancel: compensates everything done so far; refused once the shipment is scheduled.',
       validator: (_request: ReasonRequest) => {
-        if (status.status === 'CANCELLED' || status.status === 'CANCELLING') throw new Error('The order is already cancelled');
+        if (status.status === 'CANCELLED' || status.status === 'CANCELLING')
+          throw new Error('The order is already cancelled');
         if (status.status === 'CONFIRMED') throw new Error('The order is already confirmed');
         if (status.completedSteps.includes('scheduleShipment')) {
           throw new Error('The shipment is already scheduled; the order can no longer be cancelled');
@@ -222,7 +235,8 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     },
   );
   const requireAwaitingApproval = () => {
-    if (status.status !== 'AWAITING_APPROVAL' || approvalDecision) throw new Error('The order is not awaiting approval');
+    if (status.status !== 'AWAITING_APPROVAL' || approvalDecision)
+      throw new Error('The order is not awaiting approval');
   };
   setHandler(
     approveUpdate,
@@ -250,18 +264,31 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
 
   try {
     await saga.step('createOrder', () =>
-      traced(withSummary(forward.createOrder, FORWARD, `Create order for ${input.customerId}`, {
-        ...command('create-order'),
-        customerId: input.customerId,
-        items: input.items,
-        shippingAddress: input.shippingAddress,
-      })),
+      traced(
+        withSummary(forward.createOrder, FORWARD, `Create order for ${input.customerId}`, {
+          ...command('create-order'),
+          customerId: input.customerId,
+          items: input.items,
+          shippingAddress: input.shippingAddress,
+        }),
+      ),
     );
     stopIfCancelRequested('reserveInventory');
     const reservation = await saga.step(
       'reserveInventory',
-      () => traced(withSummary(forward.reserveInventory, FORWARD, `Reserve ${input.items.length} line(s) of stock`, command('reserve-inventory'))),
-      async () => void (await traced(withSummary(undo.releaseInventory, UNDO, 'Release reserved stock', command('release-inventory')))),
+      () =>
+        traced(
+          withSummary(
+            forward.reserveInventory,
+            FORWARD,
+            `Reserve ${input.items.length} line(s) of stock`,
+            command('reserve-inventory'),
+          ),
+        ),
+      async () =>
+        void (await traced(
+          withSummary(undo.releaseInventory, UNDO, 'Release reserved stock', command('release-inventory')),
+        )),
     );
     status.totalCents = reservation.totalCents;
     upsertSearchAttributes([{ key: OrderTotalKey, value: reservation.totalCents / 100 }]);
@@ -270,27 +297,46 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     await saga.step(
       'authorizePayment',
       () =>
-        traced(withSummary(forward.authorizePayment, FORWARD, `Authorize ${money(reservation.totalCents)} on ${input.paymentToken}`, {
-          ...command('authorize-payment'),
-          paymentToken: input.paymentToken,
-        })),
-      async () => void (await traced(withSummary(undo.voidPayment, UNDO, 'Void the payment authorization', command('void-payment')))),
+        traced(
+          withSummary(
+            forward.authorizePayment,
+            FORWARD,
+            `Authorize ${money(reservation.totalCents)} on ${input.paymentToken}`,
+            {
+              ...command('authorize-payment'),
+              paymentToken: input.paymentToken,
+            },
+          ),
+        ),
+      async () =>
+        void (await traced(
+          withSummary(undo.voidPayment, UNDO, 'Void the payment authorization', command('void-payment')),
+        )),
     );
 
     if (reservation.totalCents > input.approvalThresholdCents) {
       stopIfCancelRequested('approval');
       await saga.step('requestApproval', () =>
-        traced(withSummary(forward.requestApproval, FORWARD, `Request approval: ${money(reservation.totalCents)} > ${money(input.approvalThresholdCents)}`, {
-          ...command('request-approval'),
-          thresholdCents: input.approvalThresholdCents,
-        })),
+        traced(
+          withSummary(
+            forward.requestApproval,
+            FORWARD,
+            `Request approval: ${money(reservation.totalCents)} > ${money(input.approvalThresholdCents)}`,
+            {
+              ...command('request-approval'),
+              thresholdCents: input.approvalThresholdCents,
+            },
+          ),
+        ),
       );
       setStatus('AWAITING_APPROVAL');
       const decided = await condition(() => approvalDecision !== null || cancelRequest !== null, input.approvalTimeout);
       stopIfCancelRequested('approval');
       if (!decided) throw new SagaAbort('approval_timed_out', 'approval');
       if (!approvalDecision!.approved) throw new SagaAbort(approvalDecision!.reason ?? 'approval_rejected', 'approval');
-      await saga.step('approveOrder', () => traced(withSummary(forward.approveOrder, FORWARD, 'Record the approval', command('approve-order'))));
+      await saga.step('approveOrder', () =>
+        traced(withSummary(forward.approveOrder, FORWARD, 'Record the approval', command('approve-order'))),
+      );
       setStatus('PENDING');
     }
 
@@ -298,17 +344,38 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     await saga.step(
       'scheduleShipment',
       () =>
-        traced(withSummary(forward.scheduleShipment, FORWARD, `Schedule shipment to ${input.shippingAddress.postalCode} ${input.shippingAddress.city}`, command('schedule-shipment'))),
-      async () => void (await traced(withSummary(undo.cancelShipment, UNDO, 'Cancel the shipment', command('cancel-shipment')))),
+        traced(
+          withSummary(
+            forward.scheduleShipment,
+            FORWARD,
+            `Schedule shipment to ${input.shippingAddress.postalCode} ${input.shippingAddress.city}`,
+            command('schedule-shipment'),
+          ),
+        ),
+      async () =>
+        void (await traced(withSummary(undo.cancelShipment, UNDO, 'Cancel the shipment', command('cancel-shipment')))),
     );
     // A cancel accepted while the shipment was being scheduled is still honoured here.
     stopIfCancelRequested('capturePayment');
     await saga.step(
       'capturePayment',
-      () => traced(withSummary(forward.capturePayment, FORWARD, `Capture ${money(reservation.totalCents)}`, command('capture-payment'))),
-      async () => void (await traced(withSummary(undo.refundPayment, UNDO, 'Refund the captured payment', command('refund-payment')))),
+      () =>
+        traced(
+          withSummary(
+            forward.capturePayment,
+            FORWARD,
+            `Capture ${money(reservation.totalCents)}`,
+            command('capture-payment'),
+          ),
+        ),
+      async () =>
+        void (await traced(
+          withSummary(undo.refundPayment, UNDO, 'Refund the captured payment', command('refund-payment')),
+        )),
     );
-    await saga.step('confirmOrder', () => traced(withSummary(forward.confirmOrder, FORWARD, 'Confirm the order', command('confirm-order'))));
+    await saga.step('confirmOrder', () =>
+      traced(withSummary(forward.confirmOrder, FORWARD, 'Confirm the order', command('confirm-order'))),
+    );
     saga.complete();
     setStatus('CONFIRMED');
     await condition(allHandlersFinished);
@@ -321,12 +388,14 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     await CancellationScope.nonCancellable(async () => {
       const outcomes = await saga.compensate();
       const manuallyResolved = outcomes.filter((o) => o.status === 'resolved-manually').map((o) => o.step);
-      await traced(withSummary(forward.cancelOrder, FORWARD, `Cancel the order: ${failure.reason}`, {
-        ...command('cancel-order'),
-        reason: failure.reason,
-        failedStep: failure.failedStep,
-        ...(manuallyResolved.length ? { manuallyResolved } : {}),
-      }));
+      await traced(
+        withSummary(forward.cancelOrder, FORWARD, `Cancel the order: ${failure.reason}`, {
+          ...command('cancel-order'),
+          reason: failure.reason,
+          failedStep: failure.failedStep,
+          ...(manuallyResolved.length ? { manuallyResolved } : {}),
+        }),
+      );
     });
     setStatus('CANCELLED');
     await condition(allHandlersFinished);

@@ -22,7 +22,6 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-
 /**
  * Why browser suites cannot run here, or null when they can. Without Chromium and CI!=='true'
  * the suite skips; with CI=true it runs and fails, since CI must have the browser.
@@ -42,7 +41,9 @@ export function describeWithBrowser(name: string, fn: () => void): void {
 
 export async function launchChromium(): Promise<Browser> {
   if (!isExecutable(CHROMIUM_PATH)) {
-    throw new Error(`Chromium not found at ${CHROMIUM_PATH}; CI=true requires it (.ci/run installs the Debian package)`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}; CI=true requires it (.ci/run installs the Debian package)`,
+    );
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
 }

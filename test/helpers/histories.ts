@@ -17,7 +17,16 @@ export async function recordHistory(name: string, handle: WorkflowHandle): Promi
   await mkdir(HISTORIES_DIR, { recursive: true });
   const { stdout } = await promisify(execFile)(
     testEnv('temporalCli'),
-    ['workflow', 'show', '--workflow-id', handle.workflowId, '--output', 'json', '--address', testEnv('temporalAddress')],
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      handle.workflowId,
+      '--output',
+      'json',
+      '--address',
+      testEnv('temporalAddress'),
+    ],
     { maxBuffer: 64 * 1024 * 1024 },
   );
   // Stack traces name folders of the machine that recorded them; replay does not use them.

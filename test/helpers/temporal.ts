@@ -28,7 +28,11 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
   installQuietRuntime();
   const address = testEnv('temporalAddress');
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default', interceptors: { workflow: [correlationClientInterceptor()] } });
+  const client = new Client({
+    connection,
+    namespace: 'default',
+    interceptors: { workflow: [correlationClientInterceptor()] },
+  });
   const taskQueue = `test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });
   const running: { worker: Worker; done: Promise<void> }[] = [];

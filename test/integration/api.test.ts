@@ -39,7 +39,12 @@ describe('HTTP API', () => {
 
   it('GET /health answers 503 and names PostgreSQL when it is unreachable', async () => {
     const deadPool = createPool('postgres://postgres@127.0.0.1:1/none');
-    const broken = buildApp({ pool: deadPool, temporal: temporal.client, taskQueue: temporal.taskQueue, orders: ORDER_SETTINGS });
+    const broken = buildApp({
+      pool: deadPool,
+      temporal: temporal.client,
+      taskQueue: temporal.taskQueue,
+      orders: ORDER_SETTINGS,
+    });
     try {
       const res = await broken.inject({ method: 'GET', url: '/health' });
       expect(res.statusCode).toBe(503);
@@ -66,7 +71,8 @@ describe('HTTP API', () => {
 
     const event = await waitFor(
       async () =>
-        (await db.pool.query(`SELECT event_type, metadata FROM events WHERE stream_id = $1`, [body.workflowId])).rows[0],
+        (await db.pool.query(`SELECT event_type, metadata FROM events WHERE stream_id = $1`, [body.workflowId]))
+          .rows[0],
       { timeoutMs: 20_000, description: 'order.created' },
     );
     expect(event).toMatchObject({ event_type: 'order.created', metadata: { correlationId } });
@@ -81,7 +87,9 @@ describe('HTTP API', () => {
     const second = await app.inject({ method: 'POST', url: '/orders', headers, payload: order });
     expect(second.statusCode).toBe(202);
     expect(second.json()).toEqual(first.json());
-    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM orders WHERE customer_id = $1', [order.customerId]);
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM orders WHERE customer_id = $1', [
+      order.customerId,
+    ]);
     expect(rows[0].n).toBe(1);
   });
 
@@ -99,7 +107,12 @@ describe('HTTP API', () => {
     const res = await app.inject({
       method: 'POST',
       url: '/orders',
-      payload: { customerId: '', items: [{ sku: 'SKU-0001', quantity: 0 }], payment: {}, shippingAddress: { country: 'Germany' } },
+      payload: {
+        customerId: '',
+        items: [{ sku: 'SKU-0001', quantity: 0 }],
+        payment: {},
+        shippingAddress: { country: 'Germany' },
+      },
     });
     expect(res.statusCode).toBe(400);
     const fields = res.json().fieldErrors.map((f: { field: string }) => f.field);
@@ -139,7 +152,12 @@ describe('HTTP API', () => {
 
   it('GET /orders/:id/events returns envelopes ordered by stream version; GET /orders/:id the folded order', async () => {
     const correlationId = `corr-${randomUUID()}`;
-    const placed = await app.inject({ method: 'POST', url: '/orders', headers: { 'x-correlation-id': correlationId }, payload: validOrder() });
+    const placed = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { 'x-correlation-id': correlationId },
+      payload: validOrder(),
+    });
     const { orderId, workflowId } = placed.json();
     await temporal.client.workflow.getHandle(workflowId).result();
 
@@ -165,19 +183,30 @@ describe('HTTP API', () => {
       schemaVersion: 2,
       correlationId,
       causationId: `${workflowId}/create-order`,
-      payload: expect.objectContaining({ orderId, currency: 'USD', items: [{ sku: 'SKU-0001', quantity: 2, unitPriceCents: 999 }] }),
+      payload: expect.objectContaining({
+        orderId,
+        currency: 'USD',
+        items: [{ sku: 'SKU-0001', quantity: 2, unitPriceCents: 999 }],
+      }),
     });
 
     const order = await app.inject({ method: 'GET', url: `/orders/${orderId}` });
     expect(order.statusCode).toBe(200);
-    expect(order.json()).toMatchObject({ orderId, status: 'CONFIRMED', payment: 'CAPTURED', shipment: 'SCHEDULED', version: 6 });
+    expect(order.json()).toMatchObject({
+      orderId,
+      status: 'CONFIRMED',
+      payment: 'CAPTURED',
+      shipment: 'SCHEDULED',
+      version: 6,
+    });
   });
 
   it('POST /orders/:id/approve over HTTP confirms an order waiting for approval; a second approve answers 409', async () => {
     const big = { ...validOrder(), items: [{ sku: 'SKU-0010', quantity: 11 }] };
     const { orderId, workflowId } = (await app.inject({ method: 'POST', url: '/orders', payload: big })).json();
     await waitFor(
-      async () => (await app.inject({ method: 'GET', url: `/orders/${orderId}/saga` })).json().status === 'AWAITING_APPROVAL',
+      async () =>
+        (await app.inject({ method: 'GET', url: `/orders/${orderId}/saga` })).json().status === 'AWAITING_APPROVAL',
       { timeoutMs: 20_000, description: 'the order to await approval' },
     );
     const approved = await app.inject({ method: 'POST', url: `/orders/${orderId}/approve` });
@@ -192,10 +221,15 @@ describe('HTTP API', () => {
     const big = { ...validOrder(), items: [{ sku: 'SKU-0010', quantity: 11 }] };
     const { orderId, workflowId } = (await app.inject({ method: 'POST', url: '/orders', payload: big })).json();
     await waitFor(
-      async () => (await app.inject({ method: 'GET', url: `/orders/${orderId}/saga` })).json().status === 'AWAITING_APPROVAL',
+      async () =>
+        (await app.inject({ method: 'GET', url: `/orders/${orderId}/saga` })).json().status === 'AWAITING_APPROVAL',
       { timeoutMs: 20_000, description: 'the order to await approval' },
     );
-    const rejected = await app.inject({ method: 'POST', url: `/orders/${orderId}/reject`, payload: { reason: 'over_budget' } });
+    const rejected = await app.inject({
+      method: 'POST',
+      url: `/orders/${orderId}/reject`,
+      payload: { reason: 'over_budget' },
+    });
     expect(rejected.statusCode).toBe(200);
     expect(await temporal.client.workflow.getHandle(workflowId).result()).toMatchObject({
       status: 'CANCELLED',
@@ -217,7 +251,12 @@ describe('HTTP API', () => {
 
   it('serves an event stored as v1 upcast to the newest version', async () => {
     const orderId = randomUUID();
-    const v1 = { orderId, customerId: 'legacy', items: [{ sku: 'SKU-0002', quantity: 3 }], shippingAddress: { line1: 'a', city: 'b', postalCode: '1', country: 'DE' } };
+    const v1 = {
+      orderId,
+      customerId: 'legacy',
+      items: [{ sku: 'SKU-0002', quantity: 3 }],
+      shippingAddress: { line1: 'a', city: 'b', postalCode: '1', country: 'DE' },
+    };
     await db.pool.query(
       `INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, payload, metadata)
        VALUES ($1, $2, 1, 'order.created', 1, $3, '{}')`,

@@ -60,10 +60,13 @@ describe('compensation escalation', () => {
     const { orderId, handle } = await startStuckOrder();
 
     const query = `SagaPhase="COMPENSATION_STUCK" AND OrderId="${orderId}"`;
-    const found = await waitFor(async () => ((await findByVisibility(query)).length ? findByVisibility(query) : undefined), {
-      timeoutMs: 20_000,
-      description: 'visibility to list the stuck saga',
-    });
+    const found = await waitFor(
+      async () => ((await findByVisibility(query)).length ? findByVisibility(query) : undefined),
+      {
+        timeoutMs: 20_000,
+        description: 'visibility to list the stuck saga',
+      },
+    );
     expect(found).toEqual([`order-${orderId}`]);
     // Still stuck, nothing was swallowed: no release, no cancellation yet.
     expect(await eventTypes(db.pool, orderId)).toEqual(['order.created', 'inventory.reserved']);

@@ -48,7 +48,12 @@ describe('correlation chain', () => {
     const { orderId, workflowId } = await placeAndFinish(correlationId, 'tok_chargeDeclined');
 
     const events = await readStream(world.db.pool, `order-${orderId}`);
-    expect(events.map((e) => e.eventType)).toEqual(['order.created', 'inventory.reserved', 'inventory.released', 'order.cancelled']);
+    expect(events.map((e) => e.eventType)).toEqual([
+      'order.created',
+      'inventory.reserved',
+      'inventory.released',
+      'order.cancelled',
+    ]);
     expect(events.map((e) => e.metadata.correlationId)).toEqual(events.map(() => correlationId));
 
     const chain = await app.inject({ method: 'GET', url: `/correlations/${correlationId}` });

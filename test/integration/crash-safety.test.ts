@@ -49,15 +49,31 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
-  await Promise.all(workers.map((w) => (w.exitCode === null && w.signalCode === null ? new Promise((r) => w.once('exit', r)) : null)));
+  await Promise.all(
+    workers.map((w) => (w.exitCode === null && w.signalCode === null ? new Promise((r) => w.once('exit', r)) : null)),
+  );
   await connection?.close();
   await db?.drop();
 });
 
 const EXPECTED: Record<string, string[]> = {
-  confirmed: ['order.created', 'inventory.reserved', 'payment.authorized', 'shipment.scheduled', 'payment.captured', 'order.confirmed'],
+  confirmed: [
+    'order.created',
+    'inventory.reserved',
+    'payment.authorized',
+    'shipment.scheduled',
+    'payment.captured',
+    'order.confirmed',
+  ],
   declined: ['order.created', 'inventory.reserved', 'inventory.released', 'order.cancelled'],
-  refused: ['order.created', 'inventory.reserved', 'payment.authorized', 'payment.voided', 'inventory.released', 'order.cancelled'],
+  refused: [
+    'order.created',
+    'inventory.reserved',
+    'payment.authorized',
+    'payment.voided',
+    'inventory.released',
+    'order.cancelled',
+  ],
 };
 
 /** A mix of outcomes: happy, transiently failing gateway, declined card, refused address. */

@@ -26,7 +26,14 @@ describe('order activities on the real PostgreSQL', () => {
   it('applies a command once: a retry with the same commandId returns the first result and writes nothing', async () => {
     const { createOrder } = createActivities(simulatedActivityDeps(db.pool));
     const orderId = randomUUID();
-    const input = { commandId: `order-${orderId}/create-order`, orderId, customerId: 'c', items: [{ sku: 'SKU-0001', quantity: 1 }], shippingAddress: ADDRESS, causationId: 'request-1' };
+    const input = {
+      commandId: `order-${orderId}/create-order`,
+      orderId,
+      customerId: 'c',
+      items: [{ sku: 'SKU-0001', quantity: 1 }],
+      shippingAddress: ADDRESS,
+      causationId: 'request-1',
+    };
     const [a, b] = await correlated(() => Promise.all([createOrder(input), createOrder(input)]));
     const c = await correlated(() => createOrder(input));
     expect(b).toEqual(a);
@@ -45,7 +52,14 @@ describe('order activities on the real PostgreSQL', () => {
       BEGIN RAISE EXCEPTION 'injected failure appending to %', NEW.stream_id; END $$;
       CREATE TRIGGER fail_append BEFORE INSERT ON events
         FOR EACH ROW WHEN (NEW.stream_id = '${streamId}') EXECUTE FUNCTION fail_append();`);
-    const input = { commandId: `${streamId}/create-order`, orderId, customerId: 'c', items: [{ sku: 'SKU-0001', quantity: 1 }], shippingAddress: ADDRESS, causationId: 'request-1' };
+    const input = {
+      commandId: `${streamId}/create-order`,
+      orderId,
+      customerId: 'c',
+      items: [{ sku: 'SKU-0001', quantity: 1 }],
+      shippingAddress: ADDRESS,
+      causationId: 'request-1',
+    };
     try {
       await expect(correlated(() => createOrder(input))).rejects.toThrow(/injected failure/);
       expect(await count('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).toBe(0);
@@ -62,7 +76,9 @@ describe('order activities on the real PostgreSQL', () => {
 
   it('refuses to append when another writer moved the stream on (optimistic concurrency)', async () => {
     const streamId = `order-${randomUUID()}`;
-    await withTransaction(db.pool, (tx) => appendToStream(tx, streamId, 0, [{ eventType: 'order.created', payload: {} }]));
+    await withTransaction(db.pool, (tx) =>
+      appendToStream(tx, streamId, 0, [{ eventType: 'order.created', payload: {} }]),
+    );
     await expect(
       withTransaction(db.pool, (tx) => appendToStream(tx, streamId, 0, [{ eventType: 'order.created', payload: {} }])),
     ).rejects.toBeInstanceOf(StreamVersionConflictError);
@@ -73,7 +89,14 @@ describe('order activities on the real PostgreSQL', () => {
     const { createOrder } = createActivities(simulatedActivityDeps(db.pool));
     const orderId = randomUUID();
     // An empty item list passes the decider but not the order.created schema (min 1 item).
-    const input = { commandId: `order-${orderId}/create-order`, orderId, customerId: 'c', items: [], shippingAddress: ADDRESS, causationId: 'r' };
+    const input = {
+      commandId: `order-${orderId}/create-order`,
+      orderId,
+      customerId: 'c',
+      items: [],
+      shippingAddress: ADDRESS,
+      causationId: 'r',
+    };
     await expect(correlated(() => createOrder(input))).rejects.toThrow(/order\.created v2 payload is invalid: items/);
     expect(await count('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).toBe(0);
     expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [`order-${orderId}`])).toBe(0);
@@ -82,7 +105,14 @@ describe('order activities on the real PostgreSQL', () => {
   it('refuses to run a command without a correlation id', async () => {
     const { createOrder } = createActivities(simulatedActivityDeps(db.pool));
     const orderId = randomUUID();
-    const input = { commandId: `order-${orderId}/create-order`, orderId, customerId: 'c', items: [{ sku: 'SKU-0001', quantity: 1 }], shippingAddress: ADDRESS, causationId: 'r' };
+    const input = {
+      commandId: `order-${orderId}/create-order`,
+      orderId,
+      customerId: 'c',
+      items: [{ sku: 'SKU-0001', quantity: 1 }],
+      shippingAddress: ADDRESS,
+      causationId: 'r',
+    };
     await expect(createOrder(input)).rejects.toThrow(/no correlation id/);
   });
 });

@@ -89,7 +89,11 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
     expect(await stockOf(db.pool, 'SKU-0001')).toBe(stockBefore);
     expect(await heldAtGateway(db.pool, input.orderId)).toBe(0);
     const cancelled = (await readStream(db.pool, `order-${input.orderId}`)).at(-1)!;
-    expect(cancelled.payload).toEqual({ orderId: input.orderId, reason: 'PaymentDeclined', failedStep: 'authorizePayment' });
+    expect(cancelled.payload).toEqual({
+      orderId: input.orderId,
+      reason: 'PaymentDeclined',
+      failedStep: 'authorizePayment',
+    });
     await recordHistory('declined-payment', handle);
   });
 
@@ -101,7 +105,11 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
         { sku: 'SKU-SOLDOUT', quantity: 1 },
       ],
     });
-    expect(await handle.result()).toMatchObject({ status: 'CANCELLED', reason: 'OutOfStock', failedStep: 'reserveInventory' });
+    expect(await handle.result()).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'OutOfStock',
+      failedStep: 'reserveInventory',
+    });
     expect(await eventTypes(db.pool, input.orderId)).toEqual(['order.created', 'order.cancelled']);
     expect(await stockOf(db.pool, 'SKU-0002')).toBe(stockBefore);
     await recordHistory('out-of-stock', handle);
@@ -112,7 +120,11 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
     const { input, handle } = await start({
       shippingAddress: { line1: 'Nowhere 1', city: 'Void', postalCode: '00000', country: 'DE' },
     });
-    expect(await handle.result()).toMatchObject({ status: 'CANCELLED', reason: 'AddressRefused', failedStep: 'scheduleShipment' });
+    expect(await handle.result()).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'AddressRefused',
+      failedStep: 'scheduleShipment',
+    });
     expect(await eventTypes(db.pool, input.orderId)).toEqual([
       'order.created',
       'inventory.reserved',
@@ -137,9 +149,10 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
       `order-${input.orderId}/authorize-payment`,
     ]);
     expect(attempts.rows).toEqual([{ attempts: 3 }]); // two transient failures, then success
-    const authorizations = await db.pool.query('SELECT count(*)::int AS n FROM sim_gateway_authorizations WHERE idempotency_key = $1', [
-      `order-${input.orderId}/authorize-payment`,
-    ]);
+    const authorizations = await db.pool.query(
+      'SELECT count(*)::int AS n FROM sim_gateway_authorizations WHERE idempotency_key = $1',
+      [`order-${input.orderId}/authorize-payment`],
+    );
     expect(authorizations.rows[0].n).toBe(1);
   });
 
@@ -166,7 +179,11 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
     const { input, handle } = await start(bigOrder);
     await waitForStatus(handle, 'AWAITING_APPROVAL');
     await handle.executeUpdate(rejectUpdate, { args: [{ reason: 'fraud_suspected' }] });
-    expect(await handle.result()).toMatchObject({ status: 'CANCELLED', reason: 'fraud_suspected', failedStep: 'approval' });
+    expect(await handle.result()).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'fraud_suspected',
+      failedStep: 'approval',
+    });
     expect(await eventTypes(db.pool, input.orderId)).toEqual([
       'order.created',
       'inventory.reserved',
@@ -182,7 +199,11 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
 
   it('approval timeout: the durable timer fires and the order is compensated and cancelled', async () => {
     const { input, handle } = await start({ ...bigOrder, approvalTimeout: '1 second' });
-    expect(await handle.result()).toMatchObject({ status: 'CANCELLED', reason: 'approval_timed_out', failedStep: 'approval' });
+    expect(await handle.result()).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'approval_timed_out',
+      failedStep: 'approval',
+    });
     expect(await eventTypes(db.pool, input.orderId)).toEqual([
       'order.created',
       'inventory.reserved',
@@ -234,7 +255,11 @@ describe('customer cancel (cancelOrder update) at each cancellable step', () => 
 
   it('while the order is being created: only order.created then order.cancelled', async () => {
     const { input, result } = await cancelWhileBlocked('orders', 'createOrder');
-    expect(result).toMatchObject({ status: 'CANCELLED', reason: 'customer_changed_mind', failedStep: 'reserveInventory' });
+    expect(result).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'customer_changed_mind',
+      failedStep: 'reserveInventory',
+    });
     expect(await eventTypes(db.pool, input.orderId)).toEqual(['order.created', 'order.cancelled']);
   });
 
@@ -270,7 +295,10 @@ describe('customer cancel (cancelOrder update) at each cancellable step', () => 
     const { input, handle } = await start(bigOrder);
     await waitForStatus(handle, 'AWAITING_APPROVAL');
     const status = await handle.executeUpdate(cancelOrderUpdate, { args: [{}] });
-    expect(status).toMatchObject({ status: 'CANCELLED', failure: { reason: 'cancelled_by_customer', failedStep: 'approval' } });
+    expect(status).toMatchObject({
+      status: 'CANCELLED',
+      failure: { reason: 'cancelled_by_customer', failedStep: 'approval' },
+    });
     expect(await eventTypes(db.pool, input.orderId)).toEqual([
       'order.created',
       'inventory.reserved',

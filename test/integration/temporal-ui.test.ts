@@ -40,7 +40,8 @@ describeWithBrowser('Temporal Web UI in a real browser', () => {
     const query = `OrderStatus="CANCELLED" AND OrderId="${input.orderId}"`;
     await waitFor(
       async () => {
-        for await (const wf of world!.temporal.client.workflow.list({ query })) if (wf.workflowId === workflowId) return true;
+        for await (const wf of world!.temporal.client.workflow.list({ query }))
+          if (wf.workflowId === workflowId) return true;
         return false;
       },
       { timeoutMs: 20_000, description: `visibility to list ${workflowId} by ${query}` },
@@ -49,7 +50,9 @@ describeWithBrowser('Temporal Web UI in a real browser', () => {
     const page = await browser!.newPage({ viewport: { width: 1440, height: 1100 } });
     try {
       const ui = testEnv('temporalUiUrl').replace(/\/$/, '');
-      await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`, { waitUntil: 'domcontentloaded' });
+      await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`, {
+        waitUntil: 'domcontentloaded',
+      });
 
       // The filtered list shows exactly our workflow; open it.
       const link = page.locator(`a[href*="/workflows/${workflowId}/"]`).first();

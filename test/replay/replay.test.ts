@@ -10,19 +10,32 @@ import { installQuietRuntime } from '../helpers/temporal';
 // that would break determinism for running orders fails here. Re-record deliberately with
 // `npm run record-histories` when a change is versioned (patched) or no old runs exist.
 
-const EXPECTED = ['approval-timeout', 'carrier-refusal', 'customer-cancel', 'declined-payment', 'happy-path', 'out-of-stock'];
+const EXPECTED = [
+  'approval-timeout',
+  'carrier-refusal',
+  'customer-cancel',
+  'declined-payment',
+  'happy-path',
+  'out-of-stock',
+];
 
 beforeAll(installQuietRuntime);
 
 describe('replay of recorded orderSaga histories', () => {
   it('has a recorded history for every saga path', async () => {
-    const names = (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+    const names = (await readdir(HISTORIES_DIR))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.replace(/\.json$/, ''));
     expect(names.sort()).toEqual(EXPECTED);
   });
 
   it.each(EXPECTED)('replays %s without nondeterminism', async (name) => {
     const raw = JSON.parse(await readFile(path.join(HISTORIES_DIR, `${name}.json`), 'utf8'));
     const history = historyFromJSON(raw);
-    await Worker.runReplayHistory({ workflowBundle: { codePath: testEnv('workflowBundle') } }, history, `replay-${name}`);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: testEnv('workflowBundle') } },
+      history,
+      `replay-${name}`,
+    );
   });
 });

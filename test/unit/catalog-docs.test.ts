@@ -50,7 +50,9 @@ describe('docs/asyncapi.yaml', () => {
     const { document, diagnostics } = await new Parser().parse(text);
     const errors = diagnostics.filter((d) => d.severity === 0);
     if (errors.length) {
-      throw new Error(`AsyncAPI errors:\n${errors.map((e) => `${e.path.join('.')}: ${e.message} (${e.code})`).join('\n')}`);
+      throw new Error(
+        `AsyncAPI errors:\n${errors.map((e) => `${e.path.join('.')}: ${e.message} (${e.code})`).join('\n')}`,
+      );
     }
     expect(document).toBeDefined();
     expect(document!.version()).toBe('3.0.0');
@@ -59,7 +61,11 @@ describe('docs/asyncapi.yaml', () => {
 
   it('has exactly one channel and one send operation per event type', () => {
     expect(doc.asyncapi).toBe('3.0.0');
-    expect(Object.values(doc.channels).map((c) => c.address).sort()).toEqual(EVENT_DEFINITIONS.map((d) => d.type).sort());
+    expect(
+      Object.values(doc.channels)
+        .map((c) => c.address)
+        .sort(),
+    ).toEqual(EVENT_DEFINITIONS.map((d) => d.type).sort());
     expect(Object.keys(doc.channels)).toHaveLength(EVENT_DEFINITIONS.length);
     const operations = Object.values(doc.operations);
     expect(operations).toHaveLength(EVENT_DEFINITIONS.length);

@@ -38,6 +38,8 @@ describe('loadConfig', () => {
 
   it('treats an empty broker URL as unset', () => {
     expect(loadConfig({ AMQP_URL: '', NATS_URL: '' })).toMatchObject({ amqpUrl: undefined, natsUrl: undefined });
-    expect(loadConfig({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672' }).amqpUrl).toBe('amqp://guest:guest@127.0.0.1:5672');
+    expect(loadConfig({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672' }).amqpUrl).toBe(
+      'amqp://guest:guest@127.0.0.1:5672',
+    );
   });
 });

@@ -95,10 +95,12 @@ function searchAttributes(): { name: string; type: string }[] {
     KEYWORD_LIST: 'KeywordList',
   };
   const source = read('src/temporal/search-attributes.ts');
-  return [...source.matchAll(/defineSearchAttributeKey\(\s*'(\w+)'\s*,\s*SearchAttributeType\.(\w+)\s*\)/g)].map((m) => ({
-    name: m[1]!,
-    type: cliType[m[2]!] ?? `unknown SearchAttributeType.${m[2]}`,
-  }));
+  return [...source.matchAll(/defineSearchAttributeKey\(\s*'(\w+)'\s*,\s*SearchAttributeType\.(\w+)\s*\)/g)].map(
+    (m) => ({
+      name: m[1]!,
+      type: cliType[m[2]!] ?? `unknown SearchAttributeType.${m[2]}`,
+    }),
+  );
 }
 
 const EXPECTED_SERVICES = [
@@ -163,7 +165,14 @@ describe('docker-compose.yml', () => {
 
   it.each(['worker', 'api'])('gives %s the database and Temporal connection settings', (name) => {
     expect(envNames(service(name))).toEqual(
-      expect.arrayContaining(['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TASK_QUEUE', 'AMQP_URL', 'NATS_URL']),
+      expect.arrayContaining([
+        'DATABASE_URL',
+        'TEMPORAL_ADDRESS',
+        'TEMPORAL_NAMESPACE',
+        'TASK_QUEUE',
+        'AMQP_URL',
+        'NATS_URL',
+      ]),
     );
   });
 

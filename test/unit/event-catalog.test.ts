@@ -26,12 +26,15 @@ describe('event catalog', () => {
     expect(readLock()).toEqual(buildLock());
   });
 
-  it.each(samples.map((s) => [s.file, s] as const))('stored sample %s reads as a valid newest event', (_file, sample) => {
-    const read = upcastToLatest(sample.eventType, sample.schemaVersion, sample.payload);
-    expect(read.schemaVersion).toBe(latestVersion(sample.eventType));
-    const newest = EVENT_DEFINITIONS.find((d) => d.type === sample.eventType)!.versions.at(-1)!.schema;
-    expect(newest.safeParse(read.payload).success).toBe(true);
-  });
+  it.each(samples.map((s) => [s.file, s] as const))(
+    'stored sample %s reads as a valid newest event',
+    (_file, sample) => {
+      const read = upcastToLatest(sample.eventType, sample.schemaVersion, sample.payload);
+      expect(read.schemaVersion).toBe(latestVersion(sample.eventType));
+      const newest = EVENT_DEFINITIONS.find((d) => d.type === sample.eventType)!.versions.at(-1)!.schema;
+      expect(newest.safeParse(read.payload).success).toBe(true);
+    },
+  );
 
   describe('upcasters', () => {
     it('order.created v1 → v2: quoted prices unknown (null), currency USD, nothing else changed', () => {
@@ -51,7 +54,8 @@ describe('event catalog', () => {
     });
 
     it('every version after the first has an upcaster', () => {
-      for (const d of EVENT_DEFINITIONS) d.versions.slice(1).forEach((v) => expect(typeof v.upcastFrom).toBe('function'));
+      for (const d of EVENT_DEFINITIONS)
+        d.versions.slice(1).forEach((v) => expect(typeof v.upcastFrom).toBe('function'));
     });
   });
 
@@ -97,9 +101,13 @@ describe('event catalog', () => {
 
     it('a released version or type that disappeared', () => {
       const fewer = withDefinition('order.created', (d) => ({ ...d, versions: [d.versions[0]!] }));
-      expect(checkCatalog({ definitions: fewer })).toContain('order.created v2: a released version disappeared from the catalog');
+      expect(checkCatalog({ definitions: fewer })).toContain(
+        'order.created v2: a released version disappeared from the catalog',
+      );
       const without = EVENT_DEFINITIONS.filter((d) => d.type !== 'order.approved');
-      expect(checkCatalog({ definitions: without })).toContain('order.approved: a released event type disappeared from the catalog');
+      expect(checkCatalog({ definitions: without })).toContain(
+        'order.approved: a released event type disappeared from the catalog',
+      );
     });
 
     it('a new version without an upcaster, not released and without a sample', () => {
@@ -121,7 +129,9 @@ describe('event catalog', () => {
         versions: [d.versions[0]!, { ...d.versions[1]!, upcastFrom: (p) => ({ ...p }) }], // forgets the new fields
       }));
       expect(checkCatalog({ definitions })).toEqual([
-        expect.stringMatching(/^order\.created v1 sample \(order\.created\/v1\.json\) no longer reads as a valid newest event/),
+        expect.stringMatching(
+          /^order\.created v1 sample \(order\.created\/v1\.json\) no longer reads as a valid newest event/,
+        ),
       ]);
     });
   });

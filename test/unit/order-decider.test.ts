@@ -73,7 +73,10 @@ const cmd = {
 
 const created: OrderEvent = { type: 'order.created', data: { orderId, customerId, items, currency, shippingAddress } };
 const reserved: OrderEvent = { type: 'inventory.reserved', data: { orderId, lines, totalCents } };
-const authorized: OrderEvent = { type: 'payment.authorized', data: { orderId, authorizationId, amountCents: totalCents } };
+const authorized: OrderEvent = {
+  type: 'payment.authorized',
+  data: { orderId, authorizationId, amountCents: totalCents },
+};
 const approvalRequested: OrderEvent = {
   type: 'order.approval_requested',
   data: { orderId, totalCents, thresholdCents: 2000 },
@@ -268,11 +271,15 @@ describe('Order decider: approval', () => {
 
 describe('Order decider: refusals', () => {
   it('refuses create twice', () => {
-    given([created]).when(cmd.create).thenThrows(InvalidTransitionError, /already exists/);
+    given([created])
+      .when(cmd.create)
+      .thenThrows(InvalidTransitionError, /already exists/);
   });
 
   it('refuses reserveInventory before create, with command and status in the details', () => {
-    const error = given([]).when(cmd.reserveInventory).thenThrows(InvalidTransitionError, /\(new\).*does not exist/);
+    const error = given([])
+      .when(cmd.reserveInventory)
+      .thenThrows(InvalidTransitionError, /\(new\).*does not exist/);
     expect((error as InvalidTransitionError).details).toEqual({ command: 'reserveInventory', status: 'NEW' });
   });
 
@@ -283,7 +290,9 @@ describe('Order decider: refusals', () => {
   });
 
   it('refuses reserveInventory twice', () => {
-    given([created, reserved]).when(cmd.reserveInventory).thenThrows(InvalidTransitionError, /inventory is already reserved/);
+    given([created, reserved])
+      .when(cmd.reserveInventory)
+      .thenThrows(InvalidTransitionError, /inventory is already reserved/);
   });
 
   it('refuses reserveInventory after the inventory was released', () => {
@@ -293,7 +302,9 @@ describe('Order decider: refusals', () => {
   });
 
   it('refuses authorizePayment before inventory is reserved', () => {
-    given([created]).when(cmd.authorizePayment).thenThrows(InvalidTransitionError, /inventory is not reserved/);
+    given([created])
+      .when(cmd.authorizePayment)
+      .thenThrows(InvalidTransitionError, /inventory is not reserved/);
   });
 
   it('refuses authorizePayment twice', () => {
@@ -303,7 +314,9 @@ describe('Order decider: refusals', () => {
   });
 
   it('refuses scheduleShipment before payment is authorized', () => {
-    given([created, reserved]).when(cmd.scheduleShipment).thenThrows(InvalidTransitionError, /payment is not authorized/);
+    given([created, reserved])
+      .when(cmd.scheduleShipment)
+      .thenThrows(InvalidTransitionError, /payment is not authorized/);
   });
 
   it('refuses scheduleShipment twice', () => {
@@ -341,20 +354,30 @@ describe('Order decider: refusals', () => {
   ];
 
   it.each(forwardCommands.map((c) => [c.type, c] as const))('refuses %s on a CANCELLED order', (_name, command) => {
-    given([created, cancelled]).when(command).thenThrows(InvalidTransitionError, /already cancelled/);
+    given([created, cancelled])
+      .when(command)
+      .thenThrows(InvalidTransitionError, /already cancelled/);
   });
 
   it.each(forwardCommands.map((c) => [c.type, c] as const))('refuses %s on a CONFIRMED order', (_name, command) => {
-    given(happyPath).when(command).thenThrows(InvalidTransitionError, /already confirmed/);
+    given(happyPath)
+      .when(command)
+      .thenThrows(InvalidTransitionError, /already confirmed/);
   });
 
   it('refuses create on a CANCELLED or CONFIRMED order', () => {
-    given([created, cancelled]).when(cmd.create).thenThrows(InvalidTransitionError, /already exists/);
-    given(happyPath).when(cmd.create).thenThrows(InvalidTransitionError, /already exists/);
+    given([created, cancelled])
+      .when(cmd.create)
+      .thenThrows(InvalidTransitionError, /already exists/);
+    given(happyPath)
+      .when(cmd.create)
+      .thenThrows(InvalidTransitionError, /already exists/);
   });
 
   it('refuses cancel while inventory is still reserved', () => {
-    given([created, reserved]).when(cmd.cancel).thenThrows(InvalidTransitionError, /inventory is still reserved/);
+    given([created, reserved])
+      .when(cmd.cancel)
+      .thenThrows(InvalidTransitionError, /inventory is still reserved/);
   });
 
   it('refuses cancel while payment is still authorized', () => {
@@ -382,7 +405,12 @@ describe('Order decider: compensations', () => {
       ['a new order', []],
       ['a created order', [created]],
     ];
-    const compensations: OrderCommand[] = [cmd.releaseInventory, cmd.voidPayment, cmd.refundPayment, cmd.cancelShipment];
+    const compensations: OrderCommand[] = [
+      cmd.releaseInventory,
+      cmd.voidPayment,
+      cmd.refundPayment,
+      cmd.cancelShipment,
+    ];
 
     for (const [label, history] of nothingHeld) {
       it.each(compensations.map((c) => [c.type, c] as const))(`%s on ${label} decides []`, (_name, command) => {
@@ -465,11 +493,15 @@ describe('Order decider: cancel', () => {
   });
 
   it('refuses cancel on a CONFIRMED order', () => {
-    given(happyPath).when(cmd.cancel).thenThrows(InvalidTransitionError, /already confirmed/);
+    given(happyPath)
+      .when(cmd.cancel)
+      .thenThrows(InvalidTransitionError, /already confirmed/);
   });
 
   it('refuses cancel on an order that does not exist', () => {
-    given([]).when(cmd.cancel).thenThrows(InvalidTransitionError, /does not exist/);
+    given([])
+      .when(cmd.cancel)
+      .thenThrows(InvalidTransitionError, /does not exist/);
   });
 });
 
@@ -484,7 +516,9 @@ describe('Order decider: approval guards and final orders', () => {
   });
 
   it('refuses to request approval before the total is known or after the shipment is scheduled', () => {
-    given([created]).when(cmd.requestApproval).thenThrows(InvalidTransitionError, /inventory is not reserved/);
+    given([created])
+      .when(cmd.requestApproval)
+      .thenThrows(InvalidTransitionError, /inventory is not reserved/);
     given([created, reserved, authorized, scheduled])
       .when(cmd.requestApproval)
       .thenThrows(InvalidTransitionError, /shipment is already scheduled/);
@@ -493,7 +527,9 @@ describe('Order decider: approval guards and final orders', () => {
   it('undoes nothing on a confirmed order', () => {
     const confirmedOrder = [created, reserved, authorized, scheduled, captured, confirmed];
     for (const undo of [cmd.releaseInventory, cmd.voidPayment, cmd.refundPayment, cmd.cancelShipment]) {
-      given(confirmedOrder).when(undo).thenThrows(InvalidTransitionError, /already confirmed/);
+      given(confirmedOrder)
+        .when(undo)
+        .thenThrows(InvalidTransitionError, /already confirmed/);
     }
   });
 
@@ -503,7 +539,12 @@ describe('Order decider: approval guards and final orders', () => {
       .then([
         {
           type: 'order.cancelled',
-          data: { orderId, reason: cmd.cancel.reason, failedStep: cmd.cancel.failedStep, manuallyResolved: ['reserveInventory'] },
+          data: {
+            orderId,
+            reason: cmd.cancel.reason,
+            failedStep: cmd.cancel.failedStep,
+            manuallyResolved: ['reserveInventory'],
+          },
         },
       ]);
     given([created, reserved, authorized])

@@ -20,7 +20,8 @@ export function correlationRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/correlations/:correlationId', async (request) => {
     const { correlationId } = parseWith(params, request.params, 'params');
     const { commands, events } = await readCorrelation(deps.pool, correlationId);
-    if (commands.length === 0 && events.length === 0) throw new NotFoundError(`No messages with correlation id ${correlationId}`);
+    if (commands.length === 0 && events.length === 0)
+      throw new NotFoundError(`No messages with correlation id ${correlationId}`);
     const envelopes = events.map(toEnvelope);
     const messages: ChainMessage[] = [];
     const placed = new Set<string>();

@@ -1,21 +1,11 @@
-import {
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { loadOrder } from '../../activities/order-command';
 import { toEnvelope } from '../../events/envelope';
 import { readStream } from '../../store/event-store';
 import { listProducts } from '../../store/catalog';
-import {
-  approveUpdate,
-  cancelOrderUpdate,
-  rejectUpdate,
-  statusQuery,
-  type OrderSagaStatus,
-} from '../../workflows';
+import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery, type OrderSagaStatus } from '../../workflows';
 import type { ApiDeps } from '../app';
 import { ConflictError, NotFoundError, parseWith } from '../errors';
 import { workflowIdFor } from './orders';

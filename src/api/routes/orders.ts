@@ -24,7 +24,10 @@ export const placeOrderBody = z.object({
     line1: z.string().trim().min(1).max(200),
     city: z.string().trim().min(1).max(100),
     postalCode: z.string().trim().min(1).max(20),
-    country: z.string().trim().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code, e.g. DE'),
+    country: z
+      .string()
+      .trim()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code, e.g. DE'),
   }),
 });
 export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
