@@ -47,3 +47,33 @@ export async function heldAtGateway(pool: Pool, orderId: string): Promise<number
   );
   return Number(rows[0]!.held);
 }
+
+/** The events each saga outcome appends, in order. */
+export const SAGA_EVENTS = {
+  CONFIRMED: [
+    'order.created',
+    'inventory.reserved',
+    'payment.authorized',
+    'shipment.scheduled',
+    'payment.captured',
+    'order.confirmed',
+  ],
+  DECLINED: ['order.created', 'inventory.reserved', 'inventory.released', 'order.cancelled'],
+  ADDRESS_REFUSED: [
+    'order.created',
+    'inventory.reserved',
+    'payment.authorized',
+    'payment.voided',
+    'inventory.released',
+    'order.cancelled',
+  ],
+  APPROVAL_CANCELLED: [
+    'order.created',
+    'inventory.reserved',
+    'payment.authorized',
+    'order.approval_requested',
+    'payment.voided',
+    'inventory.released',
+    'order.cancelled',
+  ],
+} as const;
