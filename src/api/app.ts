@@ -5,6 +5,7 @@ import { enterCorrelation } from '../correlation/context';
 import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
 import { registerErrorHandler } from './errors';
+import { registerMetrics } from './metrics';
 import { correlationRoutes } from './routes/correlations';
 import { healthRoutes } from './routes/health';
 import { orderActionRoutes } from './routes/order-actions';
@@ -36,6 +37,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     enterCorrelation({ correlationId });
     void reply.header('x-correlation-id', correlationId);
   });
+  registerMetrics(app);
   healthRoutes(app, deps);
   orderRoutes(app, deps);
   orderActionRoutes(app, deps);

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { EventSchemaViolationError, UnknownEventTypeError, UnknownEventVersionError } from '../events/errors';
 
 export interface FieldError {
   field: string;
@@ -45,6 +46,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: HttpError | FastifyError, request, reply) => {
     const error = err as HttpError;
     const status = error.statusCode ?? 500;
+    if (
+      error instanceof UnknownEventTypeError ||
+      error instanceof UnknownEventVersionError ||
+      error instanceof EventSchemaViolationError
+    ) {
+      // Stored data this code cannot read: say which event, without internals.
+      request.log.error({ err }, 'unreadable event');
+      return reply.status(500).send({ error: error.name, message: error.message });
+    }
     if (status >= 500) {
       request.log.error({ err }, 'request failed');
       return reply.status(status).send({ error: 'InternalError', message: 'Internal server error' });

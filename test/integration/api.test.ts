@@ -264,4 +264,28 @@ describe('HTTP API', () => {
     const order = (await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json();
     expect(order).toMatchObject({ status: 'PENDING', currency: 'USD', customerId: 'legacy' });
   });
+
+  it('GET /metrics serves Prometheus text: request durations by route and orders placed', async () => {
+    const before = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const placedBefore = Number(/^saga_api_orders_placed_total (\d+)/m.exec(before)?.[1] ?? 0);
+    await app.inject({ method: 'POST', url: '/orders', payload: validOrder() });
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(Number(/^saga_api_orders_placed_total (\d+)/m.exec(res.body)?.[1])).toBe(placedBefore + 1);
+    expect(res.body).toMatch(/saga_api_http_request_duration_seconds_count\{method="POST",route="\/orders",status="202"\} \d+/);
+    expect(res.body).toContain('saga_api_process_cpu_seconds_total');
+  });
+
+  it('answers an event it cannot read with a 500 that names it, not a crash', async () => {
+    const orderId = randomUUID();
+    await db.pool.query(
+      `INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, payload)
+       VALUES ($1, $2, 1, 'order.teleported', 1, '{}')`,
+      [randomUUID(), `order-${orderId}`],
+    );
+    const res = await app.inject({ method: 'GET', url: `/orders/${orderId}/events` });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({ error: 'UnknownEventTypeError', message: 'Unknown event type order.teleported' });
+  });
 });

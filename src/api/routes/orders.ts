@@ -103,6 +103,7 @@ export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
         .header('x-correlation-id', memo.correlationId ?? correlationId)
         .send({ orderId, workflowId, correlationId: memo.correlationId ?? correlationId });
     }
+    app.ordersPlaced.inc();
     return reply.status(202).header('x-correlation-id', correlationId).send({ orderId, workflowId, correlationId });
   });
 }

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one API process, served at GET /metrics. */
+export function registerMetrics(app: FastifyInstance): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'saga_api_' });
+  const duration = new Histogram({
+    name: 'saga_api_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const ordersPlaced = new Counter({
+    name: 'saga_api_orders_placed_total',
+    help: 'Orders accepted by POST /orders (new sagas started; idempotent repeats excluded)',
+    registers: [registry],
+  });
+  app.decorate('ordersPlaced', ordersPlaced);
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL, keeps label cardinality bounded.
+    const route = request.routeOptions.url ?? 'unmatched';
+    duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', registry.contentType).send(await registry.metrics()),
+  );
+  return registry;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ordersPlaced: Counter;
+  }
+}
