@@ -71,6 +71,8 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       dbFilename: path.join(config.dataDir, 'temporal.sqlite'),
       namespace: config.temporal.namespace,
       logFile: path.join(config.dataDir, 'temporal.log'),
+      // Ctrl-C reaches only us: the worker drains before the server goes away.
+      detached: true,
     });
     lock.addChild(server.pid, 'server start-dev');
     cleanups.push(server.stop);

@@ -21,6 +21,12 @@ export interface DevServerOptions {
   logFile?: string;
   /** How long to wait for the frontend to answer. Default 90 s (first start migrates SQLite). */
   startupTimeoutMs?: number;
+  /**
+   * Run the server in its own process group, so a terminal's Ctrl-C reaches only the parent,
+   * which then stops things in order (`saga dev`). Default false: the server shares the
+   * parent's group and goes down with it.
+   */
+  detached?: boolean;
 }
 
 export interface RunningDevServer {
@@ -107,9 +113,10 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);
   args.push('--log-level', 'warn');
 
-  // Own process group: a terminal's Ctrl-C reaches only our process, which stops the
-  // worker before the server, instead of every process dying at once.
-  const child = spawn(options.cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(options.cli.path, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
   let output = '';
   const log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
   const capture = (chunk: Buffer) => {

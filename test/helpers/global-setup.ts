@@ -61,9 +61,19 @@ async function provisionPostgres(tmp: string, provisioned: Provisioned): Promise
 }
 
 export default async function globalSetup(): Promise<void> {
-  const started = Date.now();
   const provisioned: Provisioned = { stops: [] };
   globalThis.__SAGA_TEST__ = provisioned;
+  try {
+    await provision(provisioned);
+  } catch (err) {
+    // Jest skips the teardown when the setup fails: stop what was started here.
+    for (const stop of provisioned.stops.reverse()) await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function provision(provisioned: Provisioned): Promise<void> {
+  const started = Date.now();
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'saga-test-'));
   // The embedded PostgreSQL may run as an unprivileged `postgres` user; it must reach its folder.
   await chmod(tmp, 0o755);
@@ -79,7 +89,15 @@ export default async function globalSetup(): Promise<void> {
     uiPort: await freePort(), // the Web UI, for the browser check
     logFile: path.join(tmp, 'temporal.log'),
   });
-  provisioned.stops.push(server.stop);
+  let serverStopped = false;
+  provisioned.stops.push(async () => {
+    await server.stop();
+    serverStopped = true;
+  });
+  // Safety net when jest exits without its teardown: never leave a server behind.
+  process.once('exit', () => {
+    if (!serverStopped && server.pid) process.kill(server.pid, 'SIGKILL');
+  });
   process.env[TEST_ENV.temporalAddress] = server.address;
   process.env[TEST_ENV.temporalUiUrl] = server.uiUrl!;
 
