@@ -1,6 +1,16 @@
-import { log, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
+import { defineQuery, log, setHandler, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
 import type { Correlation } from '../correlation/correlation';
 import { correlationFromHeaders, withCorrelationHeaders } from '../correlation/temporal-headers';
+
+export interface CorrelationTrail {
+  /** The run's own correlation id, stamped on everything it sends. */
+  correlationId: string | null;
+  /** Signals and updates received, with their sender's correlation id. */
+  received: { kind: 'signal' | 'update'; name: string; correlationId: string }[];
+}
+
+/** Diagnostic query on every workflow: which correlation ids reached this run. */
+export const correlationsQuery = defineQuery<CorrelationTrail>('correlations');
 
 /**
  * Workflow interceptors (one instance per workflow run): the correlation id arrives as a
@@ -11,13 +21,15 @@ import { correlationFromHeaders, withCorrelationHeaders } from '../correlation/t
  */
 export const interceptors: WorkflowInterceptorsFactory = () => {
   let correlation: Correlation | undefined;
-  const note = (kind: string, name: string, headers: Parameters<typeof correlationFromHeaders>[0]) => {
+  const received: CorrelationTrail['received'] = [];
+  const note = (kind: 'signal' | 'update', name: string, headers: Parameters<typeof correlationFromHeaders>[0]) => {
     const sender = correlationFromHeaders(headers);
-    if (sender)
-      log.info(`${kind} ${name}`, {
-        correlationId: correlation?.correlationId,
-        senderCorrelationId: sender.correlationId,
-      });
+    if (!sender) return;
+    received.push({ kind, name, correlationId: sender.correlationId });
+    log.info(`${kind} ${name}`, {
+      correlationId: correlation?.correlationId,
+      senderCorrelationId: sender.correlationId,
+    });
   };
   return {
     inbound: [
@@ -27,6 +39,9 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
           correlation =
             correlationFromHeaders(input.headers) ??
             (typeof fromArgs === 'string' ? { correlationId: fromArgs } : undefined);
+          setHandler(correlationsQuery, () => ({ correlationId: correlation?.correlationId ?? null, received }), {
+            description: 'The correlation id of this run and of every signal and update it received.',
+          });
           return next(input);
         },
         handleSignal(input, next) {

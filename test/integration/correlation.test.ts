@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
 import { readStream } from '../../src/store/event-store';
+import { waitFor } from '../../src/util/wait';
+import { statusQuery } from '../../src/workflows';
+import { correlationsQuery } from '../../src/workflows/interceptors';
 import { SAGA_EVENTS } from '../helpers/orders';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
 
@@ -111,5 +114,41 @@ describe('correlation chain', () => {
     const res = await app.inject({ method: 'GET', url: '/health' });
     expect(res.headers['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect((await app.inject({ method: 'GET', url: `/correlations/${randomUUID()}` })).statusCode).toBe(404);
+  });
+
+  it("updates and signals carry their sender's correlation id to the workflow", async () => {
+    const correlationId = `corr-${randomUUID()}`;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { 'x-correlation-id': correlationId },
+      payload: {
+        customerId: 'cust-corr',
+        items: [{ sku: 'SKU-0010', quantity: 11 }], // above the threshold: waits for approval
+        payment: { token: 'tok_visa' },
+        shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
+      },
+    });
+    const { orderId, workflowId } = res.json();
+    const handle = world.temporal.client.workflow.getHandle(workflowId);
+    await waitFor(async () => (await handle.query(statusQuery)).status === 'AWAITING_APPROVAL', {
+      timeoutMs: 20_000,
+      description: 'the order to await approval',
+    });
+    const approvalCorrelation = `approver-${randomUUID()}`;
+    const approved = await app.inject({
+      method: 'POST',
+      url: `/orders/${orderId}/approve`,
+      headers: { 'x-correlation-id': approvalCorrelation },
+    });
+    expect(approved.statusCode).toBe(200);
+    await handle.result();
+    expect(await handle.query(correlationsQuery)).toEqual({
+      correlationId,
+      received: [{ kind: 'update', name: 'approve', correlationId: approvalCorrelation }],
+    });
+    // The saga's own events stay in the order's chain.
+    const events = await readStream(world.db.pool, `order-${orderId}`);
+    expect(new Set(events.map((e) => e.metadata.correlationId))).toEqual(new Set([correlationId]));
   });
 });
