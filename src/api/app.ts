@@ -17,6 +17,8 @@ export interface ApiDeps {
   taskQueue: string;
   /** Saga settings passed to every new order. */
   orders: { approvalThresholdCents: number; approvalTimeout: string };
+  /** How long POST /orders/:id/cancel waits for compensation before answering 202. Default 10 s. */
+  cancelWaitMs?: number;
   logger?: Logger;
 }
 

@@ -1,4 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
+import { buildApp } from '../../src/api/app';
 import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { markCompensationResolvedSignal, retryCompensationSignal } from '../../src/saga/saga';
@@ -107,5 +108,38 @@ describe('compensation escalation', () => {
     const events = await readStream(db.pool, `order-${orderId}`);
     expect(events.map((e) => e.eventType)).toEqual(['order.created', 'inventory.reserved', 'order.cancelled']);
     expect(events.at(-1)!.payload).toMatchObject({ manuallyResolved: ['reserveInventory'] });
+  });
+
+  it('POST /orders/:id/cancel answers 202 instead of hanging while a compensation is stuck', async () => {
+    const app = buildApp({
+      pool: db.pool,
+      temporal: temporal.client,
+      taskQueue: temporal.taskQueue,
+      orders: { approvalThresholdCents: 100_000, approvalTimeout: '1 hour' },
+      cancelWaitMs: 500,
+    });
+    try {
+      // Above the threshold, the order waits for approval: a cancel is accepted there.
+      const input = orderInput({ items: [{ sku: 'SKU-0010', quantity: 11 }] });
+      const handle = await startOrder(temporal.client, temporal.taskQueue, input);
+      await waitFor(async () => (await handle.query(statusQuery)).status === 'AWAITING_APPROVAL', {
+        timeoutMs: 20_000,
+        description: 'the order to await approval',
+      });
+      await breakRelease();
+      const res = await app.inject({ method: 'POST', url: `/orders/${input.orderId}/cancel` });
+      expect(res.statusCode).toBe(202);
+      expect(res.json().saga).toMatchObject({ status: 'CANCELLING', cancelRequested: true });
+
+      await waitFor(async () => (await handle.query(statusQuery)).sagaPhase === 'COMPENSATION_STUCK', {
+        timeoutMs: 30_000,
+        description: 'the stuck release',
+      });
+      await repairRelease();
+      await handle.signal(retryCompensationSignal);
+      expect(await handle.result()).toMatchObject({ status: 'CANCELLED', reason: 'cancelled_by_customer' });
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -5,7 +5,7 @@ import { loadOrder } from '../../activities/order-command';
 import { toEnvelope } from '../../events/envelope';
 import { readStream } from '../../store/event-store';
 import { listProducts } from '../../store/catalog';
-import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery, type OrderSagaStatus } from '../../workflows';
+import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery, type ReasonRequest } from '../../workflows';
 import type { ApiDeps } from '../app';
 import { ConflictError, NotFoundError, parseWith } from '../errors';
 import { workflowIdFor } from './orders';
@@ -14,7 +14,7 @@ const params = z.object({ orderId: z.uuid('must be a UUID') });
 const reasonBody = z.object({ reason: z.string().trim().min(1).max(200).optional() }).optional();
 
 /** Turns update/workflow errors into 404 (no such order) or 409 (the saga refused, or has finished). */
-async function runUpdate(handle: WorkflowHandle, orderId: string, call: () => Promise<OrderSagaStatus>) {
+async function runUpdate<T>(handle: WorkflowHandle, orderId: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
@@ -57,22 +57,40 @@ export function orderActionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
   });
 
-  const actions = [
-    { path: 'cancel', update: cancelOrderUpdate, withReason: true },
-    { path: 'approve', update: approveUpdate, withReason: false },
-    { path: 'reject', update: rejectUpdate, withReason: true },
+  const decisions = [
+    { path: 'approve', run: (h: WorkflowHandle) => h.executeUpdate(approveUpdate) },
+    {
+      path: 'reject',
+      run: (h: WorkflowHandle, body: ReasonRequest) => h.executeUpdate(rejectUpdate, { args: [body] }),
+    },
   ] as const;
-  for (const action of actions) {
-    app.post(`/orders/:orderId/${action.path}`, async (request) => {
+  for (const decision of decisions) {
+    app.post(`/orders/:orderId/${decision.path}`, async (request) => {
       const { orderId } = parseWith(params, request.params, 'params');
       const body = parseWith(reasonBody, request.body ?? undefined) ?? {};
       const handle = deps.temporal.workflow.getHandle(workflowIdFor(orderId));
-      const saga = await runUpdate(handle, orderId, () =>
-        action.path === 'approve'
-          ? handle.executeUpdate(approveUpdate)
-          : handle.executeUpdate(action.update as typeof cancelOrderUpdate, { args: [body] }),
-      );
-      return { orderId, saga };
+      return { orderId, saga: await runUpdate(handle, orderId, () => decision.run(handle, body)) };
     });
   }
+
+  // A cancel answers 200 once the order is cancelled, or 202 if compensation is still
+  // running after `cancelWaitMs` (e.g. a compensation escalated to an operator): the
+  // request is accepted either way and never held indefinitely.
+  app.post('/orders/:orderId/cancel', async (request, reply) => {
+    const { orderId } = parseWith(params, request.params, 'params');
+    const body = parseWith(reasonBody, request.body ?? undefined) ?? {};
+    const handle = deps.temporal.workflow.getHandle(workflowIdFor(orderId));
+    const cancelled = await runUpdate(handle, orderId, async () => {
+      const update = await handle.startUpdate(cancelOrderUpdate, { args: [body], waitForStage: 'ACCEPTED' });
+      const result = update.result();
+      result.catch(() => undefined); // still awaited below; never an unhandled rejection after a 202
+      let timer: NodeJS.Timeout | undefined;
+      const stillRunning = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), deps.cancelWaitMs ?? 10_000);
+      });
+      return Promise.race([result, stillRunning]).finally(() => clearTimeout(timer));
+    });
+    if (cancelled) return reply.status(200).send({ orderId, saga: cancelled });
+    return reply.status(202).send({ orderId, saga: await handle.query(statusQuery) });
+  });
 }
