@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { waitFor } from '../../src/util/wait';
 import { readStream } from '../../src/store/event-store';
 import type { Pool } from '../../src/store/pool';
-import type { OrderSagaInput, OrderSagaResult } from '../../src/workflows';
+import { statusQuery, type OrderSagaInput, type OrderSagaResult, type OrderSagaStatus } from '../../src/workflows';
 
 export const ADDRESS = { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' };
 
@@ -77,3 +78,14 @@ export const SAGA_EVENTS = {
     'order.cancelled',
   ],
 } as const;
+
+/** Waits (with a deadline) until the saga's status query reports `status`; returns that status. */
+export function waitForSagaStatus(handle: WorkflowHandle, status: OrderSagaStatus['status']): Promise<OrderSagaStatus> {
+  return waitFor(
+    async () => {
+      const s = await handle.query(statusQuery);
+      return s.status === status ? s : undefined;
+    },
+    { timeoutMs: 20_000, description: `saga status ${status}` },
+  );
+}

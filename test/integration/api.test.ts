@@ -4,6 +4,7 @@ import { buildApp } from '../../src/api/app';
 import { createPool } from '../../src/store/pool';
 import { waitFor } from '../../src/util/wait';
 import type { TestDatabase } from '../helpers/database';
+import { waitForSagaStatus } from '../helpers/orders';
 import { SAGA_EVENTS } from '../helpers/orders';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
 import type { TestTemporal } from '../helpers/temporal';
@@ -198,11 +199,9 @@ describe('HTTP API', () => {
   it('POST /orders/:id/approve over HTTP confirms an order waiting for approval; a second approve answers 409', async () => {
     const big = { ...validOrder(), items: [{ sku: 'SKU-0010', quantity: 11 }] };
     const { orderId, workflowId } = (await app.inject({ method: 'POST', url: '/orders', payload: big })).json();
-    await waitFor(
-      async () =>
-        (await app.inject({ method: 'GET', url: `/orders/${orderId}/saga` })).json().status === 'AWAITING_APPROVAL',
-      { timeoutMs: 20_000, description: 'the order to await approval' },
-    );
+    await waitForSagaStatus(temporal.client.workflow.getHandle(workflowId), 'AWAITING_APPROVAL');
+    const saga = await app.inject({ method: 'GET', url: `/orders/${orderId}/saga` });
+    expect(saga.json()).toMatchObject({ orderId, status: 'AWAITING_APPROVAL', totalCents: 109_989 });
     const approved = await app.inject({ method: 'POST', url: `/orders/${orderId}/approve` });
     expect(approved.statusCode).toBe(200);
     expect(await temporal.client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'CONFIRMED' });
@@ -214,11 +213,7 @@ describe('HTTP API', () => {
   it('POST /orders/:id/reject and /cancel: the saga compensates; cancelling a finished order answers 409', async () => {
     const big = { ...validOrder(), items: [{ sku: 'SKU-0010', quantity: 11 }] };
     const { orderId, workflowId } = (await app.inject({ method: 'POST', url: '/orders', payload: big })).json();
-    await waitFor(
-      async () =>
-        (await app.inject({ method: 'GET', url: `/orders/${orderId}/saga` })).json().status === 'AWAITING_APPROVAL',
-      { timeoutMs: 20_000, description: 'the order to await approval' },
-    );
+    await waitForSagaStatus(temporal.client.workflow.getHandle(workflowId), 'AWAITING_APPROVAL');
     const rejected = await app.inject({
       method: 'POST',
       url: `/orders/${orderId}/reject`,
@@ -273,7 +268,9 @@ describe('HTTP API', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     expect(Number(/^saga_api_orders_placed_total (\d+)/m.exec(res.body)?.[1])).toBe(placedBefore + 1);
-    expect(res.body).toMatch(/saga_api_http_request_duration_seconds_count\{method="POST",route="\/orders",status="202"\} \d+/);
+    expect(res.body).toMatch(
+      /saga_api_http_request_duration_seconds_count\{method="POST",route="\/orders",status="202"\} \d+/,
+    );
     expect(res.body).toContain('saga_api_process_cpu_seconds_total');
   });
 

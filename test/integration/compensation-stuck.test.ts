@@ -5,7 +5,7 @@ import { waitFor } from '../../src/util/wait';
 import { markCompensationResolvedSignal, retryCompensationSignal } from '../../src/saga/saga';
 import { statusQuery } from '../../src/workflows';
 import type { TestDatabase } from '../helpers/database';
-import { eventTypes, orderInput, startOrder, stockOf, SAGA_EVENTS } from '../helpers/orders';
+import { eventTypes, orderInput, startOrder, stockOf, SAGA_EVENTS, waitForSagaStatus } from '../helpers/orders';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
 import type { TestTemporal } from '../helpers/temporal';
 
@@ -122,10 +122,7 @@ describe('compensation escalation', () => {
       // Above the threshold, the order waits for approval: a cancel is accepted there.
       const input = orderInput({ items: [{ sku: 'SKU-0010', quantity: 11 }] });
       const handle = await startOrder(temporal.client, temporal.taskQueue, input);
-      await waitFor(async () => (await handle.query(statusQuery)).status === 'AWAITING_APPROVAL', {
-        timeoutMs: 20_000,
-        description: 'the order to await approval',
-      });
+      await waitForSagaStatus(handle, 'AWAITING_APPROVAL');
       await breakRelease();
       const res = await app.inject({ method: 'POST', url: `/orders/${input.orderId}/cancel` });
       expect(res.statusCode).toBe(202);

@@ -5,7 +5,7 @@ import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { statusQuery } from '../../src/workflows';
 import { correlationsQuery } from '../../src/workflows/interceptors';
-import { SAGA_EVENTS } from '../helpers/orders';
+import { SAGA_EVENTS, waitForSagaStatus } from '../helpers/orders';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
 
 let world: SagaWorld;
@@ -131,10 +131,7 @@ describe('correlation chain', () => {
     });
     const { orderId, workflowId } = res.json();
     const handle = world.temporal.client.workflow.getHandle(workflowId);
-    await waitFor(async () => (await handle.query(statusQuery)).status === 'AWAITING_APPROVAL', {
-      timeoutMs: 20_000,
-      description: 'the order to await approval',
-    });
+    await waitForSagaStatus(handle, 'AWAITING_APPROVAL');
     const approvalCorrelation = `approver-${randomUUID()}`;
     const approved = await app.inject({
       method: 'POST',

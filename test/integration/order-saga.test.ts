@@ -4,7 +4,15 @@ import { waitFor } from '../../src/util/wait';
 import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery } from '../../src/workflows';
 import type { TestDatabase } from '../helpers/database';
 import { recordHistory } from '../helpers/histories';
-import { eventTypes, heldAtGateway, orderInput, startOrder, stockOf, SAGA_EVENTS } from '../helpers/orders';
+import {
+  eventTypes,
+  heldAtGateway,
+  orderInput,
+  startOrder,
+  stockOf,
+  SAGA_EVENTS,
+  waitForSagaStatus,
+} from '../helpers/orders';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
 import type { TestTemporal } from '../helpers/temporal';
 
@@ -25,16 +33,6 @@ const start = (overrides: Parameters<typeof orderInput>[0] = {}) => {
 
 /** An order above the approval threshold: 11 × SKU-0010 at 99.99 = 1099.89. */
 const bigOrder = { items: [{ sku: 'SKU-0010', quantity: 11 }], approvalThresholdCents: 100_000 };
-
-async function waitForStatus(handle: WorkflowHandle, status: string) {
-  return waitFor(
-    async () => {
-      const s = await handle.query(statusQuery);
-      return s.status === status ? s : undefined;
-    },
-    { timeoutMs: 20_000, description: `saga status ${status}` },
-  );
-}
 
 describe('orderSaga on the real Temporal server and PostgreSQL', () => {
   it('happy path: CONFIRMED, six events with stream versions 1..6 and no gaps', async () => {
@@ -139,7 +137,7 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
 
   it('approval: an order above the threshold waits, and is confirmed once approved', async () => {
     const { input, handle } = await start(bigOrder);
-    await waitForStatus(handle, 'AWAITING_APPROVAL');
+    await waitForSagaStatus(handle, 'AWAITING_APPROVAL');
     const afterApprove = await handle.executeUpdate(approveUpdate);
     expect(afterApprove.status).not.toBe('CANCELLED');
     expect(await handle.result()).toMatchObject({ status: 'CONFIRMED' });
@@ -158,7 +156,7 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
   it('approval rejected: compensates and cancels with the rejection reason', async () => {
     const stockBefore = await stockOf(db.pool, 'SKU-0010');
     const { input, handle } = await start(bigOrder);
-    await waitForStatus(handle, 'AWAITING_APPROVAL');
+    await waitForSagaStatus(handle, 'AWAITING_APPROVAL');
     await handle.executeUpdate(rejectUpdate, { args: [{ reason: 'fraud_suspected' }] });
     expect(await handle.result()).toMatchObject({
       status: 'CANCELLED',
@@ -246,7 +244,7 @@ describe('customer cancel (cancelOrder update) at each cancellable step', () => 
 
   it('while waiting for approval: compensates at once', async () => {
     const { input, handle } = await start(bigOrder);
-    await waitForStatus(handle, 'AWAITING_APPROVAL');
+    await waitForSagaStatus(handle, 'AWAITING_APPROVAL');
     const status = await handle.executeUpdate(cancelOrderUpdate, { args: [{}] });
     expect(status).toMatchObject({
       status: 'CANCELLED',
