@@ -89,7 +89,8 @@ program
 program
   .command('migrate')
   .description('Apply pending database migrations (DATABASE_URL)')
-  .action(() =>
+  .option('--seed', 'then insert the demo product catalog where missing')
+  .action((options: { seed?: boolean }) =>
     run(async (config) => {
       const pool = createPool(requireDatabaseUrl(config));
       try {
@@ -97,6 +98,10 @@ program
         process.stdout.write(
           applied.length ? `Applied migrations: ${applied.join(', ')}\n` : 'Database is up to date.\n',
         );
+        if (options.seed) {
+          await seedCatalog(pool);
+          process.stdout.write('Catalog seeded.\n');
+        }
       } finally {
         await pool.end();
       }
