@@ -1,6 +1,7 @@
 import { OutOfStockError, UnknownProductError } from '../domain/errors';
 import {
   decide,
+  type OrderCommand,
   type OrderLine,
   type OrderState,
   type PricedLine,
@@ -82,6 +83,36 @@ async function beforeExternalCall<R>(
   return { done, state };
 }
 
+/**
+ * The shape of an undo that releases something held outside (payment gateway, carrier):
+ * once per command, release it only while the order still holds it, then record the
+ * compensating event (if the decider appends one) and the domain-table status together.
+ */
+async function undoExternally<K extends string>(
+  pool: Pool,
+  input: OrderCommandInput,
+  undo: {
+    command: Extract<OrderCommand, { type: 'voidPayment' | 'cancelShipment' | 'refundPayment' }>;
+    holds: (state: OrderState) => boolean;
+    release: (state: OrderState) => Promise<unknown>;
+    /** The domain-table update recording the release (`$1` is the order id). */
+    record: { sql: string; status: string };
+    /** Name of the boolean in the activity's result. */
+    resultKey: K;
+  },
+): Promise<Traced & Record<K, boolean>> {
+  const { done, state } = await beforeExternalCall<Traced & Record<K, boolean>>(pool, input, () => undefined);
+  if (done) return done;
+  if (undo.holds(state)) await undo.release(state);
+  return runOrderCommand(pool, input, () => ({
+    command: undo.command,
+    apply: async (tx, events) => {
+      if (events.length) await tx.query(undo.record.sql, [input.orderId, undo.record.status]);
+    },
+    result: (events) => ({ [undo.resultKey]: events.length > 0 }) as Record<K, boolean>,
+  }));
+}
+
 export function createOrderActivities({ pool, paymentGateway, carrier }: OrderActivityDeps) {
   return {
     async createOrder(
@@ -150,16 +181,13 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
     },
 
     async voidPayment(input: OrderCommandInput): Promise<Traced & { voided: boolean }> {
-      const { done, state } = await beforeExternalCall<Traced & { voided: boolean }>(pool, input, () => undefined);
-      if (done) return done;
-      if (state.payment === 'AUTHORIZED') await paymentGateway.void(state.authorizationId!);
-      return runOrderCommand(pool, input, () => ({
+      return undoExternally(pool, input, {
         command: { type: 'voidPayment' },
-        apply: async (tx, events) => {
-          if (events.length) await tx.query(SQL.setPaymentStatus, [input.orderId, 'VOIDED']);
-        },
-        result: (events) => ({ voided: events.length > 0 }),
-      }));
+        holds: (s) => s.payment === 'AUTHORIZED',
+        release: (s) => paymentGateway.void(s.authorizationId!),
+        record: { sql: SQL.setPaymentStatus, status: 'VOIDED' },
+        resultKey: 'voided',
+      });
     },
 
     async requestApproval(
@@ -198,16 +226,13 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
     },
 
     async cancelShipment(input: OrderCommandInput): Promise<Traced & { cancelled: boolean }> {
-      const { done, state } = await beforeExternalCall<Traced & { cancelled: boolean }>(pool, input, () => undefined);
-      if (done) return done;
-      if (state.shipment === 'SCHEDULED') await carrier.cancel(state.trackingId!);
-      return runOrderCommand(pool, input, () => ({
+      return undoExternally(pool, input, {
         command: { type: 'cancelShipment' },
-        apply: async (tx, events) => {
-          if (events.length) await tx.query(SQL.setShipmentStatus, [input.orderId, 'CANCELLED']);
-        },
-        result: (events) => ({ cancelled: events.length > 0 }),
-      }));
+        holds: (s) => s.shipment === 'SCHEDULED',
+        release: (s) => carrier.cancel(s.trackingId!),
+        record: { sql: SQL.setShipmentStatus, status: 'CANCELLED' },
+        resultKey: 'cancelled',
+      });
     },
 
     async capturePayment(input: OrderCommandInput): Promise<Traced & { amountCents: number }> {
@@ -226,16 +251,13 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
     },
 
     async refundPayment(input: OrderCommandInput): Promise<Traced & { refunded: boolean }> {
-      const { done, state } = await beforeExternalCall<Traced & { refunded: boolean }>(pool, input, () => undefined);
-      if (done) return done;
-      if (state.payment === 'CAPTURED') await paymentGateway.refund(state.authorizationId!);
-      return runOrderCommand(pool, input, () => ({
+      return undoExternally(pool, input, {
         command: { type: 'refundPayment' },
-        apply: async (tx, events) => {
-          if (events.length) await tx.query(SQL.setPaymentStatus, [input.orderId, 'REFUNDED']);
-        },
-        result: (events) => ({ refunded: events.length > 0 }),
-      }));
+        holds: (s) => s.payment === 'CAPTURED',
+        release: (s) => paymentGateway.refund(s.authorizationId!),
+        record: { sql: SQL.setPaymentStatus, status: 'REFUNDED' },
+        resultKey: 'refunded',
+      });
     },
 
     async confirmOrder(input: OrderCommandInput): Promise<Traced & { confirmed: boolean }> {

@@ -27,21 +27,26 @@ afterAll(async () => {
 
 type Message = { kind: 'command' | 'event'; id: string; causationId: string | null; eventType?: string };
 
-async function placeAndFinish(correlationId: string, token: string) {
+/** POST /orders with a correlation id; `sku`/`quantity` pick the order size. */
+async function postOrder(correlationId: string, token: string, item = { sku: 'SKU-0004', quantity: 1 }) {
   const res = await app.inject({
     method: 'POST',
     url: '/orders',
     headers: { 'x-correlation-id': correlationId },
     payload: {
       customerId: 'cust-corr',
-      items: [{ sku: 'SKU-0004', quantity: 1 }],
+      items: [item],
       payment: { token },
       shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
     },
   });
   expect(res.statusCode).toBe(202);
   expect(res.headers['x-correlation-id']).toBe(correlationId);
-  const { orderId, workflowId } = res.json();
+  return res.json() as { orderId: string; workflowId: string };
+}
+
+async function placeAndFinish(correlationId: string, token: string) {
+  const { orderId, workflowId } = await postOrder(correlationId, token);
   await world.temporal.client.workflow.getHandle(workflowId).result();
   return { orderId, workflowId };
 }
@@ -118,18 +123,8 @@ describe('correlation chain', () => {
 
   it("updates and signals carry their sender's correlation id to the workflow", async () => {
     const correlationId = `corr-${randomUUID()}`;
-    const res = await app.inject({
-      method: 'POST',
-      url: '/orders',
-      headers: { 'x-correlation-id': correlationId },
-      payload: {
-        customerId: 'cust-corr',
-        items: [{ sku: 'SKU-0010', quantity: 11 }], // above the threshold: waits for approval
-        payment: { token: 'tok_visa' },
-        shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
-      },
-    });
-    const { orderId, workflowId } = res.json();
+    // Above the approval threshold: the order waits for approval.
+    const { orderId, workflowId } = await postOrder(correlationId, 'tok_visa', { sku: 'SKU-0010', quantity: 11 });
     const handle = world.temporal.client.workflow.getHandle(workflowId);
     await waitForSagaStatus(handle, 'AWAITING_APPROVAL');
     const approvalCorrelation = `approver-${randomUUID()}`;

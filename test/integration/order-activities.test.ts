@@ -19,6 +19,19 @@ afterAll(async () => {
 // Activities run inside the correlation their workflow sends as headers; here, set directly.
 const correlated = <T>(fn: () => Promise<T>) => runWithCorrelation({ correlationId: 'corr-test' }, fn);
 
+/** Input of the create-order command for `orderId` (one line of SKU-0001 unless given). */
+const createOrderInput = (
+  orderId: string,
+  items: { sku: string; quantity: number }[] = [{ sku: 'SKU-0001', quantity: 1 }],
+) => ({
+  commandId: `order-${orderId}/create-order`,
+  orderId,
+  customerId: 'c',
+  items,
+  shippingAddress: ADDRESS,
+  causationId: 'request-1',
+});
+
 const count = async (sql: string, params: unknown[]) =>
   Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql}) q`, params)).rows[0]!.n);
 
@@ -26,14 +39,7 @@ describe('order activities on the real PostgreSQL', () => {
   it('applies a command once: a retry with the same commandId returns the first result and writes nothing', async () => {
     const { createOrder } = createActivities(simulatedActivityDeps(db.pool));
     const orderId = randomUUID();
-    const input = {
-      commandId: `order-${orderId}/create-order`,
-      orderId,
-      customerId: 'c',
-      items: [{ sku: 'SKU-0001', quantity: 1 }],
-      shippingAddress: ADDRESS,
-      causationId: 'request-1',
-    };
+    const input = createOrderInput(orderId);
     const [a, b] = await correlated(() => Promise.all([createOrder(input), createOrder(input)]));
     const c = await correlated(() => createOrder(input));
     expect(b).toEqual(a);
@@ -89,14 +95,7 @@ describe('order activities on the real PostgreSQL', () => {
     const { createOrder } = createActivities(simulatedActivityDeps(db.pool));
     const orderId = randomUUID();
     // An empty item list passes the decider but not the order.created schema (min 1 item).
-    const input = {
-      commandId: `order-${orderId}/create-order`,
-      orderId,
-      customerId: 'c',
-      items: [],
-      shippingAddress: ADDRESS,
-      causationId: 'r',
-    };
+    const input = createOrderInput(orderId, []);
     await expect(correlated(() => createOrder(input))).rejects.toThrow(/order\.created v2 payload is invalid: items/);
     expect(await count('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).toBe(0);
     expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [`order-${orderId}`])).toBe(0);
@@ -105,14 +104,7 @@ describe('order activities on the real PostgreSQL', () => {
   it('refuses to run a command without a correlation id', async () => {
     const { createOrder } = createActivities(simulatedActivityDeps(db.pool));
     const orderId = randomUUID();
-    const input = {
-      commandId: `order-${orderId}/create-order`,
-      orderId,
-      customerId: 'c',
-      items: [{ sku: 'SKU-0001', quantity: 1 }],
-      shippingAddress: ADDRESS,
-      causationId: 'r',
-    };
+    const input = createOrderInput(orderId);
     await expect(createOrder(input)).rejects.toThrow(/no correlation id/);
   });
 });
