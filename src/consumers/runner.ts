@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Logger } from '../logger';
+import { AdvisoryLock } from '../outbox/leader-lock';
+import type { Pool } from '../store/pool';
+import type { PartitionSource, Transport } from '../transports/transport';
+import { backoffDelay } from '../util/backoff';
+import { pause } from '../util/pause';
+import type { ConsumerDefinition } from './consumer';
+import { processDelivery, type DeliveryOutcome } from './process';
+
+export interface ConsumerRunnerOptions {
+  pool: Pool;
+  /** For the partition locks' and presence connections. */
+  connectionString: string;
+  transport: Transport;
+  consumers: readonly ConsumerDefinition[];
+  logger: Logger;
+  /** Deliveries per fetch. Default 100. */
+  batchSize?: number;
+  /** Longest wait for new deliveries before polling again. Default 1 s. */
+  pollIntervalMs?: number;
+  /** How often partitions are claimed, balanced and released. Default 1 s. */
+  rebalanceIntervalMs?: number;
+  /** Backoff while the broker or database is down. Default 200 ms doubling to 10 s. */
+  backoff?: { initialMs: number; maxMs: number };
+  onDelivery?(consumer: string, outcome: DeliveryOutcome): void;
+  onRetry?(consumer: string): void;
+}
+
+const presenceName = (consumer: string, instance: string) => `saga-consumer:${consumer}:${instance}`;
+
+interface OwnedPartition {
+  lock: AdvisoryLock;
+  stop: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Runs consumers on a transport. Each consumer's partitions are owned through advisory locks
+ * (one instance per partition at a time, whatever the transport); every instance takes its
+ * fair share — partitions divided by the instances present — and releases the surplus when
+ * another instance appears. A partition whose owner dies is claimed by a survivor.
+ */
+export class ConsumerRunner {
+  readonly instanceId = randomBytes(4).toString('hex');
+  private readonly owned = new Map<string, Map<number, OwnedPartition>>();
+  private readonly presence: pg.Client[] = [];
+  private readonly abort = new AbortController();
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly options: ConsumerRunnerOptions) {}
+
+  /** Partitions this instance owns now, per consumer. */
+  ownership(): Record<string, number[]> {
+    return Object.fromEntries(
+      this.options.consumers.map((c) => [c.name, [...(this.owned.get(c.name)?.keys() ?? [])].sort((a, b) => a - b)]),
+    );
+  }
+
+  async start(): Promise<void> {
+    for (const consumer of this.options.consumers) {
+      // An idle connection per consumer makes this instance count in everyone's fair share.
+      const client = new pg.Client({
+        connectionString: this.options.connectionString,
+        application_name: presenceName(consumer.name, this.instanceId),
+      });
+      client.on('error', () => undefined);
+      await client.connect();
+      this.presence.push(client);
+      this.owned.set(consumer.name, new Map());
+      this.loops.push(this.balance(consumer));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.all(this.loops);
+    await Promise.all(
+      [...this.owned.values()].flatMap((partitions) => [...partitions.keys()].map((p) => this.release(partitions, p))),
+    );
+    await Promise.all(this.presence.splice(0).map((c) => c.end().catch(() => undefined)));
+  }
+
+  private async liveInstances(consumer: string): Promise<number> {
+    const { rows } = await this.options.pool.query<{ n: number }>(
+      `SELECT count(DISTINCT application_name)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1`,
+      [`${presenceName(consumer, '')}%`],
+    );
+    return Math.max(1, rows[0]!.n);
+  }
+
+  private async balance(consumer: ConsumerDefinition): Promise<void> {
+    const partitions = this.owned.get(consumer.name)!;
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      try {
+        const share = Math.ceil(consumer.partitions / (await this.liveInstances(consumer.name)));
+        for (const p of [...partitions.keys()].sort((a, b) => b - a)) {
+          if (partitions.size <= share) break;
+          await this.release(partitions, p);
+        }
+        for (let p = 0; p < consumer.partitions && partitions.size < share && !signal.aborted; p++) {
+          if (partitions.has(p)) continue;
+          const lock = new AdvisoryLock(
+            this.options.connectionString,
+            `saga:consumer:${consumer.name}:${p}`,
+            presenceName(consumer.name, this.instanceId),
+          );
+          if (!(await lock.tryAcquire())) continue;
+          const stop = new AbortController();
+          const owned: OwnedPartition = { lock, stop, done: Promise.resolve() };
+          lock.onLost(() => {
+            this.options.logger.warn({ consumer: consumer.name, partition: p }, 'partition lock lost');
+            stop.abort();
+            if (partitions.get(p) === owned) partitions.delete(p);
+          });
+          partitions.set(p, owned);
+          owned.done = this.consume(consumer, p, stop.signal);
+          this.options.logger.info(
+            { consumer: consumer.name, partition: p, instance: this.instanceId },
+            'partition claimed',
+          );
+        }
+      } catch (err) {
+        this.options.logger.warn(
+          { err: (err as Error).message, consumer: consumer.name },
+          'partition balancing failed',
+        );
+      }
+      await pause(this.options.rebalanceIntervalMs ?? 1000, signal);
+    }
+  }
+
+  private async release(partitions: Map<number, OwnedPartition>, p: number): Promise<void> {
+    const owned = partitions.get(p);
+    if (!owned) return;
+    partitions.delete(p);
+    owned.stop.abort();
+    await owned.done;
+    await owned.lock.release();
+  }
+
+  /** The loop of one owned partition: fetch, handle in order, acknowledge; rewind on failure. */
+  private async consume(consumer: ConsumerDefinition, partition: number, signal: AbortSignal): Promise<void> {
+    const { logger } = this.options;
+    const topology = { consumer: consumer.name, handles: [...consumer.handles], partitions: consumer.partitions };
+    let source: PartitionSource | undefined;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        source ??= await this.options.transport.openPartition(topology, partition);
+        const deliveries = await source.fetch(this.options.batchSize ?? 100, this.options.pollIntervalMs ?? 1000);
+        let done = 0;
+        try {
+          for (const delivery of deliveries) {
+            if (signal.aborted) break;
+            const outcome = await processDelivery(this.options.pool, consumer, partition, delivery, {
+              signal,
+              onRetry: () => this.options.onRetry?.(consumer.name),
+            });
+            this.options.onDelivery?.(consumer.name, outcome);
+            done++;
+          }
+        } finally {
+          // Acknowledge what was finished even when the batch stopped half-way.
+          if (done > 0) await source.ack(deliveries.slice(0, done));
+        }
+        if (done < deliveries.length && !signal.aborted) await source.rewind();
+        failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        const delay = backoffDelay(failures++, this.options.backoff ?? { initialMs: 200, maxMs: 10_000 });
+        logger.warn(
+          { err: (err as Error).message, consumer: consumer.name, partition, retryInMs: delay },
+          'consumer cannot proceed; retrying',
+        );
+        await source?.rewind().catch(async () => {
+          await source?.close().catch(() => undefined);
+          source = undefined;
+        });
+        await pause(delay, signal);
+      }
+    }
+    await source?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,85 @@
+import type { Registry } from 'prom-client';
+import type { ConsumerDefinition } from '../consumers/consumer';
+import { topologyOf } from '../consumers';
+import { ConsumerRunner } from '../consumers/runner';
+import type { Logger } from '../logger';
+import { Relay } from '../outbox/relay';
+import { EventsWakeup } from '../outbox/wakeup';
+import type { Pool } from '../store/pool';
+import { createDeliveryCounters } from './metrics';
+import { createTransport, type TransportSettings } from './transport-factory';
+
+export interface DeliveryOptions {
+  pool: Pool;
+  connectionString: string;
+  transport: TransportSettings;
+  /** Consumers to run here; none: this process only relays. */
+  consumers: readonly ConsumerDefinition[];
+  /** Run the relay here (ignored for the postgres transport, which needs none). */
+  relay: boolean;
+  /** Every consumer in the system: the relay declares their queues before publishing. */
+  topology: readonly ConsumerDefinition[];
+  logger: Logger;
+  /** Where counters go (the process's /metrics). */
+  registry?: Registry;
+  /** Tuning for tests: poll and rebalance intervals. */
+  intervals?: { pollMs?: number; rebalanceMs?: number; standbyMs?: number };
+}
+
+export interface Delivery {
+  relay: Relay | undefined;
+  runner: ConsumerRunner | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts the relay (broker transports) and the consumers of one process. */
+export async function startDelivery(options: DeliveryOptions): Promise<Delivery> {
+  const { logger } = options;
+  const wakeup = new EventsWakeup({ connectionString: options.connectionString, logger });
+  wakeup.start();
+  const transport = createTransport(options.transport, { pool: options.pool, wakeup });
+  const counters = options.registry ? createDeliveryCounters(options.registry) : undefined;
+
+  const relay =
+    options.relay && transport.needsRelay
+      ? new Relay({
+          pool: options.pool,
+          connectionString: options.connectionString,
+          transport,
+          topology: topologyOf(options.topology),
+          wakeup,
+          logger: logger.child({ component: 'relay' }),
+          pollIntervalMs: options.intervals?.pollMs,
+          standbyRetryMs: options.intervals?.standbyMs,
+          onPublished: (n) => counters?.published(transport.kind, n),
+        })
+      : undefined;
+  relay?.start();
+
+  let runner: ConsumerRunner | undefined;
+  if (options.consumers.length) {
+    runner = new ConsumerRunner({
+      pool: options.pool,
+      connectionString: options.connectionString,
+      transport,
+      consumers: options.consumers,
+      logger: logger.child({ component: 'consumers' }),
+      pollIntervalMs: options.intervals?.pollMs,
+      rebalanceIntervalMs: options.intervals?.rebalanceMs,
+      onDelivery: counters?.delivered,
+      onRetry: counters?.retried,
+    });
+    await runner.start();
+  }
+
+  return {
+    relay,
+    runner,
+    async stop() {
+      await runner?.stop();
+      await relay?.stop();
+      await wakeup.close();
+      await transport.close();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import type { Pool, Tx } from '../store/pool';
+
+/**
+ * The committed-order reader over `events`. Positions are `(transaction_id, global_position)`
+ * pairs and only events of transactions older than every transaction still in flight are
+ * read, so an event that takes a lower `global_position` but commits later is never skipped:
+ * it becomes visible before anything after it in this order does.
+ */
+
+/** Where a reader stands in the log. `transactionId` is an xid8 as text. */
+export interface LogPosition {
+  transactionId: string;
+  globalPosition: number;
+}
+
+export const START_OF_LOG: LogPosition = Object.freeze({ transactionId: '0', globalPosition: 0 });
+
+/** A stored event as it travels to consumers (through a broker or straight from the log). */
+export interface RawEvent {
+  eventId: string;
+  eventType: string;
+  schemaVersion: number;
+  streamId: string;
+  streamVersion: number;
+  globalPosition: number;
+  transactionId: string;
+  payload: unknown;
+  metadata: Record<string, unknown>;
+  occurredAt: string;
+}
+
+/** Another reader moved the checkpoint since this one read it (a standby took over). */
+export class CheckpointConflictError extends Error {
+  override readonly name = 'CheckpointConflictError';
+  constructor(readonly subscriber: string) {
+    super(`Checkpoint of ${subscriber} was moved by another reader`);
+  }
+}
+
+const SQL = {
+  readAfter: `SELECT global_position, transaction_id::text, event_id, stream_id, stream_version, event_type,
+      schema_version, payload, metadata, occurred_at
+    FROM events
+    WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
+    -- Qualified: the bare name would sort by the text output column ('1000' < '999').
+    ORDER BY events.transaction_id, events.global_position
+    LIMIT $3`,
+  ensureCheckpoint: `INSERT INTO subscription_checkpoints (subscriber) VALUES ($1) ON CONFLICT (subscriber) DO NOTHING`,
+  loadCheckpoint: `SELECT transaction_id::text, global_position FROM subscription_checkpoints WHERE subscriber = $1`,
+  // Compare-and-set: moves only from the pair the reader started from, and only forward.
+  advanceCheckpoint: `UPDATE subscription_checkpoints
+    SET transaction_id = $4::xid8, global_position = $5, updated_at = now()
+    WHERE subscriber = $1 AND transaction_id = $2::xid8 AND global_position = $3
+      AND (transaction_id, global_position) < ($4::xid8, $5::bigint)`,
+  // Events committed past a position (a lag or backlog figure) and the oldest one's age.
+  backlog: `SELECT count(*)::int AS events, extract(epoch FROM now() - min(occurred_at))::float AS oldest_age_seconds
+    FROM events
+    WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      AND (transaction_id, global_position) > ($1::xid8, $2::bigint)`,
+} as const;
+
+interface EventRow {
+  global_position: number;
+  transaction_id: string;
+  event_id: string;
+  stream_id: string;
+  stream_version: number;
+  event_type: string;
+  schema_version: number;
+  payload: unknown;
+  metadata: Record<string, unknown>;
+  occurred_at: Date;
+}
+
+const toRawEvent = (r: EventRow): RawEvent => ({
+  eventId: r.event_id,
+  eventType: r.event_type,
+  schemaVersion: r.schema_version,
+  streamId: r.stream_id,
+  streamVersion: r.stream_version,
+  globalPosition: r.global_position,
+  transactionId: r.transaction_id,
+  payload: r.payload,
+  metadata: r.metadata,
+  occurredAt: r.occurred_at.toISOString(),
+});
+
+export const positionOf = (e: RawEvent): LogPosition => ({
+  transactionId: e.transactionId,
+  globalPosition: e.globalPosition,
+});
+
+/** Up to `limit` committed events after `after`, in commit-safe order. */
+export async function readCommitted(db: Pool | Tx, after: LogPosition, limit: number): Promise<RawEvent[]> {
+  const { rows } = await db.query<EventRow>(SQL.readAfter, [after.transactionId, after.globalPosition, limit]);
+  return rows.map(toRawEvent);
+}
+
+/** The subscriber's checkpoint, created at the start of the log the first time. */
+export async function loadCheckpoint(db: Pool | Tx, subscriber: string): Promise<LogPosition> {
+  await db.query(SQL.ensureCheckpoint, [subscriber]);
+  const { rows } = await db.query<{ transaction_id: string; global_position: number }>(SQL.loadCheckpoint, [
+    subscriber,
+  ]);
+  const row = rows[0]!;
+  return { transactionId: row.transaction_id, globalPosition: row.global_position };
+}
+
+/** Moves the checkpoint from `from` to `to`; throws CheckpointConflictError if it was not at `from`. */
+export async function advanceCheckpoint(
+  db: Pool | Tx,
+  subscriber: string,
+  from: LogPosition,
+  to: LogPosition,
+): Promise<void> {
+  const { rowCount } = await db.query(SQL.advanceCheckpoint, [
+    subscriber,
+    from.transactionId,
+    from.globalPosition,
+    to.transactionId,
+    to.globalPosition,
+  ]);
+  if (rowCount === 0) {
+    const now = await loadCheckpoint(db, subscriber);
+    // Already there (an idempotent repeat) is fine; anything else is another reader's move.
+    if (now.transactionId === to.transactionId && now.globalPosition === to.globalPosition) return;
+    throw new CheckpointConflictError(subscriber);
+  }
+}
+
+/** How many committed events lie past `after`, and how old the oldest of them is. */
+export async function backlogAfter(
+  db: Pool | Tx,
+  after: LogPosition,
+): Promise<{ events: number; oldestAgeSeconds: number }> {
+  const { rows } = await db.query<{ events: number; oldest_age_seconds: number | null }>(SQL.backlog, [
+    after.transactionId,
+    after.globalPosition,
+  ]);
+  return { events: rows[0]!.events, oldestAgeSeconds: rows[0]!.oldest_age_seconds ?? 0 };
+}

@@ -1,0 +1,256 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
+import type { RawEvent } from '../outbox/reader';
+import { decodeMessage, encodeEvent, eventHeaders } from './codec';
+import {
+  BrokerUnavailableError,
+  type ConsumerTopology,
+  type Delivery,
+  type PartitionSource,
+  type Publisher,
+  type Transport,
+} from './transport';
+
+/** The JetStream stream holding every event, on subjects `events.<type>`. */
+export const STREAM = 'SAGA_EVENTS';
+export const SUBJECT_PREFIX = 'events';
+/** Durable pull consumer of one consumer partition. */
+export const durableName = (consumer: string, partition: number): string => `saga-${consumer}-${partition}`;
+/** Event types are dotted names; anything a subject cannot carry is replaced so it still routes. */
+export const subjectOf = (eventType: string, prefix = SUBJECT_PREFIX): string =>
+  `${prefix}.${eventType.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+|\.+$/g, '') || '_'}`;
+
+export interface NatsOptions {
+  url: string;
+  /** Stream name. Default `SAGA_EVENTS`. */
+  stream?: string;
+  /** Subjects are `<prefix>.<event type>`. Default `events`. */
+  subjectPrefix?: string;
+  /** How long a re-published event is recognised as a duplicate by the server. Default 2 min. */
+  duplicateWindowMs?: number;
+  /** Messages a consumer holds unacknowledged. Default 256. */
+  maxMessages?: number;
+}
+
+async function connectNats(url: string): Promise<NatsConnection> {
+  try {
+    return await connect({
+      servers: url,
+      name: 'saga',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      timeout: 5000,
+    });
+  } catch (err) {
+    throw new BrokerUnavailableError(`NATS is not reachable: ${(err as Error).message}`);
+  }
+}
+
+interface Names {
+  stream: string;
+  prefix: string;
+}
+
+async function ensureStream(nc: NatsConnection, names: Names, duplicateWindowMs: number): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.streams.info(names.stream);
+  } catch {
+    await jsm.streams.add({
+      name: names.stream,
+      subjects: [`${names.prefix}.>`],
+      storage: StorageType.File,
+      duplicate_window: nanos(duplicateWindowMs),
+    });
+  }
+}
+
+async function ensureConsumer(nc: NatsConnection, names: Names, durable: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.consumers.info(names.stream, durable);
+  } catch {
+    // Every event subject: NATS 2.9 filters on one subject only, and the runtime skips the
+    // types a consumer does not handle (it also sees unknown types that way, and dead-letters them).
+    await jsm.consumers.add(names.stream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: `${names.prefix}.>`,
+      ack_wait: nanos(30_000),
+      max_deliver: -1,
+      max_ack_pending: 1000,
+    });
+  }
+}
+
+const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+  try {
+    return await fn();
+  } catch (err) {
+    throw err instanceof BrokerUnavailableError
+      ? err
+      : new BrokerUnavailableError(`${what}: ${(err as Error).message}`);
+  }
+};
+
+class NatsPublisher implements Publisher {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly prefix: string,
+  ) {}
+
+  async publish(events: RawEvent[]): Promise<void> {
+    const js = jetstream(this.nc);
+    // Published concurrently, each awaited for its PubAck; Nats-Msg-Id makes a re-publish
+    // after a crash a server-side duplicate instead of a second message.
+    await wrap('NATS publish failed', () =>
+      Promise.all(
+        events.map((event) => {
+          const h = headers();
+          for (const [k, v] of Object.entries(eventHeaders(event))) h.set(k, v);
+          return js.publish(subjectOf(event.eventType, this.prefix), encodeEvent(event), {
+            msgID: event.eventId,
+            headers: h,
+            timeout: 10_000,
+          });
+        }),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.nc.close().catch(() => undefined);
+  }
+}
+
+class NatsPartitionSource implements PartitionSource {
+  private messages: ConsumerMessages | undefined;
+  private buffer: { delivery: Delivery; message: JsMsg }[] = [];
+  private handedOut: JsMsg[] = [];
+  private notify: (() => void) | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly stream: string,
+    private readonly durable: string,
+    private readonly maxMessages: number,
+  ) {}
+
+  async open(): Promise<void> {
+    const consumer = await jetstream(this.nc).consumers.get(this.stream, this.durable);
+    const messages = await consumer.consume({ max_messages: this.maxMessages });
+    this.messages = messages;
+    this.failure = undefined;
+    // Pump everything the server sends into our own ordered buffer.
+    void (async () => {
+      try {
+        for await (const message of messages) {
+          const messageId = message.headers?.get('Nats-Msg-Id') || undefined;
+          this.buffer.push({ delivery: decodeMessage(message.data, messageId), message });
+          this.notify?.();
+        }
+        if (this.messages === messages) this.fail(new BrokerUnavailableError('NATS consumer stopped'));
+      } catch (err) {
+        if (this.messages === messages) this.fail(new BrokerUnavailableError((err as Error).message));
+      }
+    })();
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    this.notify?.();
+  }
+
+  async fetch(max: number, waitMs: number): Promise<Delivery[]> {
+    if (this.failure) throw this.failure;
+    if (this.buffer.length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        this.notify = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.notify = undefined;
+      if (this.failure) throw this.failure;
+    }
+    const taken = this.buffer.splice(0, max);
+    this.handedOut.push(...taken.map((t) => t.message));
+    return taken.map((t) => t.delivery);
+  }
+
+  async ack(deliveries: Delivery[]): Promise<void> {
+    for (const message of this.handedOut.splice(0, deliveries.length)) message.ack();
+  }
+
+  async rewind(): Promise<void> {
+    // Negative acks in order make the unhandled messages the next ones delivered.
+    for (const message of [...this.handedOut, ...this.buffer.map((b) => b.message)]) message.nak();
+    await this.stop();
+    await this.open();
+  }
+
+  private async stop(): Promise<void> {
+    const messages = this.messages;
+    this.messages = undefined;
+    this.buffer = [];
+    this.handedOut = [];
+    await messages?.close().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    await this.nc.close().catch(() => undefined);
+  }
+}
+
+export function createNatsTransport(options: NatsOptions): Transport {
+  const duplicateWindowMs = options.duplicateWindowMs ?? 120_000;
+  const names: Names = { stream: options.stream ?? STREAM, prefix: options.subjectPrefix ?? SUBJECT_PREFIX };
+  return {
+    kind: 'nats',
+    needsRelay: true,
+    async createPublisher(topology) {
+      const nc = await connectNats(options.url);
+      try {
+        await wrap('NATS stream set-up failed', async () => {
+          await ensureStream(nc, names, duplicateWindowMs);
+          for (const t of topology) {
+            for (let p = 0; p < t.partitions; p++) await ensureConsumer(nc, names, durableName(t.consumer, p));
+          }
+        });
+      } catch (err) {
+        await nc.close().catch(() => undefined);
+        throw err;
+      }
+      return new NatsPublisher(nc, names.prefix);
+    },
+    async openPartition(topology: ConsumerTopology, partition: number) {
+      const nc = await connectNats(options.url);
+      const durable = durableName(topology.consumer, partition);
+      const source = new NatsPartitionSource(nc, names.stream, durable, options.maxMessages ?? 256);
+      try {
+        await wrap('NATS consumer set-up failed', async () => {
+          await ensureStream(nc, names, duplicateWindowMs);
+          await ensureConsumer(nc, names, durable);
+          await source.open();
+        });
+      } catch (err) {
+        await source.close();
+        throw err;
+      }
+      return source;
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,243 @@
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import type { RawEvent } from '../outbox/reader';
+import { decodeMessage, encodeEvent, eventHeaders } from './codec';
+import {
+  BrokerUnavailableError,
+  type ConsumerTopology,
+  type Delivery,
+  type PartitionSource,
+  type Publisher,
+  type Transport,
+} from './transport';
+
+/** The durable topic exchange the relay publishes to; routing key = event type. */
+export const EXCHANGE = 'saga.events';
+/** One quorum queue per consumer partition, single active consumer: `saga.<consumer>.<partition>`. */
+export const queueName = (consumer: string, partition: number, prefix = 'saga'): string =>
+  `${prefix}.${consumer}.${partition}`;
+
+export interface RabbitMqOptions {
+  url: string;
+  /** Exchange name. Default `saga.events`. */
+  exchange?: string;
+  /** Queue name prefix. Default `saga`. */
+  queuePrefix?: string;
+  /** Messages a consumer holds unacknowledged. Default 256. */
+  prefetch?: number;
+  /** How long the relay waits for a batch's confirms. Default 30 s. */
+  confirmTimeoutMs?: number;
+}
+
+const QUEUE_ARGS = { 'x-queue-type': 'quorum', 'x-single-active-consumer': true };
+
+async function connect(url: string): Promise<ChannelModel> {
+  try {
+    const connection = await amqp.connect(url, { timeout: 5000 });
+    // An error on the connection is reported through the operations that fail; never crash.
+    connection.on('error', () => undefined);
+    return connection;
+  } catch (err) {
+    throw new BrokerUnavailableError(`RabbitMQ is not reachable: ${(err as Error).message}`);
+  }
+}
+
+interface Names {
+  exchange: string;
+  queuePrefix: string;
+}
+
+async function declare(channel: Channel, names: Names, topology: readonly ConsumerTopology[]): Promise<void> {
+  await channel.assertExchange(names.exchange, 'topic', { durable: true });
+  for (const t of topology) {
+    for (let p = 0; p < t.partitions; p++) {
+      const queue = queueName(t.consumer, p, names.queuePrefix);
+      await channel.assertQueue(queue, { durable: true, arguments: QUEUE_ARGS });
+      for (const type of t.handles) await channel.bindQueue(queue, names.exchange, type);
+    }
+  }
+}
+
+/** Rejects when the channel closes or errors, so a confirm wait never hangs on a dead broker. */
+function closed(channel: Channel): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = (err?: Error) =>
+      reject(new BrokerUnavailableError(`RabbitMQ channel closed${err ? `: ${err.message}` : ''}`));
+    channel.once('close', () => fail());
+    channel.once('error', fail);
+  });
+}
+
+class RabbitPublisher implements Publisher {
+  private readonly lost: Promise<never>;
+
+  constructor(
+    private readonly connection: ChannelModel,
+    private readonly channel: ConfirmChannel,
+    private readonly exchange: string,
+    private readonly confirmTimeoutMs: number,
+  ) {
+    this.lost = closed(channel);
+    this.lost.catch(() => undefined);
+  }
+
+  async publish(events: RawEvent[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new BrokerUnavailableError(`RabbitMQ did not confirm within ${this.confirmTimeoutMs} ms`)),
+        this.confirmTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.send(events), this.lost, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async send(events: RawEvent[]): Promise<void> {
+    for (const event of events) {
+      const accepted = this.channel.publish(this.exchange, event.eventType, encodeEvent(event), {
+        persistent: true,
+        messageId: event.eventId,
+        type: event.eventType,
+        contentType: 'application/json',
+        timestamp: Math.floor(Date.parse(event.occurredAt) / 1000),
+        correlationId: typeof event.metadata.correlationId === 'string' ? event.metadata.correlationId : undefined,
+        headers: eventHeaders(event),
+      });
+      if (!accepted) await new Promise((resolve) => this.channel.once('drain', resolve));
+    }
+    // Publisher confirms: resolves once the broker has every message of the batch on disk (quorum).
+    await this.channel.waitForConfirms();
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close().catch(() => undefined);
+  }
+}
+
+/** Buffers what the broker pushes (up to the prefetch) and hands it out in order. */
+class RabbitPartitionSource implements PartitionSource {
+  private channel: Channel | undefined;
+  private buffer: { delivery: Delivery; message: ConsumeMessage }[] = [];
+  private handedOut: ConsumeMessage[] = [];
+  private notify: (() => void) | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly connection: ChannelModel,
+    private readonly names: Names,
+    private readonly queue: string,
+    private readonly topology: ConsumerTopology,
+    private readonly prefetch: number,
+  ) {}
+
+  async open(): Promise<void> {
+    const channel = await this.connection.createChannel();
+    channel.on('error', () => undefined);
+    channel.on('close', () => {
+      if (this.channel === channel) this.fail(new BrokerUnavailableError('RabbitMQ channel closed'));
+    });
+    await declare(channel, this.names, [this.topology]);
+    await channel.prefetch(this.prefetch);
+    this.channel = channel;
+    this.failure = undefined;
+    await channel.consume(
+      this.queue,
+      (message) => {
+        if (!message) return this.fail(new BrokerUnavailableError(`Queue ${this.queue} was deleted`));
+        this.buffer.push({ delivery: decodeMessage(message.content, message.properties.messageId), message });
+        this.notify?.();
+      },
+      { noAck: false },
+    );
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    this.notify?.();
+  }
+
+  async fetch(max: number, waitMs: number): Promise<Delivery[]> {
+    if (this.failure) throw this.failure;
+    if (this.buffer.length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        this.notify = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.notify = undefined;
+      if (this.failure) throw this.failure;
+    }
+    const taken = this.buffer.splice(0, max);
+    this.handedOut.push(...taken.map((t) => t.message));
+    return taken.map((t) => t.delivery);
+  }
+
+  async ack(deliveries: Delivery[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    const done = this.handedOut.splice(0, deliveries.length);
+    // Cumulative ack of everything up to the last one handled.
+    this.channel!.ack(done.at(-1)!, true);
+  }
+
+  async rewind(): Promise<void> {
+    // Closing the channel returns every unacknowledged message to the queue, in order.
+    await this.closeChannel();
+    await this.open();
+  }
+
+  private async closeChannel(): Promise<void> {
+    const channel = this.channel;
+    this.channel = undefined;
+    this.buffer = [];
+    this.handedOut = [];
+    await channel?.close().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.closeChannel();
+    await this.connection.close().catch(() => undefined);
+  }
+}
+
+export function createRabbitMqTransport(options: RabbitMqOptions): Transport {
+  const names: Names = { exchange: options.exchange ?? EXCHANGE, queuePrefix: options.queuePrefix ?? 'saga' };
+  return {
+    kind: 'rabbitmq',
+    needsRelay: true,
+    async createPublisher(topology) {
+      const connection = await connect(options.url);
+      try {
+        const channel = await connection.createConfirmChannel();
+        channel.on('error', () => undefined);
+        await declare(channel, names, topology);
+        return new RabbitPublisher(connection, channel, names.exchange, options.confirmTimeoutMs ?? 30_000);
+      } catch (err) {
+        await connection.close().catch(() => undefined);
+        throw err instanceof BrokerUnavailableError ? err : new BrokerUnavailableError((err as Error).message);
+      }
+    },
+    async openPartition(topology, partition) {
+      const connection = await connect(options.url);
+      const source = new RabbitPartitionSource(
+        connection,
+        names,
+        queueName(topology.consumer, partition, names.queuePrefix),
+        topology,
+        options.prefetch ?? 256,
+      );
+      try {
+        await source.open();
+      } catch (err) {
+        await source.close();
+        throw err instanceof BrokerUnavailableError ? err : new BrokerUnavailableError((err as Error).message);
+      }
+      return source;
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,52 @@
+import type { RawEvent } from '../outbox/reader';
+
+/** Which way events travel from the log to consumers (`TRANSPORT`). */
+export type TransportKind = 'postgres' | 'rabbitmq' | 'nats';
+export const TRANSPORT_KINDS: readonly TransportKind[] = ['postgres', 'rabbitmq', 'nats'];
+
+/** What the broker side must hold for one consumer: one queue / durable consumer per partition. */
+export interface ConsumerTopology {
+  consumer: string;
+  handles: readonly string[];
+  partitions: number;
+}
+
+/** One message as a consumer receives it: the event, or why it could not be read. */
+export type Delivery =
+  | { kind: 'event'; event: RawEvent }
+  | { kind: 'malformed'; messageId: string | undefined; text: string; problem: string };
+
+/**
+ * The ordered feed of one consumer partition. The runtime handles deliveries in order and
+ * acknowledges them after their effects committed; `rewind` makes everything not yet
+ * acknowledged come again, in the same order (after an infrastructure failure mid-batch).
+ */
+export interface PartitionSource {
+  /** Up to `max` deliveries in order; waits up to `waitMs` for the first one. */
+  fetch(max: number, waitMs: number): Promise<Delivery[]>;
+  /** These deliveries (a prefix of what was fetched) are done. */
+  ack(deliveries: Delivery[]): Promise<void>;
+  rewind(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Publishes to a broker; resolves only once the broker confirmed every event. */
+export interface Publisher {
+  publish(events: RawEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Transport {
+  readonly kind: TransportKind;
+  /** Whether events must be relayed from the log to a broker. */
+  readonly needsRelay: boolean;
+  /** For the relay: declares every consumer's queue first, so nothing is published into the void. */
+  createPublisher(topology: readonly ConsumerTopology[]): Promise<Publisher>;
+  openPartition(topology: ConsumerTopology, partition: number): Promise<PartitionSource>;
+  close(): Promise<void>;
+}
+
+/** The broker could not be reached or refused a publish: retried with backoff, never skipped. */
+export class BrokerUnavailableError extends Error {
+  override readonly name = 'BrokerUnavailableError';
+}
