@@ -21,6 +21,23 @@ import { createTemporalClient } from './temporal/client';
 import { installTemporalRuntime } from './temporal/runtime';
 import { connectWorker, createWorker } from './worker';
 import { simulatedActivityDeps } from './runtime/activity-deps';
+import { CONSUMERS, selectConsumers, UnknownConsumerError } from './consumers';
+import {
+  DeadLetterNotFoundError,
+  DeadLetterStateError,
+  discardDeadLetter,
+  listDeadLetters,
+  replayDeadLetter,
+  showDeadLetter,
+  type ActionResult,
+} from './consumers/dead-letters';
+import { startDelivery } from './delivery/start';
+import os from 'node:os';
+
+/** The command line asks for something impossible (bad argument, wrong transport). */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
 
 /** Errors that describe a user-fixable situation: printed as a message, not a stack trace. */
 const EXPECTED_ERRORS = [
@@ -31,6 +48,10 @@ const EXPECTED_ERRORS = [
   TemporalCliNotFoundError,
   DevServerStartError,
   EmbeddedPostgresUnavailableError,
+  UsageError,
+  UnknownConsumerError,
+  DeadLetterNotFoundError,
+  DeadLetterStateError,
 ];
 
 function requireDatabaseUrl(config: Config): string {
@@ -152,13 +173,171 @@ program
     run(async (config, logger) => {
       const pool = createPool(requireDatabaseUrl(config));
       const temporal = await createTemporalClient(config.temporal);
-      const app = buildApp({ pool, temporal, taskQueue: config.temporal.taskQueue, orders: config.orders, logger });
+      const app = buildApp({
+        pool,
+        temporal,
+        taskQueue: config.temporal.taskQueue,
+        orders: config.orders,
+        logger,
+        transport: config.transport,
+      });
       await app.listen({ port: config.api.port, host: config.api.host });
       onShutdownSignal(async () => {
         await app.close();
         await temporal.connection.close();
         await pool.end();
       });
+    }),
+  );
+
+program
+  .command('relay')
+  .description('Publish committed events to the broker (TRANSPORT=rabbitmq|nats); run several for hot standbys')
+  .action(() =>
+    run(async (config, logger) => {
+      if (config.transport === 'postgres') {
+        throw new UsageError('TRANSPORT=postgres needs no relay: consumers read the events table directly');
+      }
+      const url = requireDatabaseUrl(config);
+      const pool = createPool(url, { applicationName: 'saga-relay-pool' });
+      const delivery = await startDelivery({
+        pool,
+        connectionString: url,
+        transport: { kind: config.transport, amqpUrl: config.amqpUrl, natsUrl: config.natsUrl },
+        consumers: [],
+        relay: true,
+        topology: CONSUMERS,
+        logger,
+      });
+      logger.info({ transport: config.transport }, 'relay started (active or standby)');
+      onShutdownSignal(async () => {
+        await delivery.stop();
+        await pool.end();
+      });
+    }),
+  );
+
+program
+  .command('consume')
+  .description('Run consumers (all, or the names given) on the configured TRANSPORT; run several to share partitions')
+  .argument('[names...]', `consumers to run (${CONSUMERS.map((c) => c.name).join(', ')})`)
+  .action((names: string[]) =>
+    run(async (config, logger) => {
+      const consumers = selectConsumers(names);
+      const url = requireDatabaseUrl(config);
+      const pool = createPool(url, { applicationName: 'saga-consume-pool' });
+      const delivery = await startDelivery({
+        pool,
+        connectionString: url,
+        transport: { kind: config.transport, amqpUrl: config.amqpUrl, natsUrl: config.natsUrl },
+        consumers,
+        relay: false,
+        topology: CONSUMERS,
+        logger,
+      });
+      logger.info({ consumers: consumers.map((c) => c.name), transport: config.transport }, 'consumers started');
+      onShutdownSignal(async () => {
+        await delivery.stop();
+        await pool.end();
+      });
+    }),
+  );
+
+const parseId = (value: string): number => {
+  if (!/^[1-9]\d{0,17}$/.test(value)) throw new UsageError(`Dead letter id must be a positive integer, not "${value}"`);
+  return Number(value);
+};
+const defaultActor = () => `cli:${os.userInfo().username}`;
+
+function printAction(result: ActionResult, json: boolean | undefined): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    const d = result.deadLetter;
+    process.stdout.write(
+      `Dead letter ${d.id} (${d.consumer}, ${d.eventType} ${d.eventId}): ${result.outcome}` +
+        `${result.error ? ` — ${result.error}` : ''}\n` +
+        result.released
+          .map((r) => `  released parked ${r.id}: ${r.outcome}${r.error ? ` — ${r.error}` : ''}\n`)
+          .join(''),
+    );
+  }
+  if (result.outcome === 'failed' || result.released.some((r) => r.outcome === 'failed')) process.exitCode = 1;
+}
+
+async function withPool<T>(config: Config, fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
+  const pool = createPool(requireDatabaseUrl(config));
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+const dlq = program.command('dlq').description('Dead letters: list, show, replay, discard (DATABASE_URL)');
+
+dlq
+  .command('list')
+  .description('List dead letters (default: unresolved ones)')
+  .option('--consumer <name>', 'only this consumer')
+  .option('--type <eventType>', 'only this event type')
+  .option('--status <status>', 'open | parked | replayed | discarded | unresolved | all', 'unresolved')
+  .option('--limit <n>', 'at most this many', '100')
+  .option('--json', 'print JSON')
+  .action((options: { consumer?: string; type?: string; status: string; limit: string; json?: boolean }) =>
+    run(async (config) => {
+      const statuses = ['open', 'parked', 'replayed', 'discarded', 'unresolved', 'all'] as const;
+      const status = statuses.find((s) => s === options.status);
+      if (!status) throw new UsageError(`--status must be one of ${statuses.join(', ')}`);
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be 1..10000');
+      const letters = await withPool(config, (pool) =>
+        listDeadLetters(pool, { consumer: options.consumer, eventType: options.type, status, limit }),
+      );
+      if (options.json) return void process.stdout.write(`${JSON.stringify(letters, null, 2)}\n`);
+      if (letters.length === 0) return void process.stdout.write('No dead letters.\n');
+      for (const d of letters) {
+        process.stdout.write(
+          `${d.id}\t${d.status}\t${d.consumer}\t${d.eventType}\t${d.streamId}\t${d.reason}\t${d.error.split('\n')[0]}\n`,
+        );
+      }
+    }),
+  );
+
+dlq
+  .command('show <id>')
+  .description('Show one dead letter: the event, the error and stack, and every action taken')
+  .action((id: string) =>
+    run(async (config) => {
+      const letter = await withPool(config, (pool) => showDeadLetter(pool, parseId(id)));
+      process.stdout.write(`${JSON.stringify(letter, null, 2)}\n`);
+    }),
+  );
+
+dlq
+  .command('replay <id>')
+  .description('Re-deliver a dead letter to its consumer only (inbox-deduplicated); releases its parked stream')
+  .option('--actor <name>', 'who is acting (recorded)', defaultActor())
+  .option('--json', 'print JSON')
+  .action((id: string, options: { actor: string; json?: boolean }) =>
+    run(async (config) => {
+      const result = await withPool(config, (pool) => replayDeadLetter(pool, CONSUMERS, parseId(id), options.actor));
+      printAction(result, options.json);
+    }),
+  );
+
+dlq
+  .command('discard <id>')
+  .description('Resolve a dead letter without applying it; releases its parked stream')
+  .option('--actor <name>', 'who is acting (recorded)', defaultActor())
+  .option('--note <text>', 'why (recorded)')
+  .option('--json', 'print JSON')
+  .action((id: string, options: { actor: string; note?: string; json?: boolean }) =>
+    run(async (config) => {
+      const result = await withPool(config, (pool) =>
+        discardDeadLetter(pool, CONSUMERS, parseId(id), options.actor, options.note),
+      );
+      printAction(result, options.json);
     }),
   );
 

@@ -47,6 +47,8 @@ export const envSchema = z.object({
   AMQP_URL: optionalUrl(['amqp', 'amqps']),
   /** NATS with JetStream; optional for `saga dev`, required by the test suite when CI=true. */
   NATS_URL: optionalUrl(['nats', 'tls']),
+  /** How events travel from the outbox to consumers: read from PostgreSQL directly, or relayed to a broker. */
+  TRANSPORT: z.enum(['postgres', 'rabbitmq', 'nats']).default('postgres'),
   /** Orders whose total (in cents) exceeds this wait for approve/reject. */
   APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(0).default(100_000),
   /** How long an order waits for approval before it is cancelled (e.g. `24h`, `30 minutes`). */
@@ -77,6 +79,7 @@ export interface Config {
   readonly api: { readonly port: number; readonly host: string };
   readonly amqpUrl: string | undefined;
   readonly natsUrl: string | undefined;
+  readonly transport: Env['TRANSPORT'];
   readonly orders: { readonly approvalThresholdCents: number; readonly approvalTimeout: string };
   readonly logLevel: Env['LOG_LEVEL'];
 }
@@ -101,6 +104,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  const brokerUrl = { rabbitmq: ['AMQP_URL', e.AMQP_URL], nats: ['NATS_URL', e.NATS_URL] } as const;
+  if (e.TRANSPORT !== 'postgres' && !brokerUrl[e.TRANSPORT][1]) {
+    throw new ConfigError([
+      { variable: brokerUrl[e.TRANSPORT][0], message: `is required when TRANSPORT=${e.TRANSPORT}` },
+    ]);
+  }
   return deepFreeze({
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.DATA_DIR),
@@ -115,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     api: { port: e.PORT, host: e.HOST },
     amqpUrl: e.AMQP_URL,
     natsUrl: e.NATS_URL,
+    transport: e.TRANSPORT,
     orders: { approvalThresholdCents: e.APPROVAL_THRESHOLD_CENTS, approvalTimeout: e.APPROVAL_TIMEOUT },
     logLevel: e.LOG_LEVEL,
   });

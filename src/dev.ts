@@ -17,6 +17,9 @@ import { startDevServer } from './temporal/dev-server';
 import { installTemporalRuntime } from './temporal/runtime';
 import { connectWorker, createWorker } from './worker';
 import { simulatedActivityDeps } from './runtime/activity-deps';
+import { Registry } from 'prom-client';
+import { CONSUMERS } from './consumers';
+import { startDelivery } from './delivery/start';
 
 export interface DevStack {
   urls: { api: string; temporalUi: string | undefined; temporal: string; postgres: string };
@@ -102,12 +105,29 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       await running;
     });
 
+    // Consumers in-process; with a broker transport the relay too (Postgres-native needs none).
+    const registry = new Registry();
+    const delivery = await startDelivery({
+      pool,
+      connectionString: postgres.url,
+      transport: { kind: config.transport, amqpUrl: config.amqpUrl, natsUrl: config.natsUrl },
+      consumers: CONSUMERS,
+      relay: true,
+      topology: CONSUMERS,
+      logger,
+      registry,
+    });
+    cleanups.push(() => delivery.stop());
+    logger.info({ transport: config.transport, consumers: CONSUMERS.map((c) => c.name) }, 'event delivery running');
+
     const app: FastifyInstance = buildApp({
       pool,
       temporal,
       taskQueue: config.temporal.taskQueue,
       orders: config.orders,
       logger,
+      transport: config.transport,
+      registry,
     });
     await app.listen({ port: config.api.port, host: config.api.host });
     cleanups.push(() => app.close());

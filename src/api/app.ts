@@ -6,7 +6,13 @@ import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
 import { registerErrorHandler } from './errors';
 import { registerMetrics } from './metrics';
+import { CONSUMERS } from '../consumers';
+import type { ConsumerDefinition } from '../consumers/consumer';
+import { registerDeliveryGauges } from '../delivery/metrics';
+import type { TransportKind } from '../transports/transport';
+import type { Registry } from 'prom-client';
 import { correlationRoutes } from './routes/correlations';
+import { deadLetterRoutes } from './routes/dead-letters';
 import { healthRoutes } from './routes/health';
 import { orderActionRoutes } from './routes/order-actions';
 import { orderRoutes } from './routes/orders';
@@ -20,10 +26,23 @@ export interface ApiDeps {
   /** How long POST /orders/:id/cancel waits for compensation before answering 202. Default 10 s. */
   cancelWaitMs?: number;
   logger?: Logger;
+  /** Consumers whose dead letters can be replayed from here. Default: all of the project's. */
+  consumers?: readonly ConsumerDefinition[];
+  /** The delivery transport, for the relay figures on /metrics and /health. Default postgres. */
+  transport?: TransportKind;
+  /** Metrics registry shared with in-process delivery (its counters). Default: a new one. */
+  registry?: Registry;
 }
 
+export type ResolvedApiDeps = ApiDeps & { consumers: readonly ConsumerDefinition[]; transport: TransportKind };
+
 /** Builds the HTTP API without listening (tests use `app.inject()`). */
-export function buildApp(deps: ApiDeps): FastifyInstance {
+export function buildApp(options: ApiDeps): FastifyInstance {
+  const deps: ResolvedApiDeps = {
+    ...options,
+    consumers: options.consumers ?? CONSUMERS,
+    transport: options.transport ?? 'postgres',
+  };
   const app = Fastify({
     loggerInstance: deps.logger?.child({ component: 'api' }),
     bodyLimit: 256 * 1024,
@@ -39,10 +58,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     enterCorrelation({ correlationId });
     void reply.header('x-correlation-id', correlationId);
   });
-  registerMetrics(app);
+  const registry = registerMetrics(app, deps.registry);
+  registerDeliveryGauges(registry, deps.pool, deps.transport);
   healthRoutes(app, deps);
   orderRoutes(app, deps);
   orderActionRoutes(app, deps);
   correlationRoutes(app, deps);
+  deadLetterRoutes(app, deps);
   return app;
 }

@@ -2,8 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of one API process, served at GET /metrics. */
-export function registerMetrics(app: FastifyInstance): Registry {
-  const registry = new Registry();
+export function registerMetrics(app: FastifyInstance, registry: Registry = new Registry()): Registry {
   collectDefaultMetrics({ register: registry, prefix: 'saga_api_' });
   const duration = new Histogram({
     name: 'saga_api_http_request_duration_seconds',

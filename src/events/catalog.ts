@@ -24,7 +24,7 @@ export interface EventDefinition {
   description: string;
   /** The saga step (activity) that appends it. */
   producer: string;
-  /** Consumers that handle it (see src/consumers once they exist). */
+  /** Consumers that handle it (src/consumers; `order-summary` is the read model, still to come). */
   consumers: string[];
   /** Undoes an earlier event (part of a failure path). */
   compensation: boolean;
@@ -130,7 +130,7 @@ export const EVENT_DEFINITIONS: readonly EventDefinition[] = [
     aggregateType: 'order',
     description: 'The carrier accepted the shipment.',
     producer: 'orderSaga / scheduleShipment',
-    consumers: ['order-summary', 'notifier'],
+    consumers: ['order-summary'],
     compensation: false,
     versions: [v1(z.object({ orderId, trackingId: z.string().min(1) }))],
   },
@@ -175,7 +175,7 @@ export const EVENT_DEFINITIONS: readonly EventDefinition[] = [
     aggregateType: 'order',
     description: 'Captured money was returned (compensates payment.captured).',
     producer: 'orderSaga / refundPayment',
-    consumers: ['order-summary', 'notifier'],
+    consumers: ['order-summary'],
     compensation: true,
     versions: [v1(z.object(payment))],
   },

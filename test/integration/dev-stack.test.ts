@@ -155,7 +155,7 @@ describe('saga dev (npm start)', () => {
       body: JSON.stringify(order),
     });
     expect(placed.status).toBe(202);
-    const { workflowId } = (await placed.json()) as { workflowId: string };
+    const { workflowId, orderId } = (await placed.json()) as { workflowId: string; orderId: string };
 
     const db = new pg.Client({ connectionString: appDbUrl });
     await db.connect();
@@ -169,6 +169,17 @@ describe('saga dev (npm start)', () => {
       await db.end();
     }
     expect(await waitFor(async () => (await listWorkflowIds(ports.ui)).includes(workflowId) || undefined)).toBe(true);
+
+    // No broker configured: the notifier reads the events table and tells the customer once.
+    const notificationsOf = async () => {
+      const res = await fetch(`http://127.0.0.1:${ports.api}/orders/${orderId}/notifications`);
+      return ((await res.json()) as { notifications: { kind: string; customerId: string }[] }).notifications;
+    };
+    const notified = await waitFor(
+      async () => ((await notificationsOf()).some((n) => n.kind === 'order_confirmed') ? notificationsOf() : undefined),
+      { timeoutMs: 60_000, description: 'the order confirmation in customer_notifications' },
+    );
+    expect(notified).toEqual([expect.objectContaining({ kind: 'order_confirmed', customerId: order.customerId })]);
 
     // A second instance on the same data folder says so and exits non-zero.
     const second = startDev(dataDir, { ...ports, api: await freePort(), temporal: await freePort() }, external?.url);
@@ -184,6 +195,8 @@ describe('saga dev (npm start)', () => {
     started.push(again);
     await waitUntilReady(again);
     expect(await listWorkflowIds(ports.ui)).toContain(workflowId);
+    // The consumers resume from their checkpoints: nothing is told twice after a restart.
+    expect(await notificationsOf()).toEqual(notified);
     await ctrlC(again);
     expect(await processesMentioning(dataDir)).toEqual([]);
   });

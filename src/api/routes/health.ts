@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../app';
+import { backlogAfter, loadCheckpoint } from '../../outbox/reader';
+import { relaySubscriber } from '../../outbox/relay';
+import type { ResolvedApiDeps } from '../app';
 
 type Check = { status: 'up' } | { status: 'down'; error: string };
 
@@ -20,13 +22,49 @@ async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<Chec
   }
 }
 
-export function healthRoutes(app: FastifyInstance, deps: ApiDeps): void {
+const SQL = {
+  // Relays and consumer instances are told apart by their connections' application names.
+  processes: `SELECT application_name, count(*)::int AS connections FROM pg_stat_activity
+    WHERE application_name = 'saga-relay' OR application_name LIKE 'saga-consumer:%' GROUP BY application_name`,
+} as const;
+
+/** What the database knows of the relay and the consumers (reported, not a readiness gate). */
+async function deliveryReport(deps: ResolvedApiDeps) {
+  const { rows } = await deps.pool.query<{ application_name: string; connections: number }>(SQL.processes);
+  const consumers = Object.fromEntries(
+    deps.consumers.map((c) => {
+      const mine = rows.filter((r) => r.application_name.startsWith(`saga-consumer:${c.name}:`));
+      // One presence connection per instance, plus one per partition it owns.
+      return [
+        c.name,
+        {
+          instances: mine.length,
+          partitionsOwned: mine.reduce((n, r) => n + r.connections - 1, 0),
+          partitions: c.partitions,
+        },
+      ];
+    }),
+  );
+  if (deps.transport === 'postgres') return { transport: deps.transport, consumers };
+  const backlog = await backlogAfter(deps.pool, await loadCheckpoint(deps.pool, relaySubscriber(deps.transport)));
+  const relay = {
+    active: rows.some((r) => r.application_name === 'saga-relay'),
+    backlog: backlog.events,
+    oldestUndeliveredAgeSeconds: backlog.oldestAgeSeconds,
+  };
+  return { transport: deps.transport, relay, consumers };
+}
+
+export function healthRoutes(app: FastifyInstance, deps: ResolvedApiDeps): void {
   app.get('/health', async (_request, reply) => {
     const [postgres, temporal] = await Promise.all([
       probe(() => deps.pool.query('SELECT 1')),
       probe(() => deps.temporal.workflowService.getSystemInfo({})),
     ]);
     const up = postgres.status === 'up' && temporal.status === 'up';
-    return reply.status(up ? 200 : 503).send({ status: up ? 'ok' : 'degraded', checks: { postgres, temporal } });
+    const delivery = up ? await deliveryReport(deps).catch((err: Error) => ({ error: err.message })) : undefined;
+    return reply
+      .status(up ? 200 : 503)
+      .send({ status: up ? 'ok' : 'degraded', checks: { postgres, temporal }, ...(delivery ? { delivery } : {}) });
   });
 }

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { buildApp } from '../../src/api/app';
+import { CONSUMERS } from '../../src/consumers';
+import { startDelivery, type Delivery } from '../../src/delivery/start';
+import { createLogger } from '../../src/logger';
+import { waitFor } from '../../src/util/wait';
+import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
+
+const logger = createLogger('silent');
+let world: SagaWorld;
+let app: FastifyInstance;
+let delivery: Delivery;
+
+beforeAll(async () => {
+  world = await startSagaWorld();
+  const registry = new Registry();
+  delivery = await startDelivery({
+    pool: world.db.pool,
+    connectionString: world.db.url,
+    transport: { kind: 'postgres' },
+    consumers: CONSUMERS,
+    topology: CONSUMERS,
+    relay: true,
+    logger,
+    registry,
+    intervals: { pollMs: 250, rebalanceMs: 250 },
+  });
+  app = buildApp({
+    pool: world.db.pool,
+    temporal: world.temporal.client,
+    taskQueue: world.temporal.taskQueue,
+    orders: { approvalThresholdCents: 100_000, approvalTimeout: '1h' },
+    registry,
+  });
+});
+afterAll(async () => {
+  await app?.close();
+  await delivery?.stop();
+  await stopSagaWorld(world);
+});
+
+const placeOrder = (token: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/orders',
+    payload: {
+      customerId: 'cust-notify',
+      items: [{ sku: 'SKU-0001', quantity: 1 }],
+      payment: { token },
+      shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
+    },
+  });
+
+test('the notifier tells the customer once: confirmed, or cancelled with the reason', async () => {
+  const confirmed = (await placeOrder('tok_visa')).json<{ orderId: string }>();
+  const declined = (await placeOrder('tok_chargeDeclined')).json<{ orderId: string }>();
+  const notificationsOf = async (orderId: string) =>
+    (await app.inject({ url: `/orders/${orderId}/notifications` })).json<{
+      notifications: { kind: string; message: string; customerId: string }[];
+    }>().notifications;
+
+  const ok = await waitFor(
+    async () => ((await notificationsOf(confirmed.orderId)).length ? notificationsOf(confirmed.orderId) : undefined),
+    {
+      timeoutMs: 60_000,
+      description: 'the confirmation notification',
+    },
+  );
+  expect(ok).toEqual([expect.objectContaining({ kind: 'order_confirmed', customerId: 'cust-notify' })]);
+  const cancelled = await waitFor(
+    async () => ((await notificationsOf(declined.orderId)).length ? notificationsOf(declined.orderId) : undefined),
+    { timeoutMs: 60_000, description: 'the cancellation notification' },
+  );
+  expect(cancelled).toEqual([expect.objectContaining({ kind: 'order_cancelled' })]);
+  expect(cancelled[0]!.message).toMatch(/declined/i);
+  expect((await app.inject({ url: '/orders/not-a-uuid/notifications' })).statusCode).toBe(400);
+});
+
+test('dead letters through the API: list, show, replay that fails again, discard with who acted, bad ids', async () => {
+  // A poison row written around the store's validation: an order.confirmed without an orderId.
+  const eventId = randomUUID();
+  await world.db.pool.query(
+    `INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, payload)
+     VALUES ($1, $2, 1, 'order.confirmed', 1, '{"orderid": "oops"}')`,
+    [eventId, `order-${randomUUID()}`],
+  );
+  const listed = await waitFor(
+    async () => {
+      const body = (await app.inject({ url: '/dead-letters?consumer=notifier' })).json<{
+        deadLetters: { id: number; eventId: string; reason: string; error: string }[];
+      }>();
+      return body.deadLetters.find((d) => d.eventId === eventId);
+    },
+    { timeoutMs: 30_000, description: 'the poison event in dead letters' },
+  );
+  expect(listed).toMatchObject({ reason: 'invalid_payload', error: expect.stringContaining('orderId') });
+
+  const shown = await app.inject({ url: `/dead-letters/${listed.id}` });
+  expect(shown.statusCode).toBe(200);
+  expect(shown.json()).toMatchObject({ id: listed.id, status: 'open', event: { eventId } });
+
+  const replay = await app.inject({
+    method: 'POST',
+    url: `/dead-letters/${listed.id}/replay`,
+    headers: { 'x-actor': 'ops-anna' },
+  });
+  expect(replay.statusCode).toBe(200);
+  expect(replay.json()).toMatchObject({ outcome: 'failed', deadLetter: { status: 'open' } });
+
+  const discard = await app.inject({
+    method: 'POST',
+    url: `/dead-letters/${listed.id}/discard`,
+    headers: { 'x-actor': 'ops-anna' },
+    payload: { note: 'written by hand, never valid' },
+  });
+  expect(discard.statusCode).toBe(200);
+  expect(discard.json()).toMatchObject({ outcome: 'discarded', deadLetter: { status: 'discarded' } });
+  const actions = (await app.inject({ url: `/dead-letters/${listed.id}` })).json<{
+    actions: { action: string; actor: string; outcome: string }[];
+  }>().actions;
+  expect(actions).toEqual([
+    expect.objectContaining({ action: 'replay', actor: 'api:ops-anna', outcome: 'failed' }),
+    expect.objectContaining({ action: 'discard', actor: 'api:ops-anna', outcome: 'discarded' }),
+  ]);
+
+  expect((await app.inject({ method: 'POST', url: `/dead-letters/${listed.id}/discard` })).statusCode).toBe(409);
+  expect((await app.inject({ url: '/dead-letters/abc' })).statusCode).toBe(400);
+  expect((await app.inject({ url: '/dead-letters/987654321' })).statusCode).toBe(404);
+  expect((await app.inject({ url: '/dead-letters?status=bogus' })).json()).toMatchObject({
+    fieldErrors: [expect.objectContaining({ field: 'query.status' })],
+  });
+});
+
+test('/metrics and /health report delivery', async () => {
+  const metrics = (await app.inject({ url: '/metrics' })).body;
+  expect(metrics).toMatch(/saga_consumer_deliveries_total\{consumer="notifier",outcome="handled"\} [1-9]/);
+  expect(metrics).toMatch(/saga_consumer_lag_events\{consumer="notifier",partition="0"\} \d+/);
+  expect(metrics).toContain('saga_dead_letters');
+  const health = (await app.inject({ url: '/health' })).json();
+  expect(health).toMatchObject({
+    delivery: { transport: 'postgres', consumers: { notifier: { instances: 1, partitionsOwned: 1 } } },
+  });
+});
