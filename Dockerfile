@@ -1,5 +1,5 @@
 # Image for the saga orchestrator's processes: one image, the command picks the role
-# (`migrate`, `worker`, `api`; see docker-compose.yml).
+# (`migrate`, `worker`, `api`, `relay`, `consume`; see docker-compose.yml).
 #
 #   docker build -t saga-orchestrator .
 #   docker run --rm -e DATABASE_URL=... saga-orchestrator migrate

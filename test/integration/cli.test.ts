@@ -1,6 +1,10 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { recordDeadLetter } from '../../src/consumers/inbox';
+import { withTransaction } from '../../src/store/pool';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
 // The `saga` command as users run it: bad input gets a message and a non-zero exit, no stack trace.
 
@@ -45,5 +49,67 @@ describe('saga CLI', () => {
     const { code, stdout } = await saga(['catalog', '--check']);
     expect(code).toBe(0);
     expect(stdout).toContain('Event catalog is compatible and its docs are current.');
+  });
+
+  it('refuses relay and consumer commands that cannot run, naming why', async () => {
+    const url = 'postgres://x@127.0.0.1:1/x';
+    const relay = await saga(['relay'], { DATABASE_URL: url, TRANSPORT: 'postgres' });
+    expect(relay.code).toBe(2);
+    expect(relay.stderr).toMatch(/TRANSPORT=postgres needs no relay/);
+    const noBroker = await saga(['relay'], { DATABASE_URL: url, TRANSPORT: 'rabbitmq', AMQP_URL: undefined });
+    expect(noBroker.code).toBe(2);
+    expect(noBroker.stderr).toMatch(/AMQP_URL: is required when TRANSPORT=rabbitmq/);
+    const unknown = await saga(['consume', 'nope'], { DATABASE_URL: url });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown consumer nope \(known: notifier\)/);
+  });
+});
+
+describe('saga dlq', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db?.drop());
+
+  it('lists, shows and discards a dead letter, recording who acted; bad ids exit 2', async () => {
+    const eventId = randomUUID();
+    const { id } = await withTransaction(db.pool, (tx) =>
+      recordDeadLetter(tx, {
+        consumer: 'notifier',
+        eventId,
+        streamId: `order-${eventId}`,
+        globalPosition: 1,
+        eventType: 'order.confirmed',
+        schemaVersion: 1,
+        event: { eventId },
+        reason: 'invalid_payload',
+        error: 'EventSchemaViolationError: orderId Invalid input',
+        attempts: 1,
+      }),
+    );
+    const env = { DATABASE_URL: db.url };
+    const list = await saga(['dlq', 'list', '--consumer', 'notifier'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${id}\\topen\\tnotifier\\torder\\.confirmed`, 'm'));
+
+    const bad = await saga(['dlq', 'show', 'abc'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/must be a positive integer/);
+    const missing = await saga(['dlq', 'replay', '987654321'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/No dead letter 987654321/);
+
+    const discard = await saga(['dlq', 'discard', String(id), '--actor', 'ops-ci', '--note', 'test'], env);
+    expect(discard.code).toBe(0);
+    expect(discard.stdout).toContain(`Dead letter ${id}`);
+    const shown = await saga(['dlq', 'show', String(id)], env);
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      status: 'discarded',
+      actions: [{ action: 'discard', actor: 'ops-ci', outcome: 'discarded', detail: 'test' }],
+    });
+    const again = await saga(['dlq', 'discard', String(id)], env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already discarded/);
   });
 });
