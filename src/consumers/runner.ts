@@ -3,7 +3,9 @@ import pg from 'pg';
 import type { Logger } from '../logger';
 import { AdvisoryLock } from '../outbox/leader-lock';
 import type { Pool } from '../store/pool';
-import type { PartitionSource, Transport } from '../transports/transport';
+import { positionOf, recordProgress } from '../outbox/reader';
+import { consumerSubscriber } from '../transports/postgres';
+import type { Delivery, PartitionSource, Transport } from '../transports/transport';
 import { backoffDelay } from '../util/backoff';
 import { pause } from '../util/pause';
 import type { ConsumerDefinition } from './consumer';
@@ -141,6 +143,20 @@ export class ConsumerRunner {
     await owned.lock.release();
   }
 
+  private async acknowledge(source: PartitionSource, consumer: string, partition: number, done: Delivery[]) {
+    await source.ack(done);
+    const { transport } = this.options;
+    if (!transport.needsRelay) return; // the checkpoint itself is the progress
+    const last = [...done].reverse().find((d) => d.kind === 'event');
+    if (last?.kind === 'event') {
+      await recordProgress(
+        this.options.pool,
+        consumerSubscriber(consumer, partition, transport.kind),
+        positionOf(last.event),
+      );
+    }
+  }
+
   /** The loop of one owned partition: fetch, handle in order, acknowledge; rewind on failure. */
   private async consume(consumer: ConsumerDefinition, partition: number, signal: AbortSignal): Promise<void> {
     const { logger } = this.options;
@@ -164,7 +180,7 @@ export class ConsumerRunner {
           }
         } finally {
           // Acknowledge what was finished even when the batch stopped half-way.
-          if (done > 0) await source.ack(deliveries.slice(0, done));
+          if (done > 0) await this.acknowledge(source, consumer.name, partition, deliveries.slice(0, done));
         }
         if (done < deliveries.length && !signal.aborted) await source.rewind();
         failures = 0;

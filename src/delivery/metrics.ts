@@ -34,7 +34,8 @@ export function registerDeliveryGauges(registry: Registry, pool: Pool, transport
           SQL.consumerCheckpoints,
         );
         for (const row of rows) {
-          const [, consumer, partition] = row.subscriber.split(':');
+          const [, consumer, partition, via = 'postgres'] = row.subscriber.split(':');
+          if (via !== transport) continue; // markers left by another transport
           const b = await backlogAfter(pool, {
             transactionId: row.transaction_id,
             globalPosition: row.global_position,
@@ -64,7 +65,7 @@ export function registerDeliveryGauges(registry: Registry, pool: Pool, transport
   });
   const lag = new Gauge({
     name: 'saga_consumer_lag_events',
-    help: 'Committed events past a consumer partition checkpoint (Postgres-native transport)',
+    help: 'Committed events past what a consumer partition has handled (its checkpoint, or its progress behind a broker)',
     labelNames: ['consumer', 'partition'] as const,
     registers: [registry],
     collect: () => collect(),

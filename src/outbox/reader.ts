@@ -53,6 +53,13 @@ const SQL = {
     SET transaction_id = $4::xid8, global_position = $5, updated_at = now()
     WHERE subscriber = $1 AND transaction_id = $2::xid8 AND global_position = $3
       AND (transaction_id, global_position) < ($4::xid8, $5::bigint)`,
+  // Progress markers of broker consumers: only ever move forward, no compare-and-set needed.
+  recordProgress: `INSERT INTO subscription_checkpoints (subscriber, transaction_id, global_position)
+    VALUES ($1, $2::xid8, $3)
+    ON CONFLICT (subscriber) DO UPDATE SET transaction_id = excluded.transaction_id,
+      global_position = excluded.global_position, updated_at = now()
+    WHERE (subscription_checkpoints.transaction_id, subscription_checkpoints.global_position)
+      < (excluded.transaction_id, excluded.global_position)`,
   // Events committed past a position (a lag or backlog figure) and the oldest one's age.
   backlog: `SELECT count(*)::int AS events, extract(epoch FROM now() - min(occurred_at))::float AS oldest_age_seconds
     FROM events
@@ -127,6 +134,14 @@ export async function advanceCheckpoint(
     if (now.transactionId === to.transactionId && now.globalPosition === to.globalPosition) return;
     throw new CheckpointConflictError(subscriber);
   }
+}
+
+/**
+ * Records how far a consumer fed by a broker has got (the last event it acknowledged), so its
+ * lag can be measured against the log like a Postgres-native checkpoint. Never moves back.
+ */
+export async function recordProgress(db: Pool | Tx, subscriber: string, to: LogPosition): Promise<void> {
+  await db.query(SQL.recordProgress, [subscriber, to.transactionId, to.globalPosition]);
 }
 
 /** How many committed events lie past `after`, and how old the oldest of them is. */

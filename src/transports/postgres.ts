@@ -9,8 +9,12 @@ import {
   type Transport,
 } from './transport';
 
-/** The checkpoint row of one consumer partition reading the log directly. */
-export const consumerSubscriber = (consumer: string, partition: number): string => `consumer:${consumer}:${partition}`;
+/**
+ * The checkpoint row of one consumer partition: `consumer:<name>:<partition>` reading the log
+ * directly, `consumer:<name>:<partition>:<transport>` as a progress marker behind a broker.
+ */
+export const consumerSubscriber = (consumer: string, partition: number, transport = 'postgres'): string =>
+  `consumer:${consumer}:${partition}${transport === 'postgres' ? '' : `:${transport}`}`;
 
 /**
  * Each consumer partition reads the events table itself with its own checkpoint: no broker,

@@ -1,3 +1,5 @@
+import { Registry } from 'prom-client';
+import { registerDeliveryGauges } from '../../src/delivery/metrics';
 import { startDelivery, type Delivery } from '../../src/delivery/start';
 import { createLogger } from '../../src/logger';
 import { waitFor } from '../../src/util/wait';
@@ -99,5 +101,17 @@ describe.each(transportsUnderTest())('delivery over %s', (kind) => {
     expect(effects.doubled).toEqual([]);
     expect(effects.outOfOrder).toEqual([]);
     expect(effects.total).toBe(expected);
+
+    // Caught up: the relay's backlog and the consumer's lag read zero, measured against the log.
+    const registry = new Registry();
+    registerDeliveryGauges(registry, db.pool, kind);
+    const metrics = await waitFor(
+      async () => {
+        const text = await registry.metrics();
+        return /saga_consumer_lag_events\{consumer="recorder",partition="0"\} 0\n/.test(text) && text;
+      },
+      { timeoutMs: 10_000, description: 'the consumer lag to read 0' },
+    );
+    if (kind !== 'postgres') expect(metrics).toContain(`saga_relay_backlog_events{transport="${kind}"} 0\n`);
   });
 });
