@@ -32,6 +32,8 @@ import {
   type ActionResult,
 } from './consumers/dead-letters';
 import { startDelivery } from './delivery/start';
+import { transportSettings } from './delivery/transport-factory';
+import type { ConsumerDefinition } from './consumers/consumer';
 import os from 'node:os';
 
 /** The command line asks for something impossible (bad argument, wrong transport). */
@@ -190,6 +192,28 @@ program
     }),
   );
 
+/** Runs the relay and/or consumers of this process until SIGINT/SIGTERM, then drains and stops. */
+async function runDelivery(
+  config: Config,
+  logger: Logger,
+  roles: { consumers: readonly ConsumerDefinition[]; relay: boolean },
+): Promise<void> {
+  const url = requireDatabaseUrl(config);
+  const pool = createPool(url, { applicationName: roles.relay ? 'saga-relay-pool' : 'saga-consume-pool' });
+  const delivery = await startDelivery({
+    pool,
+    connectionString: url,
+    transport: transportSettings(config),
+    ...roles,
+    topology: CONSUMERS,
+    logger,
+  });
+  onShutdownSignal(async () => {
+    await delivery.stop();
+    await pool.end();
+  });
+}
+
 program
   .command('relay')
   .description('Publish committed events to the broker (TRANSPORT=rabbitmq|nats); run several for hot standbys')
@@ -198,22 +222,8 @@ program
       if (config.transport === 'postgres') {
         throw new UsageError('TRANSPORT=postgres needs no relay: consumers read the events table directly');
       }
-      const url = requireDatabaseUrl(config);
-      const pool = createPool(url, { applicationName: 'saga-relay-pool' });
-      const delivery = await startDelivery({
-        pool,
-        connectionString: url,
-        transport: { kind: config.transport, amqpUrl: config.amqpUrl, natsUrl: config.natsUrl },
-        consumers: [],
-        relay: true,
-        topology: CONSUMERS,
-        logger,
-      });
+      await runDelivery(config, logger, { consumers: [], relay: true });
       logger.info({ transport: config.transport }, 'relay started (active or standby)');
-      onShutdownSignal(async () => {
-        await delivery.stop();
-        await pool.end();
-      });
     }),
   );
 
@@ -224,22 +234,8 @@ program
   .action((names: string[]) =>
     run(async (config, logger) => {
       const consumers = selectConsumers(names);
-      const url = requireDatabaseUrl(config);
-      const pool = createPool(url, { applicationName: 'saga-consume-pool' });
-      const delivery = await startDelivery({
-        pool,
-        connectionString: url,
-        transport: { kind: config.transport, amqpUrl: config.amqpUrl, natsUrl: config.natsUrl },
-        consumers,
-        relay: false,
-        topology: CONSUMERS,
-        logger,
-      });
+      await runDelivery(config, logger, { consumers, relay: false });
       logger.info({ consumers: consumers.map((c) => c.name), transport: config.transport }, 'consumers started');
-      onShutdownSignal(async () => {
-        await delivery.stop();
-        await pool.end();
-      });
     }),
   );
 

@@ -20,6 +20,7 @@ import { simulatedActivityDeps } from './runtime/activity-deps';
 import { Registry } from 'prom-client';
 import { CONSUMERS } from './consumers';
 import { startDelivery } from './delivery/start';
+import { transportSettings } from './delivery/transport-factory';
 
 export interface DevStack {
   urls: { api: string; temporalUi: string | undefined; temporal: string; postgres: string };
@@ -110,7 +111,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
     const delivery = await startDelivery({
       pool,
       connectionString: postgres.url,
-      transport: { kind: config.transport, amqpUrl: config.amqpUrl, natsUrl: config.natsUrl },
+      transport: transportSettings(config),
       consumers: CONSUMERS,
       relay: true,
       topology: CONSUMERS,

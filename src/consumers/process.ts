@@ -10,7 +10,7 @@ import type { Delivery } from '../transports/transport';
 import { backoffDelay } from '../util/backoff';
 import { pause } from '../util/pause';
 import type { ConsumedEvent, ConsumerDefinition } from './consumer';
-import { claimEvent, recordDeadLetter, type DeadLetterReason } from './inbox';
+import { claimEvent, recordDeadLetter, type DeadLetterReason, type NewDeadLetter } from './inbox';
 
 export type DeliveryOutcome = 'handled' | 'duplicate' | 'skipped' | 'parked' | 'dead_lettered';
 
@@ -71,6 +71,27 @@ const errorText = (err: unknown): { error: string; stack: string | undefined } =
   stack: err instanceof Error ? err.stack : undefined,
 });
 
+function letterFor(
+  consumer: string,
+  raw: RawEvent,
+  reason: DeadLetterReason,
+  failure: { error: string; stack?: string | undefined },
+  attempts: number,
+): NewDeadLetter {
+  return {
+    consumer,
+    eventId: raw.eventId,
+    streamId: raw.streamId,
+    globalPosition: raw.globalPosition,
+    eventType: raw.eventType,
+    schemaVersion: raw.schemaVersion,
+    event: raw,
+    reason,
+    ...failure,
+    attempts,
+  };
+}
+
 async function deadLetterRaw(
   pool: Pool,
   consumer: string,
@@ -80,18 +101,7 @@ async function deadLetterRaw(
   attempts: number,
 ): Promise<DeliveryOutcome> {
   const { status } = await withTransaction(pool, (tx) =>
-    recordDeadLetter(tx, {
-      consumer,
-      eventId: raw.eventId,
-      streamId: raw.streamId,
-      globalPosition: raw.globalPosition,
-      eventType: raw.eventType,
-      schemaVersion: raw.schemaVersion,
-      event: raw,
-      reason,
-      ...errorText(err),
-      attempts,
-    }),
+    recordDeadLetter(tx, letterFor(consumer, raw, reason, errorText(err), attempts)),
   );
   return status === 'parked' ? 'parked' : 'dead_lettered';
 }
@@ -113,18 +123,10 @@ export async function attemptOnce(
     return 'handled';
   }
   if (claim.duplicate) return 'duplicate';
-  await recordDeadLetter(tx, {
-    consumer: consumer.name,
-    eventId: raw.eventId,
-    streamId: raw.streamId,
-    globalPosition: raw.globalPosition,
-    eventType: raw.eventType,
-    schemaVersion: raw.schemaVersion,
-    event: raw,
-    reason: 'parked',
-    error: 'an earlier event of the stream is unresolved',
-    attempts: 0,
-  });
+  await recordDeadLetter(
+    tx,
+    letterFor(consumer.name, raw, 'parked', { error: 'an earlier event of the stream is unresolved' }, 0),
+  );
   return 'parked';
 }
 

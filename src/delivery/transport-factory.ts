@@ -1,3 +1,4 @@
+import type { Config } from '../config';
 import type { EventsWakeup } from '../outbox/wakeup';
 import type { Pool } from '../store/pool';
 import { createNatsTransport } from '../transports/nats';
@@ -12,6 +13,13 @@ export interface TransportSettings {
   /** Broker resource names (tests isolate runs with these). Defaults: saga.events / saga / SAGA_EVENTS / events. */
   names?: { exchange?: string; queuePrefix?: string; stream?: string; subjectPrefix?: string };
 }
+
+/** The transport settings of a configuration (`TRANSPORT`, `AMQP_URL`, `NATS_URL`). */
+export const transportSettings = (config: Pick<Config, 'transport' | 'amqpUrl' | 'natsUrl'>): TransportSettings => ({
+  kind: config.transport,
+  amqpUrl: config.amqpUrl,
+  natsUrl: config.natsUrl,
+});
 
 /** The transport `TRANSPORT` names (config validation guarantees its URL is set). */
 export function createTransport(settings: TransportSettings, deps: { pool: Pool; wakeup: EventsWakeup }): Transport {

@@ -1,3 +1,4 @@
+import { EVENT_COLUMNS, toStoredEvent, type EventRow } from '../store/event-store';
 import type { Pool, Tx } from '../store/pool';
 
 /**
@@ -38,8 +39,7 @@ export class CheckpointConflictError extends Error {
 }
 
 const SQL = {
-  readAfter: `SELECT global_position, transaction_id::text, event_id, stream_id, stream_version, event_type,
-      schema_version, payload, metadata, occurred_at
+  readAfter: `SELECT ${EVENT_COLUMNS}
     FROM events
     WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
       AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
@@ -67,29 +67,8 @@ const SQL = {
       AND (transaction_id, global_position) > ($1::xid8, $2::bigint)`,
 } as const;
 
-interface EventRow {
-  global_position: number;
-  transaction_id: string;
-  event_id: string;
-  stream_id: string;
-  stream_version: number;
-  event_type: string;
-  schema_version: number;
-  payload: unknown;
-  metadata: Record<string, unknown>;
-  occurred_at: Date;
-}
-
 const toRawEvent = (r: EventRow): RawEvent => ({
-  eventId: r.event_id,
-  eventType: r.event_type,
-  schemaVersion: r.schema_version,
-  streamId: r.stream_id,
-  streamVersion: r.stream_version,
-  globalPosition: r.global_position,
-  transactionId: r.transaction_id,
-  payload: r.payload,
-  metadata: r.metadata,
+  ...toStoredEvent(r),
   occurredAt: r.occurred_at.toISOString(),
 });
 

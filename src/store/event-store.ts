@@ -43,17 +43,19 @@ export class StreamVersionConflictError extends Error {
   }
 }
 
+/** The columns every event read selects (the committed-order reader uses them too). */
+export const EVENT_COLUMNS = `global_position, transaction_id::text, event_id, stream_id, stream_version, event_type,
+  schema_version, payload, metadata, occurred_at`;
+
 const SQL = {
   append: `INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, payload, metadata)
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
-    RETURNING global_position, transaction_id::text, event_id, stream_id, stream_version, event_type,
-              schema_version, payload, metadata, occurred_at`,
+    RETURNING ${EVENT_COLUMNS}`,
   currentVersion: `SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1`,
-  columns: `SELECT global_position, transaction_id::text, event_id, stream_id, stream_version, event_type,
-              schema_version, payload, metadata, occurred_at FROM events`,
+  columns: `SELECT ${EVENT_COLUMNS} FROM events`,
 } as const;
 
-interface EventRow {
+export interface EventRow {
   global_position: number;
   transaction_id: string;
   event_id: string;
@@ -66,7 +68,7 @@ interface EventRow {
   occurred_at: Date;
 }
 
-const toStoredEvent = (r: EventRow): StoredEvent => ({
+export const toStoredEvent = (r: EventRow): StoredEvent => ({
   globalPosition: r.global_position,
   transactionId: r.transaction_id,
   eventId: r.event_id,
