@@ -100,9 +100,10 @@ async function deadLetterRaw(
   err: unknown,
   attempts: number,
 ): Promise<DeliveryOutcome> {
-  const { status } = await withTransaction(pool, (tx) =>
+  const { id, status } = await withTransaction(pool, (tx) =>
     recordDeadLetter(tx, letterFor(consumer, raw, reason, errorText(err), attempts)),
   );
+  if (id === undefined) return 'duplicate'; // redelivered: its dead letter exists already
   return status === 'parked' ? 'parked' : 'dead_lettered';
 }
 

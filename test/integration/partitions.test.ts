@@ -1,0 +1,210 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { partitionOf } from '../../src/transports/codec';
+import { waitFor } from '../../src/util/wait';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { appendApproved, newStreamId, RECORDER_SQL, recordedEffects } from '../helpers/delivery';
+
+// Two consumer instances of the recorder, each in its own process, share its 4 partitions
+// over the Postgres-native transport. One is killed with SIGKILL while events are being
+// appended; the survivor takes over every partition, and every event still takes effect
+// exactly once, in order per stream.
+
+const ROOT = path.resolve(__dirname, '../..');
+const PARTITIONS = 4;
+const STREAMS_PER_PARTITION = 10;
+const EVENTS_PER_STREAM = 10;
+const TOTAL = PARTITIONS * STREAMS_PER_PARTITION * EVENTS_PER_STREAM;
+const ALL = Array.from({ length: PARTITIONS }, (_, p) => p);
+
+interface Instance {
+  name: string;
+  child: ChildProcess;
+  /** Partitions of the recorder in the latest state line, or undefined before the first. */
+  partitions(): number[] | undefined;
+  /** Everything the process wrote, for failure messages. */
+  output(): string;
+}
+
+let db: TestDatabase;
+const children: ChildProcess[] = [];
+
+function startInstance(name: string): Promise<Instance> {
+  // `node --import tsx` (not the tsx CLI, which runs a second process): SIGKILL must hit the instance itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/delivery-process.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DELIVERY_DATABASE_URL: db.url,
+      DELIVERY_TRANSPORT: JSON.stringify({ kind: 'postgres' }),
+      DELIVERY_ROLE: 'consume',
+      DELIVERY_PARTITIONS: String(PARTITIONS),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  let pending = '';
+  let partitions: number[] | undefined;
+  const instance: Instance = { name, child, partitions: () => partitions, output: () => output };
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      output += text;
+      pending += text;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        if (line === 'delivery ready') resolve(instance);
+        if (line.startsWith('state ')) {
+          const state = JSON.parse(line.slice('state '.length)) as { partitions?: Record<string, number[]> };
+          partitions = state.partitions?.recorder;
+        }
+      }
+    });
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${name} exited (${code ?? signal}) before it was ready:\n${output}`)),
+    );
+  });
+}
+
+/** 10 streams per partition, so every partition (and so both instances) has work. */
+function streamsByPartition(): string[][] {
+  const buckets: string[][] = ALL.map(() => []);
+  while (buckets.some((b) => b.length < STREAMS_PER_PARTITION)) {
+    const stream = newStreamId();
+    const bucket = buckets[partitionOf(stream, PARTITIONS)]!;
+    if (bucket.length < STREAMS_PER_PARTITION) bucket.push(stream);
+  }
+  return buckets;
+}
+
+/** Adds what the instances printed to a failed wait's error. */
+async function explained<T>(wait: Promise<T>, ...instances: Instance[]): Promise<T> {
+  try {
+    return await wait;
+  } catch (err) {
+    const outputs = instances.map((i) => `--- ${i.name}:\n${i.output().slice(-4000)}`).join('\n');
+    throw new Error(`${(err as Error).message}\n${outputs}`);
+  }
+}
+
+const count = async (sql: string, params: unknown[] = []) =>
+  (await db.pool.query<{ n: number }>(sql, params)).rows[0]!.n;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await db.pool.query(RECORDER_SQL);
+});
+afterAll(async () => {
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  const exited = running.map((c) => new Promise((r) => c.once('exit', r)));
+  for (const c of running) c.kill('SIGKILL');
+  await Promise.all(exited);
+  await db?.drop();
+});
+
+describe('consumer partitions across processes', () => {
+  test('two instances split the partitions; when one is killed the survivor takes all, nothing lost or doubled', async () => {
+    const [first, second] = await Promise.all([startInstance('first'), startInstance('second')]);
+
+    // Both up: the 4 partitions are split between them, each owning some, none owned twice.
+    await explained(
+      waitFor(
+        () => {
+          const a = first.partitions();
+          const b = second.partitions();
+          if (!a?.length || !b?.length) return false;
+          const union = [...a, ...b].sort((x, y) => x - y);
+          return JSON.stringify(union) === JSON.stringify(ALL);
+        },
+        { timeoutMs: 60_000, description: 'the partitions to be split between the instances' },
+      ),
+      first,
+      second,
+    );
+    const split = { first: first.partitions()!, second: second.partitions()! };
+    expect(split.first.length).toBeGreaterThanOrEqual(1);
+    expect(split.second.length).toBeGreaterThanOrEqual(1);
+    expect(split.first.filter((p) => split.second.includes(p))).toEqual([]);
+    expect([...split.first, ...split.second].sort((x, y) => x - y)).toEqual(ALL);
+
+    const buckets = streamsByPartition();
+    const [victim, survivor] = [first, second];
+    let killed!: () => void;
+    const afterKill = new Promise<void>((r) => (killed = r));
+    const at = { appended: 0, handled: 0, victimPartitions: [] as number[] };
+
+    // Round by round, one event per stream per transaction; the last rounds only after the kill,
+    // so the kill always lands while events are still being appended.
+    const writer = (async () => {
+      const streams = buckets.flat();
+      for (let v = 0; v < EVENTS_PER_STREAM; v++) {
+        if (v === EVENTS_PER_STREAM - 3) await afterKill;
+        for (const stream of streams) await appendApproved(db.pool, stream, v);
+      }
+    })();
+
+    // Kill once the victim has taken effect for some events of its own partitions.
+    const killer = (async () => {
+      await explained(
+        waitFor(
+          async () => {
+            const mine = victim.partitions() ?? [];
+            const streams = mine.flatMap((p) => buckets[p]!);
+            const appended = await count('SELECT count(*)::int AS n FROM events');
+            const victimHandled = await count(
+              'SELECT count(*)::int AS n FROM test_deliveries WHERE stream_id = ANY($1)',
+              [streams],
+            );
+            return appended >= TOTAL / 4 && victimHandled > 0;
+          },
+          { timeoutMs: 60_000, intervalMs: 20, description: 'the victim to be handling events' },
+        ),
+        victim,
+      );
+      at.victimPartitions = victim.partitions()!;
+      victim.child.kill('SIGKILL');
+      at.appended = await count('SELECT count(*)::int AS n FROM events');
+      at.handled = (await recordedEffects(db.pool, 'recorder')).distinct;
+      killed();
+    })();
+    // A failure of either must not leave the other waiting forever.
+    await Promise.all([killer.catch((err) => (killed(), Promise.reject(err))), writer]);
+
+    // The kill really happened mid-stream, with the victim owning and handling partitions.
+    expect(at.victimPartitions.length).toBeGreaterThanOrEqual(1);
+    expect(at.appended).toBeLessThan(TOTAL);
+    expect(at.handled).toBeLessThan(TOTAL);
+    expect(await count('SELECT count(*)::int AS n FROM events')).toBe(TOTAL);
+    await waitFor(() => victim.child.signalCode === 'SIGKILL', { description: 'the victim to die' });
+
+    // The survivor takes over every partition.
+    await explained(
+      waitFor(() => JSON.stringify(survivor.partitions()) === JSON.stringify(ALL), {
+        timeoutMs: 60_000,
+        description: 'the survivor to own all partitions',
+      }),
+      survivor,
+    );
+    expect(survivor.partitions()).toEqual(ALL);
+
+    // Every event took effect exactly once, in order per stream.
+    await explained(
+      waitFor(async () => (await recordedEffects(db.pool, 'recorder')).distinct >= TOTAL, {
+        timeoutMs: 120_000,
+        description: `all ${TOTAL} events to take effect`,
+      }),
+      survivor,
+    );
+    const effects = await recordedEffects(db.pool, 'recorder');
+    expect(effects.doubled).toEqual([]);
+    expect(effects.outOfOrder).toEqual([]);
+    expect(effects.distinct).toBe(TOTAL);
+    expect(effects.total).toBe(TOTAL);
+    // Nothing was dead-lettered along the way, and the survivor is still running.
+    expect(await count('SELECT count(*)::int AS n FROM dead_letters')).toBe(0);
+    expect(survivor.child.exitCode).toBeNull();
+  }, 240_000);
+});
