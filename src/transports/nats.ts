@@ -9,6 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { RawEvent } from '../outbox/reader';
+import { DeliveryBuffer } from './buffered-source';
 import { decodeMessage, encodeEvent, eventHeaders } from './codec';
 import {
   BrokerUnavailableError,
@@ -103,27 +104,44 @@ const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
 };
 
 class NatsPublisher implements Publisher {
+  /** Rejects when the connection drops: pending PubAcks would otherwise wait out their timeout. */
+  private readonly lost: Promise<never>;
+
   constructor(
     private readonly nc: NatsConnection,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.lost = new Promise<never>((_, reject) => {
+      void (async () => {
+        for await (const status of nc.status()) {
+          if (status.type === 'disconnect' || status.type === 'close') {
+            return reject(new BrokerUnavailableError(`NATS connection lost (${status.type})`));
+          }
+        }
+      })();
+      void nc.closed().then(() => reject(new BrokerUnavailableError('NATS connection closed')));
+    });
+    this.lost.catch(() => undefined);
+  }
 
   async publish(events: RawEvent[]): Promise<void> {
     const js = jetstream(this.nc);
     // Published concurrently, each awaited for its PubAck; Nats-Msg-Id makes a re-publish
     // after a crash a server-side duplicate instead of a second message.
-    await wrap('NATS publish failed', () =>
-      Promise.all(
-        events.map((event) => {
-          const h = headers();
-          for (const [k, v] of Object.entries(eventHeaders(event))) h.set(k, v);
-          return js.publish(subjectOf(event.eventType, this.prefix), encodeEvent(event), {
-            msgID: event.eventId,
-            headers: h,
-            timeout: 10_000,
-          });
-        }),
-      ),
+    await wrap('NATS publish failed', () => Promise.race([this.lost, this.sendAll(js, events)]));
+  }
+
+  private sendAll(js: ReturnType<typeof jetstream>, events: RawEvent[]) {
+    return Promise.all(
+      events.map((event) => {
+        const h = headers();
+        for (const [k, v] of Object.entries(eventHeaders(event))) h.set(k, v);
+        return js.publish(subjectOf(event.eventType, this.prefix), encodeEvent(event), {
+          msgID: event.eventId,
+          headers: h,
+          timeout: 10_000,
+        });
+      }),
     );
   }
 
@@ -134,10 +152,7 @@ class NatsPublisher implements Publisher {
 
 class NatsPartitionSource implements PartitionSource {
   private messages: ConsumerMessages | undefined;
-  private buffer: { delivery: Delivery; message: JsMsg }[] = [];
-  private handedOut: JsMsg[] = [];
-  private notify: (() => void) | undefined;
-  private failure: Error | undefined;
+  private readonly buffer = new DeliveryBuffer<JsMsg>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -150,52 +165,31 @@ class NatsPartitionSource implements PartitionSource {
     const consumer = await jetstream(this.nc).consumers.get(this.stream, this.durable);
     const messages = await consumer.consume({ max_messages: this.maxMessages });
     this.messages = messages;
-    this.failure = undefined;
     // Pump everything the server sends into our own ordered buffer.
     void (async () => {
       try {
         for await (const message of messages) {
           const messageId = message.headers?.get('Nats-Msg-Id') || undefined;
-          this.buffer.push({ delivery: decodeMessage(message.data, messageId), message });
-          this.notify?.();
+          this.buffer.push(decodeMessage(message.data, messageId), message);
         }
-        if (this.messages === messages) this.fail(new BrokerUnavailableError('NATS consumer stopped'));
+        if (this.messages === messages) this.buffer.fail(new BrokerUnavailableError('NATS consumer stopped'));
       } catch (err) {
-        if (this.messages === messages) this.fail(new BrokerUnavailableError((err as Error).message));
+        if (this.messages === messages) this.buffer.fail(new BrokerUnavailableError((err as Error).message));
       }
     })();
   }
 
-  private fail(err: Error): void {
-    this.failure = err;
-    this.notify?.();
-  }
-
-  async fetch(max: number, waitMs: number): Promise<Delivery[]> {
-    if (this.failure) throw this.failure;
-    if (this.buffer.length === 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
-        this.notify = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.notify = undefined;
-      if (this.failure) throw this.failure;
-    }
-    const taken = this.buffer.splice(0, max);
-    this.handedOut.push(...taken.map((t) => t.message));
-    return taken.map((t) => t.delivery);
+  fetch(max: number, waitMs: number): Promise<Delivery[]> {
+    return this.buffer.fetch(max, waitMs);
   }
 
   async ack(deliveries: Delivery[]): Promise<void> {
-    for (const message of this.handedOut.splice(0, deliveries.length)) message.ack();
+    for (const message of this.buffer.takeAcknowledged(deliveries.length)) message.ack();
   }
 
   async rewind(): Promise<void> {
     // Negative acks in order make the unhandled messages the next ones delivered.
-    for (const message of [...this.handedOut, ...this.buffer.map((b) => b.message)]) message.nak();
+    for (const message of this.buffer.drain()) message.nak();
     await this.stop();
     await this.open();
   }
@@ -203,8 +197,7 @@ class NatsPartitionSource implements PartitionSource {
   private async stop(): Promise<void> {
     const messages = this.messages;
     this.messages = undefined;
-    this.buffer = [];
-    this.handedOut = [];
+    this.buffer.drain();
     await messages?.close().catch(() => undefined);
   }
 

@@ -1,5 +1,6 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { RawEvent } from '../outbox/reader';
+import { DeliveryBuffer } from './buffered-source';
 import { decodeMessage, encodeEvent, eventHeaders } from './codec';
 import {
   BrokerUnavailableError,
@@ -120,10 +121,7 @@ class RabbitPublisher implements Publisher {
 /** Buffers what the broker pushes (up to the prefetch) and hands it out in order. */
 class RabbitPartitionSource implements PartitionSource {
   private channel: Channel | undefined;
-  private buffer: { delivery: Delivery; message: ConsumeMessage }[] = [];
-  private handedOut: ConsumeMessage[] = [];
-  private notify: (() => void) | undefined;
-  private failure: Error | undefined;
+  private readonly buffer = new DeliveryBuffer<ConsumeMessage>();
 
   constructor(
     private readonly connection: ChannelModel,
@@ -137,51 +135,29 @@ class RabbitPartitionSource implements PartitionSource {
     const channel = await this.connection.createChannel();
     channel.on('error', () => undefined);
     channel.on('close', () => {
-      if (this.channel === channel) this.fail(new BrokerUnavailableError('RabbitMQ channel closed'));
+      if (this.channel === channel) this.buffer.fail(new BrokerUnavailableError('RabbitMQ channel closed'));
     });
     await declare(channel, this.names, [this.topology]);
     await channel.prefetch(this.prefetch);
     this.channel = channel;
-    this.failure = undefined;
     await channel.consume(
       this.queue,
       (message) => {
-        if (!message) return this.fail(new BrokerUnavailableError(`Queue ${this.queue} was deleted`));
-        this.buffer.push({ delivery: decodeMessage(message.content, message.properties.messageId), message });
-        this.notify?.();
+        if (!message) return this.buffer.fail(new BrokerUnavailableError(`Queue ${this.queue} was deleted`));
+        this.buffer.push(decodeMessage(message.content, message.properties.messageId), message);
       },
       { noAck: false },
     );
   }
 
-  private fail(err: Error): void {
-    this.failure = err;
-    this.notify?.();
-  }
-
-  async fetch(max: number, waitMs: number): Promise<Delivery[]> {
-    if (this.failure) throw this.failure;
-    if (this.buffer.length === 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
-        this.notify = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.notify = undefined;
-      if (this.failure) throw this.failure;
-    }
-    const taken = this.buffer.splice(0, max);
-    this.handedOut.push(...taken.map((t) => t.message));
-    return taken.map((t) => t.delivery);
+  fetch(max: number, waitMs: number): Promise<Delivery[]> {
+    return this.buffer.fetch(max, waitMs);
   }
 
   async ack(deliveries: Delivery[]): Promise<void> {
-    if (deliveries.length === 0) return;
-    const done = this.handedOut.splice(0, deliveries.length);
+    const done = this.buffer.takeAcknowledged(deliveries.length);
     // Cumulative ack of everything up to the last one handled.
-    this.channel!.ack(done.at(-1)!, true);
+    if (done.length) this.channel!.ack(done.at(-1)!, true);
   }
 
   async rewind(): Promise<void> {
@@ -193,8 +169,7 @@ class RabbitPartitionSource implements PartitionSource {
   private async closeChannel(): Promise<void> {
     const channel = this.channel;
     this.channel = undefined;
-    this.buffer = [];
-    this.handedOut = [];
+    this.buffer.drain();
     await channel?.close().catch(() => undefined);
   }
 
