@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { wireEventSchema, type WIRE_HEADERS } from '../events/wire';
 import type { RawEvent } from '../outbox/reader';
 import type { Delivery } from './transport';
 
@@ -7,18 +7,6 @@ export function encodeEvent(event: RawEvent): Buffer {
   return Buffer.from(JSON.stringify(event));
 }
 
-const rawEventSchema = z.object({
-  eventId: z.uuid(),
-  eventType: z.string().min(1),
-  schemaVersion: z.number().int(),
-  streamId: z.string().min(1),
-  streamVersion: z.number().int().positive(),
-  globalPosition: z.number().int().nonnegative(),
-  transactionId: z.string().regex(/^\d+$/),
-  payload: z.unknown(),
-  metadata: z.record(z.string(), z.unknown()),
-  occurredAt: z.string(),
-});
 
 /** Reads a message body; anything that is not a stored event becomes a `malformed` delivery. */
 export function decodeMessage(body: Buffer | Uint8Array, messageId: string | undefined): Delivery {
@@ -29,7 +17,7 @@ export function decodeMessage(body: Buffer | Uint8Array, messageId: string | und
   } catch {
     return { kind: 'malformed', messageId, text, problem: 'message body is not JSON' };
   }
-  const parsed = rawEventSchema.safeParse(json);
+  const parsed = wireEventSchema.safeParse(json);
   if (!parsed.success) {
     const problem = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ');
     return { kind: 'malformed', messageId, text, problem: `message is not an event envelope: ${problem}` };
@@ -38,7 +26,7 @@ export function decodeMessage(body: Buffer | Uint8Array, messageId: string | und
 }
 
 /** Headers every broker message carries (the body stays the source of truth). */
-export function eventHeaders(event: RawEvent): Record<string, string> {
+export function eventHeaders(event: RawEvent): Partial<Record<keyof typeof WIRE_HEADERS, string>> {
   const meta = event.metadata;
   return {
     'saga-event-type': event.eventType,

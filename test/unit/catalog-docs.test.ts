@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ORDER_STEPS } from '../../src/workflows/order-saga';
+import { wireEventSchema } from '../../src/events/wire';
 import { EVENT_DEFINITIONS } from '../../src/events/catalog';
 import { catalogDocs, channelId, renderAsyncApi, renderEventsMarkdown } from '../../src/events/catalog-docs';
 
@@ -84,7 +85,14 @@ describe('docs/asyncapi.yaml', () => {
     const messages = Object.values(channel.messages);
     expect(messages).toHaveLength(1);
     expect(messages[0]!.name).toBe(type);
-    expect(messages[0]!.payload).toEqual(newestJsonSchema(d.versions.at(-1)!.schema));
+    // The body is the stored event; its `payload` is the newest version's JSON Schema.
+    const body = messages[0]!.payload as {
+      properties: Record<string, Record<string, unknown>>;
+      required: string[];
+    };
+    expect(body.properties.payload).toEqual(newestJsonSchema(d.versions.at(-1)!.schema));
+    expect(body.properties.eventType).toMatchObject({ const: type });
+    expect([...body.required].sort()).toEqual(Object.keys(wireEventSchema.shape).sort());
     expect(messages[0]!['x-schema-versions'].map((v) => v.version)).toEqual(d.versions.map((_, i) => i + 1));
   });
 });
