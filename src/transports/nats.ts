@@ -74,23 +74,42 @@ async function ensureStream(nc: NatsConnection, names: Names, duplicateWindowMs:
   }
 }
 
+const consumerConfig = (names: Names, durable: string) => ({
+  durable_name: durable,
+  ack_policy: AckPolicy.Explicit,
+  // Every event subject: NATS 2.9 filters on one subject only, and the runtime skips the
+  // types a consumer does not handle (it also sees unknown types that way, and dead-letters them).
+  filter_subject: `${names.prefix}.>`,
+  ack_wait: nanos(30_000),
+  max_deliver: -1,
+  max_ack_pending: 1000,
+});
+
 async function ensureConsumer(nc: NatsConnection, names: Names, durable: string): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
     await jsm.consumers.info(names.stream, durable);
   } catch {
-    // Every event subject: NATS 2.9 filters on one subject only, and the runtime skips the
-    // types a consumer does not handle (it also sees unknown types that way, and dead-letters them).
-    await jsm.consumers.add(names.stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: `${names.prefix}.>`,
-      ack_wait: nanos(30_000),
-      max_deliver: -1,
-      max_ack_pending: 1000,
-    });
+    await jsm.consumers.add(names.stream, { ...consumerConfig(names, durable), deliver_policy: DeliverPolicy.All });
   }
+}
+
+/**
+ * Called by a partition's new owner. Messages the previous owner received but never
+ * acknowledged (it died holding them) would only come back after the ack wait, behind newer
+ * ones: that breaks the order per stream. So the durable consumer is recreated to start right
+ * after its ack floor; what the previous owner did handle comes again and the inbox absorbs it.
+ */
+async function resumeFromAckFloor(nc: NatsConnection, names: Names, durable: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.consumers.info(names.stream, durable);
+  if (info.num_ack_pending === 0) return;
+  await jsm.consumers.delete(names.stream, durable);
+  await jsm.consumers.add(names.stream, {
+    ...consumerConfig(names, durable),
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: info.ack_floor.stream_seq + 1,
+  });
 }
 
 const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -236,6 +255,7 @@ export function createNatsTransport(options: NatsOptions): Transport {
         await wrap('NATS consumer set-up failed', async () => {
           await ensureStream(nc, names, duplicateWindowMs);
           await ensureConsumer(nc, names, durable);
+          await resumeFromAckFloor(nc, names, durable);
           await source.open();
         });
       } catch (err) {

@@ -3,10 +3,22 @@ import path from 'node:path';
 import { partitionOf } from '../../src/transports/codec';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { appendApproved, newStreamId, RECORDER_SQL, recordedEffects } from '../helpers/delivery';
+import type { TransportSettings } from '../../src/delivery/transport-factory';
+import { startDelivery, type Delivery } from '../../src/delivery/start';
+import { createLogger } from '../../src/logger';
+import {
+  appendApproved,
+  isolatedTransport,
+  newStreamId,
+  RECORDER_SQL,
+  recordedEffects,
+  recorder,
+  removeBrokerResources,
+  transportsUnderTest,
+} from '../helpers/delivery';
 
 // Two consumer instances of the recorder, each in its own process, share its 4 partitions
-// over the Postgres-native transport. One is killed with SIGKILL while events are being
+// over each transport (with a broker, the relay runs in the test). One is killed with SIGKILL while events are being
 // appended; the survivor takes over every partition, and every event still takes effect
 // exactly once, in order per stream.
 
@@ -27,6 +39,7 @@ interface Instance {
 }
 
 let db: TestDatabase;
+let settings: TransportSettings;
 const children: ChildProcess[] = [];
 
 function startInstance(name: string): Promise<Instance> {
@@ -36,7 +49,7 @@ function startInstance(name: string): Promise<Instance> {
     env: {
       ...process.env,
       DELIVERY_DATABASE_URL: db.url,
-      DELIVERY_TRANSPORT: JSON.stringify({ kind: 'postgres' }),
+      DELIVERY_TRANSPORT: JSON.stringify(settings),
       DELIVERY_ROLE: 'consume',
       DELIVERY_PARTITIONS: String(PARTITIONS),
     },
@@ -93,19 +106,41 @@ async function explained<T>(wait: Promise<T>, ...instances: Instance[]): Promise
 const count = async (sql: string, params: unknown[] = []) =>
   (await db.pool.query<{ n: number }>(sql, params)).rows[0]!.n;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  await db.pool.query(RECORDER_SQL);
-});
-afterAll(async () => {
+async function killAll(): Promise<void> {
   const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
   const exited = running.map((c) => new Promise((r) => c.once('exit', r)));
   for (const c of running) c.kill('SIGKILL');
   await Promise.all(exited);
-  await db?.drop();
-});
+}
 
-describe('consumer partitions across processes', () => {
+describe.each(transportsUnderTest())('consumer partitions across processes over %s', (kind) => {
+  let relay: Delivery | undefined;
+  const topology = recorder({ partitions: PARTITIONS });
+
+  beforeAll(async () => {
+    settings = isolatedTransport(kind);
+    db = await createTestDatabase();
+    await db.pool.query(RECORDER_SQL);
+    if (kind !== 'postgres') {
+      relay = await startDelivery({
+        pool: db.pool,
+        connectionString: db.url,
+        transport: settings,
+        consumers: [],
+        topology: [topology],
+        relay: true,
+        logger: createLogger('silent'),
+        intervals: { pollMs: 250, standbyMs: 250 },
+      });
+    }
+  });
+  afterAll(async () => {
+    await killAll();
+    await relay?.stop();
+    await removeBrokerResources(settings, [topology]).catch(() => undefined);
+    await db?.drop();
+  });
+
   test('two instances split the partitions; when one is killed the survivor takes all, nothing lost or doubled', async () => {
     const [first, second] = await Promise.all([startInstance('first'), startInstance('second')]);
 
