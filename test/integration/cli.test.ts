@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { recordDeadLetter } from '../../src/consumers/inbox';
 import { withTransaction } from '../../src/store/pool';
+import { appendToStream } from '../../src/store/event-store';
+import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
 // The `saga` command as users run it: bad input gets a message and a non-zero exit, no stack trace.
@@ -111,5 +113,39 @@ describe('saga dlq', () => {
     const again = await saga(['dlq', 'discard', String(id)], env);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already discarded/);
+  });
+
+  it('saga consume runs the notifier on the events table and stops cleanly on SIGTERM', async () => {
+    const orderId = randomUUID();
+    await db.pool.query('INSERT INTO orders (order_id, customer_id) VALUES ($1, $2)', [orderId, 'cust-cli']);
+    await withTransaction(db.pool, (tx) =>
+      appendToStream(tx, `order-${orderId}`, 0, [{ eventType: 'order.confirmed', payload: { orderId } }]),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'consume', 'notifier'], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: db.url, TRANSPORT: 'postgres', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const rows = await waitFor(
+        async () => {
+          const { rows } = await db.pool.query(
+            'SELECT kind, customer_id FROM customer_notifications WHERE order_id = $1',
+            [orderId],
+          );
+          return rows.length ? rows : undefined;
+        },
+        { timeoutMs: 30_000, description: `the notification (saga consume said: ${output})` },
+      );
+      expect(rows).toEqual([{ kind: 'order_confirmed', customer_id: 'cust-cli' }]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(output).not.toMatch(/\n\s+at /);
   });
 });
