@@ -102,6 +102,7 @@ program
           `  Temporal UI   ${stack.urls.temporalUi ?? '(headless)'}`,
           `  Temporal gRPC ${stack.urls.temporal}`,
           `  PostgreSQL    ${stack.urls.postgres}`,
+          `  Consumers     ${stack.delivery}`,
           'Press Ctrl-C to stop.',
           '',
         ].join('\n'),

@@ -24,6 +24,8 @@ import { transportSettings } from './delivery/transport-factory';
 
 export interface DevStack {
   urls: { api: string; temporalUi: string | undefined; temporal: string; postgres: string };
+  /** How events reach consumers, for the start-up banner. */
+  delivery: string;
   stop(): Promise<void>;
 }
 
@@ -140,6 +142,9 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
         temporal: server.address,
         postgres: redact(postgres.url),
       },
+      delivery:
+        `${CONSUMERS.map((c) => c.name).join(', ')} via ${config.transport}` +
+        (config.transport === 'postgres' ? ' (reading the events table)' : ' (relay running here)'),
       stop,
     };
   } catch (err) {
