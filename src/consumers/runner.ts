@@ -47,7 +47,7 @@ interface OwnedPartition {
 export class ConsumerRunner {
   readonly instanceId = randomBytes(4).toString('hex');
   private readonly owned = new Map<string, Map<number, OwnedPartition>>();
-  private readonly presence: pg.Client[] = [];
+  private readonly presence = new Map<string, pg.Client>();
   private readonly abort = new AbortController();
   private loops: Promise<void>[] = [];
 
@@ -62,17 +62,29 @@ export class ConsumerRunner {
 
   async start(): Promise<void> {
     for (const consumer of this.options.consumers) {
-      // An idle connection per consumer makes this instance count in everyone's fair share.
-      const client = new pg.Client({
-        connectionString: this.options.connectionString,
-        application_name: presenceName(consumer.name, this.instanceId),
-      });
-      client.on('error', () => undefined);
-      await client.connect();
-      this.presence.push(client);
+      await this.ensurePresence(consumer.name);
       this.owned.set(consumer.name, new Map());
       this.loops.push(this.balance(consumer));
     }
+  }
+
+  /**
+   * An idle connection per consumer makes this instance count in everyone's fair share; it is
+   * re-opened when it drops (a database restart), or this instance would vanish from the count.
+   */
+  private async ensurePresence(consumer: string): Promise<void> {
+    if (this.presence.has(consumer)) return;
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      application_name: presenceName(consumer, this.instanceId),
+    });
+    const drop = () => {
+      if (this.presence.get(consumer) === client) this.presence.delete(consumer);
+    };
+    client.on('error', drop);
+    client.on('end', drop);
+    await client.connect();
+    this.presence.set(consumer, client);
   }
 
   async stop(): Promise<void> {
@@ -81,7 +93,9 @@ export class ConsumerRunner {
     await Promise.all(
       [...this.owned.values()].flatMap((partitions) => [...partitions.keys()].map((p) => this.release(partitions, p))),
     );
-    await Promise.all(this.presence.splice(0).map((c) => c.end().catch(() => undefined)));
+    const clients = [...this.presence.values()];
+    this.presence.clear();
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   }
 
   private async liveInstances(consumer: string): Promise<number> {
@@ -97,6 +111,7 @@ export class ConsumerRunner {
     const signal = this.abort.signal;
     while (!signal.aborted) {
       try {
+        await this.ensurePresence(consumer.name);
         const share = Math.ceil(consumer.partitions / (await this.liveInstances(consumer.name)));
         for (const p of [...partitions.keys()].sort((a, b) => b - a)) {
           if (partitions.size <= share) break;
