@@ -1,4 +1,4 @@
-import type { Delivery } from './transport';
+import type { Delivery, PartitionSource } from './transport';
 
 /**
  * The half of a broker partition source that does not depend on the broker: messages the
@@ -52,4 +52,17 @@ export class DeliveryBuffer<M> {
     this.failure = undefined;
     return pending;
   }
+}
+
+/** A broker partition source: the broker-specific part is how messages are acknowledged and returned. */
+export abstract class BufferedPartitionSource<M> implements PartitionSource {
+  protected readonly buffer = new DeliveryBuffer<M>();
+
+  fetch(max: number, waitMs: number): Promise<Delivery[]> {
+    return this.buffer.fetch(max, waitMs);
+  }
+
+  abstract ack(deliveries: Delivery[]): Promise<void>;
+  abstract rewind(): Promise<void>;
+  abstract close(): Promise<void>;
 }

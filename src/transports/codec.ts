@@ -7,7 +7,6 @@ export function encodeEvent(event: RawEvent): Buffer {
   return Buffer.from(JSON.stringify(event));
 }
 
-
 /** Reads a message body; anything that is not a stored event becomes a `malformed` delivery. */
 export function decodeMessage(body: Buffer | Uint8Array, messageId: string | undefined): Delivery {
   const text = Buffer.from(body).toString('utf8');

@@ -9,13 +9,12 @@ import {
 } from '@nats-io/jetstream';
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { RawEvent } from '../outbox/reader';
-import { DeliveryBuffer } from './buffered-source';
+import { BufferedPartitionSource } from './buffered-source';
 import { decodeMessage, encodeEvent, eventHeaders } from './codec';
 import {
   BrokerUnavailableError,
   type ConsumerTopology,
   type Delivery,
-  type PartitionSource,
   type Publisher,
   type Transport,
 } from './transport';
@@ -169,16 +168,17 @@ class NatsPublisher implements Publisher {
   }
 }
 
-class NatsPartitionSource implements PartitionSource {
+class NatsPartitionSource extends BufferedPartitionSource<JsMsg> {
   private messages: ConsumerMessages | undefined;
-  private readonly buffer = new DeliveryBuffer<JsMsg>();
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly stream: string,
     private readonly durable: string,
     private readonly maxMessages: number,
-  ) {}
+  ) {
+    super();
+  }
 
   async open(): Promise<void> {
     const consumer = await jetstream(this.nc).consumers.get(this.stream, this.durable);
@@ -196,10 +196,6 @@ class NatsPartitionSource implements PartitionSource {
         if (this.messages === messages) this.buffer.fail(new BrokerUnavailableError((err as Error).message));
       }
     })();
-  }
-
-  fetch(max: number, waitMs: number): Promise<Delivery[]> {
-    return this.buffer.fetch(max, waitMs);
   }
 
   async ack(deliveries: Delivery[]): Promise<void> {

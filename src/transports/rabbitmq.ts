@@ -1,12 +1,11 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { RawEvent } from '../outbox/reader';
-import { DeliveryBuffer } from './buffered-source';
+import { BufferedPartitionSource } from './buffered-source';
 import { decodeMessage, encodeEvent, eventHeaders } from './codec';
 import {
   BrokerUnavailableError,
   type ConsumerTopology,
   type Delivery,
-  type PartitionSource,
   type Publisher,
   type Transport,
 } from './transport';
@@ -119,9 +118,8 @@ class RabbitPublisher implements Publisher {
 }
 
 /** Buffers what the broker pushes (up to the prefetch) and hands it out in order. */
-class RabbitPartitionSource implements PartitionSource {
+class RabbitPartitionSource extends BufferedPartitionSource<ConsumeMessage> {
   private channel: Channel | undefined;
-  private readonly buffer = new DeliveryBuffer<ConsumeMessage>();
 
   constructor(
     private readonly connection: ChannelModel,
@@ -129,7 +127,9 @@ class RabbitPartitionSource implements PartitionSource {
     private readonly queue: string,
     private readonly topology: ConsumerTopology,
     private readonly prefetch: number,
-  ) {}
+  ) {
+    super();
+  }
 
   async open(): Promise<void> {
     const channel = await this.connection.createChannel();
@@ -148,10 +148,6 @@ class RabbitPartitionSource implements PartitionSource {
       },
       { noAck: false },
     );
-  }
-
-  fetch(max: number, waitMs: number): Promise<Delivery[]> {
-    return this.buffer.fetch(max, waitMs);
   }
 
   async ack(deliveries: Delivery[]): Promise<void> {
