@@ -32,6 +32,8 @@ import {
   type ActionResult,
 } from './consumers/dead-letters';
 import { startDelivery } from './delivery/start';
+import { rebuildOrderSummary } from './projections/rebuild';
+import { Presets, SingleBar } from 'cli-progress';
 import { transportSettings } from './delivery/transport-factory';
 import type { ConsumerDefinition } from './consumers/consumer';
 import os from 'node:os';
@@ -335,6 +337,50 @@ dlq
         discardDeadLetter(pool, CONSUMERS, parseId(id), options.actor, options.note),
       );
       printAction(result, options.json);
+    }),
+  );
+
+const PROJECTIONS = { 'order-summary': rebuildOrderSummary } as const;
+
+program
+  .command('projections')
+  .description('Read models (DATABASE_URL)')
+  .command('rebuild <name>')
+  .description(
+    `Replay the whole log into a fresh table and swap it in; reads keep working (${Object.keys(PROJECTIONS).join(', ')})`,
+  )
+  .option('--batch-size <n>', 'events per batch', '1000')
+  .action((name: string, options: { batchSize: string }) =>
+    run(async (config) => {
+      const rebuild = PROJECTIONS[name as keyof typeof PROJECTIONS];
+      if (!rebuild) throw new UsageError(`Unknown projection ${name} (known: ${Object.keys(PROJECTIONS).join(', ')})`);
+      const batchSize = Number(options.batchSize);
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
+        throw new UsageError('--batch-size must be 1..100000');
+      }
+      const bar = new SingleBar(
+        { format: `${name} [{bar}] {percentage}% | {value}/{total} events | {eta_formatted} left`, hideCursor: true },
+        Presets.shades_classic,
+      );
+      let started = false;
+      const result = await withPool(config, (pool) =>
+        rebuild(pool, {
+          batchSize,
+          onProgress: (done, total) => {
+            if (!started) {
+              bar.start(total, 0);
+              started = true;
+            }
+            bar.setTotal(total);
+            bar.update(done);
+          },
+        }),
+      );
+      if (started) bar.stop();
+      process.stdout.write(
+        `Rebuilt ${name}: ${result.orders} orders from ${result.events} events in ${(result.durationMs / 1000).toFixed(1)} s` +
+          `${result.unreadable ? ` (${result.unreadable} unreadable events skipped: see saga dlq list)` : ''}; swapped in.\n`,
+      );
     }),
   );
 

@@ -1,10 +1,11 @@
 import type { ConsumerDefinition } from './consumer';
 import { notifier } from './notifier';
+import { orderSummaryProjector } from '../projections/order-summary';
 
 export { defineConsumer, type ConsumedEvent, type ConsumerDefinition, type ConsumerOptions } from './consumer';
 
 /** Every consumer this project runs (`saga consume` with no names runs them all). */
-export const CONSUMERS: readonly ConsumerDefinition[] = [notifier];
+export const CONSUMERS: readonly ConsumerDefinition[] = [orderSummaryProjector, notifier];
 
 /** Consumers by name; an unknown name is a usage error. */
 export function selectConsumers(names: readonly string[], all: readonly ConsumerDefinition[] = CONSUMERS) {

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
+import { CONSUMERS } from '../../src/consumers';
+import { startDelivery, type Delivery } from '../../src/delivery/start';
+import { createLogger } from '../../src/logger';
 import { createPool } from '../../src/store/pool';
 import { waitFor } from '../../src/util/wait';
 import type { TestDatabase } from '../helpers/database';
@@ -14,16 +17,39 @@ let world: SagaWorld;
 let db: TestDatabase;
 let temporal: TestTemporal;
 let app: FastifyInstance;
+let delivery: Delivery;
 
 beforeAll(async () => {
   world = await startSagaWorld();
   ({ db, temporal } = world);
   app = buildApp({ pool: db.pool, temporal: temporal.client, taskQueue: temporal.taskQueue, orders: ORDER_SETTINGS });
+  // The read model behind GET /orders/:id is kept by the order-summary projector.
+  delivery = await startDelivery({
+    pool: db.pool,
+    connectionString: db.url,
+    transport: { kind: 'postgres' },
+    consumers: CONSUMERS,
+    topology: CONSUMERS,
+    relay: false,
+    logger: createLogger('silent'),
+    intervals: { pollMs: 250, rebalanceMs: 250 },
+  });
 });
 afterAll(async () => {
   await app?.close();
+  await delivery?.stop();
   await stopSagaWorld(world);
 });
+
+/** GET /orders/:id once the read model reflects at least `version` events of the order. */
+const readModelAt = (orderId: string, version: number) =>
+  waitFor(
+    async () => {
+      const res = await app.inject({ method: 'GET', url: `/orders/${orderId}` });
+      return res.statusCode === 200 && res.json<{ version: number }>().version >= version ? res : undefined;
+    },
+    { timeoutMs: 30_000, description: `the read model of ${orderId} at version ${version}` },
+  );
 
 const validOrder = () => ({
   customerId: `cust-${randomUUID()}`,
@@ -39,8 +65,13 @@ describe('HTTP API', () => {
     expect(res.json()).toEqual({
       status: 'ok',
       checks: { postgres: { status: 'up' }, temporal: { status: 'up' } },
-      // No consumer runs in this test: the report says so rather than failing the check.
-      delivery: { transport: 'postgres', consumers: { notifier: { instances: 0, partitionsOwned: 0, partitions: 1 } } },
+      delivery: {
+        transport: 'postgres',
+        consumers: {
+          'order-summary': { instances: 1, partitionsOwned: 1, partitions: 1 },
+          notifier: { instances: 1, partitionsOwned: 1, partitions: 1 },
+        },
+      },
     });
   });
 
@@ -190,7 +221,7 @@ describe('HTTP API', () => {
       }),
     });
 
-    const order = await app.inject({ method: 'GET', url: `/orders/${orderId}` });
+    const order = await readModelAt(orderId, 6);
     expect(order.statusCode).toBe(200);
     expect(order.json()).toMatchObject({
       orderId,
@@ -261,7 +292,7 @@ describe('HTTP API', () => {
       schemaVersion: 2,
       payload: { ...v1, items: [{ sku: 'SKU-0002', quantity: 3, unitPriceCents: null }], currency: 'USD' },
     });
-    const order = (await app.inject({ method: 'GET', url: `/orders/${orderId}` })).json();
+    const order = (await readModelAt(orderId, 1)).json();
     expect(order).toMatchObject({ status: 'PENDING', currency: 'USD', customerId: 'legacy' });
   });
 

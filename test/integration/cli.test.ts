@@ -63,7 +63,7 @@ describe('saga CLI', () => {
     expect(noBroker.stderr).toMatch(/AMQP_URL: is required when TRANSPORT=rabbitmq/);
     const unknown = await saga(['consume', 'nope'], { DATABASE_URL: url });
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/Unknown consumer nope \(known: notifier\)/);
+    expect(unknown.stderr).toMatch(/Unknown consumer nope \(known: order-summary, notifier\)/);
   });
 });
 
@@ -147,5 +147,34 @@ describe('saga dlq', () => {
     }
     expect(await exited).toBe(0);
     expect(output).not.toMatch(/\n\s+at /);
+  });
+
+  it('saga projections rebuild order-summary replays the log and swaps the table in; unknown names exit 2', async () => {
+    const env = { DATABASE_URL: db.url };
+    const unknown = await saga(['projections', 'rebuild', 'nope'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown projection nope \(known: order-summary\)/);
+    const orderId = randomUUID();
+    await withTransaction(db.pool, (tx) =>
+      appendToStream(tx, `order-${orderId}`, 0, [
+        {
+          eventType: 'order.created',
+          schemaVersion: 1,
+          payload: {
+            orderId,
+            customerId: 'cust-rebuild',
+            items: [{ sku: 'SKU-0001', quantity: 1 }],
+            shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
+          },
+        },
+      ]),
+    );
+    const rebuilt = await saga(['projections', 'rebuild', 'order-summary'], env);
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.stdout).toMatch(/Rebuilt order-summary: 1 orders from \d+ events .* swapped in\./);
+    const { rows } = await db.pool.query('SELECT customer_id, status FROM order_summary WHERE order_id = $1', [
+      orderId,
+    ]);
+    expect(rows).toEqual([{ customer_id: 'cust-rebuild', status: 'PENDING' }]);
   });
 });

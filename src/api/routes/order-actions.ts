@@ -1,16 +1,50 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { loadOrder } from '../../activities/order-command';
+import {
+  getOrderSummary,
+  InvalidCursorError,
+  listOrderSummaries,
+  type OrderSummaryWithFreshness,
+} from '../../projections/order-summary-queries';
+import { SUMMARY_PHASES } from '../../projections/order-summary';
 import { toEnvelope } from '../../events/envelope';
 import { readStream } from '../../store/event-store';
 import { listProducts } from '../../store/catalog';
 import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery, type ReasonRequest } from '../../workflows';
 import type { ApiDeps } from '../app';
-import { ConflictError, NotFoundError, parseWith } from '../errors';
+import { ConflictError, NotFoundError, parseWith, ValidationError } from '../errors';
 import { workflowIdFor } from './orders';
 
 const params = z.object({ orderId: z.uuid('must be a UUID') });
+const ORDER_STATUSES = ['PENDING', 'AWAITING_APPROVAL', 'CONFIRMED', 'CANCELLED'] as const;
+const listQuery = z.object({
+  status: z.enum(ORDER_STATUSES).optional(),
+  customerId: z.string().min(1).max(200).optional(),
+  sagaPhase: z.enum(SUMMARY_PHASES).optional(),
+  createdAfter: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
+  cursor: z.string().min(1).max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** The read model's row as the API shows it: the order's state, its saga phase, timeline and freshness. */
+const presentSummary = (s: OrderSummaryWithFreshness) => ({
+  ...s.state,
+  orderId: s.orderId,
+  workflowId: workflowIdFor(s.orderId),
+  status: s.status,
+  sagaPhase: s.sagaPhase,
+  version: s.lastStreamVersion,
+  timeline: s.timeline,
+  createdAt: s.createdAt,
+  freshness: {
+    streamVersion: s.lastStreamVersion,
+    position: s.lastPosition,
+    lastEventAt: s.lastEventAt,
+    updatedAt: s.updatedAt,
+  },
+});
+
 const reasonBody = z.object({ reason: z.string().trim().min(1).max(200).optional() }).optional();
 
 /** Turns update/workflow errors into 404 (no such order) or 409 (the saga refused, or has finished). */
@@ -32,11 +66,28 @@ async function runUpdate<T>(handle: WorkflowHandle, orderId: string, call: () =>
 export function orderActionRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/products', async () => ({ products: await listProducts(deps.pool) }));
 
+  // The CQRS query side: the order-summary read model, saying which event it reflects.
   app.get('/orders/:orderId', async (request) => {
     const { orderId } = parseWith(params, request.params, 'params');
-    const { state, version } = await loadOrder(deps.pool, orderId);
-    if (version === 0) throw new NotFoundError(`No order ${orderId}`);
-    return { ...state, orderId, workflowId: workflowIdFor(orderId), version };
+    const summary = await getOrderSummary(deps.pool, orderId);
+    if (!summary) {
+      throw new NotFoundError(
+        `No order ${orderId} in the read model (a new order appears within moments; GET /orders/${orderId}/saga shows the live saga)`,
+      );
+    }
+    return presentSummary(summary);
+  });
+
+  app.get('/orders', async (request) => {
+    const q = parseWith(listQuery, request.query, 'query');
+    try {
+      const page = await listOrderSummaries(deps.pool, q);
+      return { orders: page.orders.map(presentSummary), nextCursor: page.nextCursor };
+    } catch (err) {
+      if (err instanceof InvalidCursorError)
+        throw new ValidationError([{ field: 'query.cursor', message: err.message }]);
+      throw err;
+    }
   });
 
   app.get('/orders/:orderId/events', async (request) => {

@@ -1,0 +1,90 @@
+import type { Pool } from '../store/pool';
+import { ORDER_SUMMARY_TABLE, toSummary, type OrderSummary, type SummaryPhase, type SummaryRow } from './order-summary';
+
+/** Reads of the order-summary read model: one order, and keyset-paginated listings. */
+
+const COLUMNS = `order_id, customer_id, status, saga_phase, state, timeline, last_event_id, last_stream_version,
+  last_position, last_event_at, created_at, updated_at`;
+
+const SQL = {
+  one: `SELECT ${COLUMNS} FROM ${ORDER_SUMMARY_TABLE} WHERE order_id = $1`,
+  // Newest first; the cursor is the (created_at, order_id) of the last row of the previous page,
+  // so pages stay stable while new orders arrive.
+  list: `SELECT ${COLUMNS} FROM ${ORDER_SUMMARY_TABLE}
+    WHERE ($1::text IS NULL OR status = $1)
+      AND ($2::text IS NULL OR customer_id = $2)
+      AND ($3::text IS NULL OR saga_phase = $3)
+      AND ($4::timestamptz IS NULL OR created_at > $4)
+      AND ($5::timestamptz IS NULL OR (created_at, order_id) < ($5, $6::uuid))
+    ORDER BY created_at DESC, order_id DESC
+    LIMIT $7`,
+} as const;
+
+export interface OrderSummaryWithFreshness extends OrderSummary {
+  updatedAt: string;
+}
+
+type Row = SummaryRow & { updated_at: Date };
+const withFreshness = (r: Row): OrderSummaryWithFreshness => ({
+  ...toSummary(r),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+export async function getOrderSummary(db: Pool, orderId: string): Promise<OrderSummaryWithFreshness | undefined> {
+  const { rows } = await db.query<Row>(SQL.one, [orderId]);
+  return rows[0] ? withFreshness(rows[0]) : undefined;
+}
+
+export interface OrderListFilter {
+  status?: string | undefined;
+  customerId?: string | undefined;
+  sagaPhase?: SummaryPhase | undefined;
+  createdAfter?: string | undefined;
+  /** Opaque, from the previous page's `nextCursor`. */
+  cursor?: string | undefined;
+  /** Default 20. */
+  limit?: number | undefined;
+}
+
+/** A cursor that does not decode (tampered or from another API version). */
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError';
+}
+
+const encodeCursor = (s: OrderSummary) => Buffer.from(JSON.stringify([s.createdAt, s.orderId])).toString('base64url');
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (
+      typeof at === 'string' &&
+      !Number.isNaN(Date.parse(at)) &&
+      typeof id === 'string' &&
+      /^[0-9a-f-]{36}$/i.test(id)
+    ) {
+      return [at, id];
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError('cursor is not one this API issued');
+}
+
+export async function listOrderSummaries(
+  db: Pool,
+  filter: OrderListFilter,
+): Promise<{ orders: OrderSummaryWithFreshness[]; nextCursor: string | null }> {
+  const limit = filter.limit ?? 20;
+  const [afterAt, afterId] = filter.cursor ? decodeCursor(filter.cursor) : [null, null];
+  const { rows } = await db.query<Row>(SQL.list, [
+    filter.status ?? null,
+    filter.customerId ?? null,
+    filter.sagaPhase ?? null,
+    filter.createdAfter ?? null,
+    afterAt,
+    afterId,
+    limit + 1,
+  ]);
+  const orders = rows.slice(0, limit).map(withFreshness);
+  return { orders, nextCursor: rows.length > limit ? encodeCursor(orders.at(-1)!) : null };
+}
