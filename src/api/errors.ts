@@ -1,11 +1,59 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { currentCorrelation } from '../correlation/context';
 import { EventSchemaViolationError, UnknownEventTypeError, UnknownEventVersionError } from '../events/errors';
+
+/**
+ * Every error answer is an RFC 9457 problem document (`application/problem+json`) with a
+ * stable `type` and `code`, a `title`, a `detail` and, for validation, one entry per field.
+ * Nothing internal (stack, SQL, paths) leaves the server; 5xx are logged with the correlation id.
+ */
 
 export interface FieldError {
   field: string;
   message: string;
 }
+
+/** The stable problem kinds this API answers with. `type` is `/problems/<code>`. */
+export const PROBLEMS = {
+  validation_failed: { status: 400, title: 'The request is invalid' },
+  bad_request: { status: 400, title: 'The request could not be read' },
+  unauthorized: { status: 401, title: 'An API key is required' },
+  forbidden: { status: 403, title: 'This API key may not do this' },
+  not_found: { status: 404, title: 'No such resource' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'The request conflicts with the current state' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported content type' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  unreadable_event: { status: 500, title: 'A stored event cannot be read' },
+  internal: { status: 500, title: 'Internal server error' },
+  unavailable: { status: 503, title: 'The service is overloaded or a dependency is down' },
+  timeout: { status: 503, title: 'The request took too long' },
+} as const;
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export interface Problem {
+  type: string;
+  code: ProblemCode;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  correlationId?: string;
+  fieldErrors?: FieldError[];
+}
+
+export const problemSchema = z.object({
+  type: z.string(),
+  code: z.enum(Object.keys(PROBLEMS) as [ProblemCode, ...ProblemCode[]]),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  instance: z.string().optional(),
+  correlationId: z.string().optional(),
+  fieldErrors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});
 
 /** The request is malformed; answered with 400 and one entry per offending field. */
 export class ValidationError extends Error {
@@ -39,13 +87,45 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix
   );
 }
 
-type HttpError = Error & { statusCode?: number; fieldErrors?: FieldError[]; validation?: unknown };
+export function problem(code: ProblemCode, detail: string, extra: Partial<Problem> = {}): Problem {
+  const { status, title } = PROBLEMS[code];
+  const correlationId = currentCorrelation()?.correlationId;
+  return {
+    type: `/problems/${code.replace(/_/g, '-')}`,
+    code,
+    title,
+    status,
+    detail,
+    ...(correlationId ? { correlationId } : {}),
+    ...extra,
+  };
+}
 
-/** Maps errors to JSON answers; anything unexpected is logged and answered 500 without internals. */
+export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
+  return reply.status(p.status).header('content-type', 'application/problem+json; charset=utf-8').send(p);
+}
+
+/** Fastify's own client errors, by the status it gives them. */
+const CLIENT_ERRORS: Partial<Record<number, ProblemCode>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'unavailable',
+};
+
+type HttpError = Error & { statusCode?: number; fieldErrors?: FieldError[]; code?: string };
+
+/** Maps every error to a problem document; anything unexpected is logged and answered without internals. */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: HttpError | FastifyError, request, reply) => {
     const error = err as HttpError;
-    const status = error.statusCode ?? 500;
+    const instance = request.url.split('?')[0];
     if (
       error instanceof UnknownEventTypeError ||
       error instanceof UnknownEventVersionError ||
@@ -53,24 +133,37 @@ export function registerErrorHandler(app: FastifyInstance): void {
     ) {
       // Stored data this code cannot read: say which event, without internals.
       request.log.error({ err }, 'unreadable event');
-      return reply.status(500).send({ error: error.name, message: error.message });
+      return sendProblem(reply, problem('unreadable_event', error.message, { instance }));
     }
-    if (status >= 500) {
-      request.log.error({ err }, 'request failed');
-      return reply.status(status).send({ error: 'InternalError', message: 'Internal server error' });
+    if (error instanceof ValidationError) {
+      return sendProblem(
+        reply,
+        problem('validation_failed', error.message, { instance, fieldErrors: error.fieldErrors }),
+      );
     }
-    // fastify's own 4xx (unparseable JSON, wrong content type, body too large)
-    const name =
-      error instanceof ValidationError || error instanceof NotFoundError || error instanceof ConflictError
-        ? error.name
-        : 'BadRequest';
-    return reply.status(status).send({
-      error: name,
-      message: error.message,
-      ...(error.fieldErrors ? { fieldErrors: error.fieldErrors } : {}),
-    });
+    if (error instanceof NotFoundError) return sendProblem(reply, problem('not_found', error.message, { instance }));
+    if (error instanceof ConflictError) return sendProblem(reply, problem('conflict', error.message, { instance }));
+    const status = error.statusCode ?? 500;
+    if (status < 500 || status === 503) {
+      // fastify's and its plugins' own client errors (unparseable JSON, body too large, rate limit …);
+      // a 4xx without a kind of its own keeps its status as a generic bad request.
+      const code = CLIENT_ERRORS[status] ?? 'bad_request';
+      return sendProblem(reply, problem(code, error.message, { instance, status }));
+    }
+    request.log.error({ err }, 'request failed');
+    return sendProblem(
+      reply,
+      problem('internal', 'The request failed on the server; quote the correlation id when reporting it.', {
+        instance,
+      }),
+    );
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: 'NotFound', message: `No route ${request.method} ${request.url}` }),
+    sendProblem(
+      reply,
+      problem('not_found', `No route ${request.method} ${request.url.split('?')[0]}`, {
+        instance: request.url.split('?')[0],
+      }),
+    ),
   );
 }

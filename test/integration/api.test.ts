@@ -138,7 +138,7 @@ describe('HTTP API', () => {
     const other = { ...order, items: [{ sku: 'SKU-0002', quantity: 1 }] };
     const res = await app.inject({ method: 'POST', url: '/orders', headers, payload: other });
     expect(res.statusCode).toBe(409);
-    expect(res.json().error).toBe('ConflictError');
+    expect(res.json()).toMatchObject({ code: 'conflict', status: 409, type: '/problems/conflict' });
   });
 
   it('answers invalid input with 400 and one error per field', async () => {
@@ -173,7 +173,8 @@ describe('HTTP API', () => {
       payload: '{"customerId": ',
     });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ error: 'BadRequest' });
+    expect(res.json()).toMatchObject({ code: 'bad_request', status: 400 });
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
   it('GET /products lists the seeded catalog with price and stock', async () => {
@@ -243,7 +244,7 @@ describe('HTTP API', () => {
     expect(await temporal.client.workflow.getHandle(workflowId).result()).toMatchObject({ status: 'CONFIRMED' });
     const again = await app.inject({ method: 'POST', url: `/orders/${orderId}/approve` });
     expect(again.statusCode).toBe(409);
-    expect(again.json().error).toBe('ConflictError');
+    expect(again.json()).toMatchObject({ code: 'conflict' });
   });
 
   it('POST /orders/:id/reject and /cancel: the saga compensates; cancelling a finished order answers 409', async () => {
@@ -296,6 +297,49 @@ describe('HTTP API', () => {
     expect(order).toMatchObject({ status: 'PENDING', currency: 'USD', customerId: 'legacy' });
   });
 
+  it('answers every error as an RFC 9457 problem document, never with internals', async () => {
+    const cases = [
+      { req: { method: 'GET' as const, url: '/no/such/route' }, status: 404, code: 'not_found' },
+      {
+        req: {
+          method: 'POST' as const,
+          url: '/orders',
+          payload: '{"oops"',
+          headers: { 'content-type': 'application/json' },
+        },
+        status: 400,
+        code: 'bad_request',
+      },
+      {
+        req: { method: 'POST' as const, url: '/orders', payload: 'a=b', headers: { 'content-type': 'text/csv' } },
+        status: 415,
+        code: 'unsupported_media_type',
+      },
+      {
+        req: { method: 'POST' as const, url: '/orders', payload: { big: 'x'.repeat(300 * 1024) } },
+        status: 413,
+        code: 'payload_too_large',
+      },
+      { req: { method: 'POST' as const, url: '/orders', payload: {} }, status: 400, code: 'validation_failed' },
+      { req: { method: 'GET' as const, url: `/orders/${randomUUID()}` }, status: 404, code: 'not_found' },
+    ];
+    for (const { req, status, code } of cases) {
+      const res = await app.inject({ ...req, headers: { 'x-correlation-id': 'problem-check', ...req.headers } });
+      expect({ url: req.url, status: res.statusCode }).toEqual({ url: req.url, status });
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      const body = res.json();
+      expect(body).toMatchObject({
+        type: `/problems/${code.replace(/_/g, '-')}`,
+        code,
+        status,
+        correlationId: 'problem-check',
+      });
+      expect(typeof body.title).toBe('string');
+      expect(typeof body.detail).toBe('string');
+      expect(JSON.stringify(body)).not.toMatch(/\n\s+at |node_modules|\/src\//);
+    }
+  });
+
   it('GET /metrics serves Prometheus text: request durations by route and orders placed', async () => {
     const before = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     const placedBefore = Number(/^saga_api_orders_placed_total (\d+)/m.exec(before)?.[1] ?? 0);
@@ -319,6 +363,10 @@ describe('HTTP API', () => {
     );
     const res = await app.inject({ method: 'GET', url: `/orders/${orderId}/events` });
     expect(res.statusCode).toBe(500);
-    expect(res.json()).toEqual({ error: 'UnknownEventTypeError', message: 'Unknown event type order.teleported' });
+    expect(res.json()).toMatchObject({
+      code: 'unreadable_event',
+      status: 500,
+      detail: 'Unknown event type order.teleported',
+    });
   });
 });
