@@ -185,6 +185,7 @@ program
         orders: config.orders,
         logger,
         transport: config.transport,
+        limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },
       });
       await app.listen({ port: config.api.port, host: config.api.host });
       onShutdownSignal(async () => {

@@ -60,6 +60,8 @@ export const envSchema = z.object({
       'must be a duration such as 30s, 15m, 24h or "2 days"',
     )
     .default('24h'),
+  /** HTTP requests per minute per API key (or client address); 0 turns the limit off. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -76,7 +78,7 @@ export interface Config {
     readonly cliPath: string | undefined;
     readonly taskQueue: string;
   };
-  readonly api: { readonly port: number; readonly host: string };
+  readonly api: { readonly port: number; readonly host: string; readonly rateLimitPerMinute: number | false };
   readonly amqpUrl: string | undefined;
   readonly natsUrl: string | undefined;
   readonly transport: Env['TRANSPORT'];
@@ -121,7 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI,
       taskQueue: e.TASK_QUEUE,
     },
-    api: { port: e.PORT, host: e.HOST },
+    api: { port: e.PORT, host: e.HOST, rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE || false },
     amqpUrl: e.AMQP_URL,
     natsUrl: e.NATS_URL,
     transport: e.TRANSPORT,

@@ -131,6 +131,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       logger,
       transport: config.transport,
       registry,
+      limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },
     });
     await app.listen({ port: config.api.port, host: config.api.host });
     cleanups.push(() => app.close());

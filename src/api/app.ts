@@ -5,6 +5,7 @@ import { enterCorrelation } from '../correlation/context';
 import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
 import { registerErrorHandler } from './errors';
+import { registerHardening, type ApiLimits } from './hardening';
 import { registerMetrics } from './metrics';
 import { CONSUMERS } from '../consumers';
 import type { ConsumerDefinition } from '../consumers/consumer';
@@ -32,6 +33,8 @@ export interface ApiDeps {
   transport?: TransportKind;
   /** Metrics registry shared with in-process delivery (its counters). Default: a new one. */
   registry?: Registry;
+  /** Rate limit, load shedding, JSON depth (see ApiLimits for the defaults). */
+  limits?: ApiLimits;
 }
 
 export type ResolvedApiDeps = ApiDeps & { consumers: readonly ConsumerDefinition[]; transport: TransportKind };
@@ -46,6 +49,8 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger?.child({ component: 'api' }),
     bodyLimit: 256 * 1024,
+    // A request that has not been received whole within this time is answered 408.
+    requestTimeout: 30_000,
   }) as unknown as FastifyInstance;
   registerErrorHandler(app);
   // Take or create the correlation id; it is answered back and made ambient for the request,
@@ -60,10 +65,15 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   });
   const registry = registerMetrics(app, deps.registry);
   registerDeliveryGauges(registry, deps.pool, deps.transport);
-  healthRoutes(app, deps);
-  orderRoutes(app, deps);
-  orderActionRoutes(app, deps);
-  correlationRoutes(app, deps);
-  deadLetterRoutes(app, deps);
+  registerHardening(app, deps.limits);
+  // Routes in a context registered after the plugins, so rate limiting and the rest see them.
+  void app.register(async (routes) => {
+    const r = routes as FastifyInstance;
+    healthRoutes(r, deps);
+    orderRoutes(r, deps);
+    orderActionRoutes(r, deps);
+    correlationRoutes(r, deps);
+    deadLetterRoutes(r, deps);
+  });
   return app;
 }

@@ -1,0 +1,70 @@
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
+import type { FastifyInstance } from 'fastify';
+import { problem, sendProblem, ValidationError } from './errors';
+
+/** Protective limits of the HTTP API; every one has a default that suits one machine. */
+export interface ApiLimits {
+  /** Requests per minute per API key (or per client address without one); `false` turns it off. Default 600. */
+  rateLimitPerMinute?: number | false;
+  /** Event-loop delay above which requests are shed with 503 + Retry-After. Default 1000 ms. */
+  maxEventLoopDelayMs?: number;
+  /** Deepest nesting accepted in a JSON body. Default 20. */
+  maxJsonDepth?: number;
+}
+
+/** How deep a parsed JSON value nests (a scalar is 0). */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v && typeof v === 'object') {
+      deepest = Math.max(deepest, d + 1);
+      for (const child of Object.values(v)) stack.push([child, d + 1]);
+    }
+  }
+  return deepest;
+}
+
+/**
+ * Security headers, rate limiting, load shedding and a JSON nesting limit, registered on the
+ * root (queued in order, not awaited) before the routes' context so the plugins see every route.
+ */
+export function registerHardening(app: FastifyInstance, limits: ApiLimits = {}): void {
+  void app.register(helmet, {
+    // The interactive API reference loads its own scripts and styles.
+    contentSecurityPolicy: false,
+  });
+  if (limits.rateLimitPerMinute !== false) {
+    void app.register(rateLimit, {
+      max: limits.rateLimitPerMinute ?? 600,
+      timeWindow: '1 minute',
+      // Per API key when one is sent (identities come with the keys), else per client address.
+      keyGenerator: (request) => {
+        const key = request.headers['x-api-key'];
+        return typeof key === 'string' && key ? `key:${key}` : `ip:${request.ip}`;
+      },
+    });
+  }
+  void app.register(underPressure, {
+    maxEventLoopDelay: limits.maxEventLoopDelayMs ?? 1000,
+    retryAfter: 10,
+    pressureHandler: (request, reply, type, value) => {
+      void reply.header('retry-after', '10');
+      void sendProblem(
+        reply,
+        problem('unavailable', `The server is under load (${type}: ${value}); retry after 10 s`, {
+          instance: request.url.split('?')[0],
+        }),
+      );
+    },
+  });
+  const maxDepth = limits.maxJsonDepth ?? 20;
+  app.addHook('preValidation', async (request) => {
+    if (request.body !== undefined && jsonDepth(request.body) > maxDepth) {
+      throw new ValidationError([{ field: '(body)', message: `nests deeper than ${maxDepth} levels` }]);
+    }
+  });
+}
