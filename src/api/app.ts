@@ -6,7 +6,9 @@ import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
 import { registerErrorHandler } from './errors';
 import { registerHardening, type ApiLimits } from './hardening';
-import { registerMetrics } from './metrics';
+import { registerOpenApi } from './openapi';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { metricsRoute, registerMetrics } from './metrics';
 import { CONSUMERS } from '../consumers';
 import type { ConsumerDefinition } from '../consumers/consumer';
 import { registerDeliveryGauges } from '../delivery/metrics';
@@ -52,6 +54,9 @@ export function buildApp(options: ApiDeps): FastifyInstance {
     // A request that has not been received whole within this time is answered 408.
     requestTimeout: 30_000,
   }) as unknown as FastifyInstance;
+  // One schema source: zod validates requests and responses and feeds the OpenAPI document.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
   // Take or create the correlation id; it is answered back and made ambient for the request,
   // so logs, Temporal calls and (through the saga) every event carry it.
@@ -66,10 +71,12 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   const registry = registerMetrics(app, deps.registry);
   registerDeliveryGauges(registry, deps.pool, deps.transport);
   registerHardening(app, deps.limits);
+  registerOpenApi(app);
   // Routes in a context registered after the plugins, so rate limiting and the rest see them.
   void app.register(async (routes) => {
     const r = routes as FastifyInstance;
     healthRoutes(r, deps);
+    metricsRoute(r, registry);
     orderRoutes(r, deps);
     orderActionRoutes(r, deps);
     correlationRoutes(r, deps);

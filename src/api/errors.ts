@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { currentCorrelation } from '../correlation/context';
 import { EventSchemaViolationError, UnknownEventTypeError, UnknownEventVersionError } from '../events/errors';
@@ -134,6 +135,20 @@ export function registerErrorHandler(app: FastifyInstance): void {
       // Stored data this code cannot read: say which event, without internals.
       request.log.error({ err }, 'unreadable event');
       return sendProblem(reply, problem('unreadable_event', error.message, { instance }));
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      // Declared route schemas: name each field the way parseWith does (params.x, query.x, body fields bare).
+      const prefix = { body: '', params: 'params', querystring: 'query', headers: 'headers' }[
+        (err as FastifyError).validationContext ?? 'body'
+      ];
+      const fieldErrors = err.validation.map((v) => ({
+        field: [prefix, ...v.instancePath.split('/').filter(Boolean)].filter(Boolean).join('.') || '(body)',
+        message: v.message ?? 'is invalid',
+      }));
+      return sendProblem(
+        reply,
+        problem('validation_failed', new ValidationError(fieldErrors).message, { instance, fieldErrors }),
+      );
     }
     if (error instanceof ValidationError) {
       return sendProblem(

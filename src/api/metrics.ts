@@ -22,10 +22,16 @@ export function registerMetrics(app: FastifyInstance, registry: Registry = new R
     const route = request.routeOptions.url ?? 'unmatched';
     duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', async (_request, reply) =>
-    reply.header('content-type', registry.contentType).send(await registry.metrics()),
-  );
   return registry;
+}
+
+/** GET /metrics (registered with the other routes, so the OpenAPI document lists it). */
+export function metricsRoute(app: FastifyInstance, registry: Registry): void {
+  app.get(
+    '/metrics',
+    { schema: { tags: ['operations'], summary: 'Prometheus text exposition' } },
+    async (_request, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()),
+  );
 }
 
 declare module 'fastify' {

@@ -151,7 +151,8 @@ export async function showDeadLetter(db: Pool, id: number): Promise<DeadLetterDe
 }
 
 export interface ActionResult {
-  deadLetter: DeadLetter;
+  /** The dead letter after the action, with its event and every action taken. */
+  deadLetter: DeadLetterDetail;
   outcome: 'applied' | 'duplicate' | 'failed' | 'discarded';
   error?: string;
   /** Parked events of the same stream that were released (replayed) afterwards. */
@@ -239,7 +240,7 @@ export async function replayDeadLetter(
   actor: string,
 ): Promise<ActionResult> {
   const result = await replayOne(pool, consumers, id, actor, null);
-  const letter = (await showDeadLetter(pool, id)) as DeadLetter;
+  const letter = await showDeadLetter(pool, id);
   const released = result.outcome === 'failed' ? [] : await releaseParked(pool, consumers, letter, actor);
   return { deadLetter: letter, ...result, released };
 }
@@ -257,6 +258,6 @@ export async function discardDeadLetter(
     await tx.query(SQL.resolve, [id, 'discarded']);
     await tx.query(SQL.record, [id, 'discard', actor, 'discarded', note ?? null]);
   });
-  const letter = (await showDeadLetter(pool, id)) as DeadLetter;
+  const letter = await showDeadLetter(pool, id);
   return { deadLetter: letter, outcome: 'discarded', released: await releaseParked(pool, consumers, letter, actor) };
 }

@@ -60,7 +60,14 @@ const validOrder = () => ({
 
 describe('HTTP API', () => {
   it('GET /health reports PostgreSQL and Temporal up', async () => {
-    const res = await app.inject({ method: 'GET', url: '/health' });
+    // The consumers claim their partitions within a rebalance interval of starting.
+    const res = await waitFor(async () => {
+      const r = await app.inject({ method: 'GET', url: '/health' });
+      const owned = Object.values(r.json().delivery?.consumers ?? {}).every(
+        (c) => (c as { partitionsOwned: number }).partitionsOwned === 1,
+      );
+      return owned ? r : undefined;
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       status: 'ok',

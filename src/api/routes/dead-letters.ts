@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   DeadLetterNotFoundError,
@@ -10,7 +11,8 @@ import {
 } from '../../consumers/dead-letters';
 import { notificationsOfOrder } from '../../consumers/notifier';
 import type { ResolvedApiDeps } from '../app';
-import { ConflictError, NotFoundError, parseWith } from '../errors';
+import { ConflictError, NotFoundError } from '../errors';
+import { actionResultSchema, deadLetterDetailSchema, deadLetterSchema, orderIdParams, problems } from '../schemas';
 
 const idParams = z.object({ id: z.coerce.number().int().positive('must be a positive integer') });
 const listQuery = z.object({
@@ -19,8 +21,16 @@ const listQuery = z.object({
   status: z.enum(['open', 'parked', 'replayed', 'discarded', 'unresolved', 'all']).default('unresolved'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
-const discardBody = z.object({ note: z.string().trim().min(1).max(500).optional() }).optional();
-const orderParams = z.object({ orderId: z.uuid('must be a UUID') });
+const discardBody = z.object({ note: z.string().trim().min(1).max(500).optional() }).nullish();
+const notificationSchema = z.object({
+  id: z.number().int(),
+  eventId: z.string(),
+  orderId: z.string(),
+  customerId: z.string(),
+  kind: z.enum(['order_confirmed', 'order_cancelled', 'approval_needed']),
+  message: z.string(),
+  createdAt: z.string(),
+});
 
 /** Who acted: the `X-Actor` header until API keys name the caller. */
 function actorOf(request: FastifyRequest): string {
@@ -40,30 +50,77 @@ async function mapErrors<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /** Dead-letter tooling (list, show, replay, discard) and the notifier's output per order. */
-export function deadLetterRoutes(app: FastifyInstance, deps: ResolvedApiDeps): void {
-  app.get('/dead-letters', async (request) => {
-    const q = parseWith(listQuery, request.query, 'query');
-    return { deadLetters: await listDeadLetters(deps.pool, q) };
-  });
+export function deadLetterRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const tags = ['delivery'];
 
-  app.get('/dead-letters/:id', async (request) => {
-    const { id } = parseWith(idParams, request.params, 'params');
-    return mapErrors(() => showDeadLetter(deps.pool, id));
-  });
+  app.get(
+    '/dead-letters',
+    {
+      schema: {
+        tags,
+        summary: 'Dead letters (unresolved ones by default)',
+        querystring: listQuery,
+        response: { 200: z.object({ deadLetters: z.array(deadLetterSchema) }), ...problems(400, 429, 500) },
+      },
+    },
+    async (request) => ({ deadLetters: await listDeadLetters(deps.pool, request.query) }),
+  );
 
-  app.post('/dead-letters/:id/replay', async (request) => {
-    const { id } = parseWith(idParams, request.params, 'params');
-    return mapErrors(() => replayDeadLetter(deps.pool, deps.consumers, id, actorOf(request)));
-  });
+  app.get(
+    '/dead-letters/:id',
+    {
+      schema: {
+        tags,
+        summary: 'One dead letter: the event as delivered, error, stack, attempts and every action taken',
+        params: idParams,
+        response: { 200: deadLetterDetailSchema, ...problems(400, 404, 429, 500) },
+      },
+    },
+    async (request) => mapErrors(() => showDeadLetter(deps.pool, request.params.id)),
+  );
 
-  app.post('/dead-letters/:id/discard', async (request) => {
-    const { id } = parseWith(idParams, request.params, 'params');
-    const body = parseWith(discardBody, request.body ?? undefined);
-    return mapErrors(() => discardDeadLetter(deps.pool, deps.consumers, id, actorOf(request), body?.note));
-  });
+  app.post(
+    '/dead-letters/:id/replay',
+    {
+      schema: {
+        tags,
+        summary: "Re-deliver to that consumer only (inbox-deduplicated); releases its stream's parked events",
+        params: idParams,
+        response: { 200: actionResultSchema, ...problems(400, 404, 409, 429, 500) },
+      },
+    },
+    async (request) =>
+      mapErrors(() => replayDeadLetter(deps.pool, deps.consumers, request.params.id, actorOf(request))),
+  );
 
-  app.get('/orders/:orderId/notifications', async (request) => {
-    const { orderId } = parseWith(orderParams, request.params, 'params');
-    return { notifications: await notificationsOfOrder(deps.pool, orderId) };
-  });
+  app.post(
+    '/dead-letters/:id/discard',
+    {
+      schema: {
+        tags,
+        summary: "Resolve without applying; releases its stream's parked events",
+        params: idParams,
+        body: discardBody,
+        response: { 200: actionResultSchema, ...problems(400, 404, 409, 429, 500) },
+      },
+    },
+    async (request) =>
+      mapErrors(() =>
+        discardDeadLetter(deps.pool, deps.consumers, request.params.id, actorOf(request), request.body?.note),
+      ),
+  );
+
+  app.get(
+    '/orders/:orderId/notifications',
+    {
+      schema: {
+        tags,
+        summary: 'What the notifier told the customer about this order, once per event',
+        params: orderIdParams,
+        response: { 200: z.object({ notifications: z.array(notificationSchema) }), ...problems(400, 429, 500) },
+      },
+    },
+    async (request) => ({ notifications: await notificationsOfOrder(deps.pool, request.params.orderId) }),
+  );
 }

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { backlogAfter, loadCheckpoint } from '../../outbox/reader';
 import { relaySubscriber } from '../../outbox/relay';
 import type { ResolvedApiDeps } from '../app';
@@ -55,8 +57,28 @@ async function deliveryReport(deps: ResolvedApiDeps) {
   return { transport: deps.transport, relay, consumers };
 }
 
+const check = z.union([
+  z.object({ status: z.literal('up') }),
+  z.object({ status: z.literal('down'), error: z.string() }),
+]);
+const healthSchema = z.object({
+  status: z.enum(['ok', 'degraded']),
+  checks: z.object({ postgres: check, temporal: check }),
+  delivery: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Transport, relay (active, backlog, oldest undelivered age) and per consumer instances and partitions'),
+});
+
 export function healthRoutes(app: FastifyInstance, deps: ResolvedApiDeps): void {
-  app.get('/health', async (_request, reply) => {
+  const route = {
+    schema: {
+      tags: ['operations'],
+      summary: 'Reachability of PostgreSQL and Temporal (503 when one is down), and a delivery report',
+      response: { 200: healthSchema, 503: healthSchema },
+    },
+  };
+  app.withTypeProvider<ZodTypeProvider>().get('/health', route, async (_request, reply) => {
     const [postgres, temporal] = await Promise.all([
       probe(() => deps.pool.query('SELECT 1')),
       probe(() => deps.temporal.workflowService.getSystemInfo({})),

@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   getOrderSummary,
@@ -13,10 +14,18 @@ import { readStream } from '../../store/event-store';
 import { listProducts } from '../../store/catalog';
 import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery, type ReasonRequest } from '../../workflows';
 import type { ApiDeps } from '../app';
-import { ConflictError, NotFoundError, parseWith, ValidationError } from '../errors';
+import { ConflictError, NotFoundError, ValidationError } from '../errors';
+import { envelopeSchema, orderIdParams, orderSummarySchema, problems, sagaStatusSchema } from '../schemas';
 import { workflowIdFor } from './orders';
 
-const params = z.object({ orderId: z.uuid('must be a UUID') });
+const params = orderIdParams;
+const productSchema = z.object({
+  sku: z.string(),
+  name: z.string(),
+  priceCents: z.number().int(),
+  stock: z.number().int(),
+});
+const actionResult = z.object({ orderId: z.uuid(), saga: sagaStatusSchema });
 const ORDER_STATUSES = ['PENDING', 'AWAITING_APPROVAL', 'CONFIRMED', 'CANCELLED'] as const;
 const listQuery = z.object({
   status: z.enum(ORDER_STATUSES).optional(),
@@ -32,7 +41,9 @@ const presentSummary = (s: OrderSummaryWithFreshness) => ({
   ...s.state,
   orderId: s.orderId,
   workflowId: workflowIdFor(s.orderId),
-  status: s.status,
+  customerId: s.customerId,
+  // A summary exists from order.created on, so its status is never NEW.
+  status: s.status as Exclude<typeof s.status, 'NEW'>,
   sagaPhase: s.sagaPhase,
   version: s.lastStreamVersion,
   timeline: s.timeline,
@@ -45,7 +56,9 @@ const presentSummary = (s: OrderSummaryWithFreshness) => ({
   },
 });
 
-const reasonBody = z.object({ reason: z.string().trim().min(1).max(200).optional() }).optional();
+const reasonBody = z
+  .object({ reason: z.string().trim().min(1).max(200).optional().describe('Why (recorded in the events)') })
+  .nullish();
 
 /** Turns update/workflow errors into 404 (no such order) or 409 (the saga refused, or has finished). */
 async function runUpdate<T>(handle: WorkflowHandle, orderId: string, call: () => Promise<T>): Promise<T> {
@@ -63,85 +76,175 @@ async function runUpdate<T>(handle: WorkflowHandle, orderId: string, call: () =>
   }
 }
 
-export function orderActionRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/products', async () => ({ products: await listProducts(deps.pool) }));
+export function orderActionRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+  app.get(
+    '/products',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'The product catalog with price and stock',
+        response: { 200: z.object({ products: z.array(productSchema) }), ...problems(429, 500) },
+      },
+    },
+    async () => ({ products: await listProducts(deps.pool) }),
+  );
 
   // The CQRS query side: the order-summary read model, saying which event it reflects.
-  app.get('/orders/:orderId', async (request) => {
-    const { orderId } = parseWith(params, request.params, 'params');
-    const summary = await getOrderSummary(deps.pool, orderId);
-    if (!summary) {
-      throw new NotFoundError(
-        `No order ${orderId} in the read model (a new order appears within moments; GET /orders/${orderId}/saga shows the live saga)`,
-      );
-    }
-    return presentSummary(summary);
-  });
+  app.get(
+    '/orders/:orderId',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'One order from the read model, with how fresh it is',
+        params,
+        response: { 200: orderSummarySchema, ...problems(400, 404, 429, 500) },
+      },
+    },
+    async (request) => {
+      const { orderId } = request.params;
+      const summary = await getOrderSummary(deps.pool, orderId);
+      if (!summary) {
+        throw new NotFoundError(
+          `No order ${orderId} in the read model (a new order appears within moments; GET /orders/${orderId}/saga shows the live saga)`,
+        );
+      }
+      return presentSummary(summary);
+    },
+  );
 
-  app.get('/orders', async (request) => {
-    const q = parseWith(listQuery, request.query, 'query');
-    try {
-      const page = await listOrderSummaries(deps.pool, q);
-      return { orders: page.orders.map(presentSummary), nextCursor: page.nextCursor };
-    } catch (err) {
-      if (err instanceof InvalidCursorError)
-        throw new ValidationError([{ field: 'query.cursor', message: err.message }]);
-      throw err;
-    }
-  });
+  app.get(
+    '/orders',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Orders from the read model, newest first, in keyset pages',
+        querystring: listQuery,
+        response: {
+          200: z.object({
+            orders: z.array(orderSummarySchema),
+            nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+          }),
+          ...problems(400, 429, 500),
+        },
+      },
+    },
+    async (request) => {
+      try {
+        const page = await listOrderSummaries(deps.pool, request.query);
+        return { orders: page.orders.map(presentSummary), nextCursor: page.nextCursor };
+      } catch (err) {
+        if (err instanceof InvalidCursorError)
+          throw new ValidationError([{ field: 'query.cursor', message: err.message }]);
+        throw err;
+      }
+    },
+  );
 
-  app.get('/orders/:orderId/events', async (request) => {
-    const { orderId } = parseWith(params, request.params, 'params');
-    const events = await readStream(deps.pool, workflowIdFor(orderId));
-    if (events.length === 0) throw new NotFoundError(`No order ${orderId}`);
-    return { events: events.map(toEnvelope) };
-  });
+  app.get(
+    '/orders/:orderId/events',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: "The order's events, ordered by stream version",
+        params,
+        response: { 200: z.object({ events: z.array(envelopeSchema) }), ...problems(400, 404, 429, 500) },
+      },
+    },
+    async (request) => {
+      const { orderId } = request.params;
+      const events = await readStream(deps.pool, workflowIdFor(orderId));
+      if (events.length === 0) throw new NotFoundError(`No order ${orderId}`);
+      return { events: events.map(toEnvelope) };
+    },
+  );
 
-  app.get('/orders/:orderId/saga', async (request) => {
-    const { orderId } = parseWith(params, request.params, 'params');
-    const handle = deps.temporal.workflow.getHandle(workflowIdFor(orderId));
-    try {
-      return await handle.query(statusQuery);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`No order ${orderId}`);
-      throw err;
-    }
-  });
+  app.get(
+    '/orders/:orderId/saga',
+    {
+      schema: {
+        tags: ['saga'],
+        summary: "The saga's live state (step, completed steps, compensations, failure)",
+        params,
+        response: { 200: sagaStatusSchema, ...problems(400, 404, 429, 500) },
+      },
+    },
+    async (request) => {
+      const { orderId } = request.params;
+      const handle = deps.temporal.workflow.getHandle(workflowIdFor(orderId));
+      try {
+        return await handle.query(statusQuery);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`No order ${orderId}`);
+        throw err;
+      }
+    },
+  );
 
   const decisions = [
-    { path: 'approve', run: (h: WorkflowHandle) => h.executeUpdate(approveUpdate) },
+    {
+      path: 'approve',
+      summary: 'Approve an order waiting for approval',
+      run: (h: WorkflowHandle) => h.executeUpdate(approveUpdate),
+    },
     {
       path: 'reject',
+      summary: 'Reject an order waiting for approval (it is compensated)',
       run: (h: WorkflowHandle, body: ReasonRequest) => h.executeUpdate(rejectUpdate, { args: [body] }),
     },
   ] as const;
   for (const decision of decisions) {
-    app.post(`/orders/:orderId/${decision.path}`, async (request) => {
-      const { orderId } = parseWith(params, request.params, 'params');
-      const body = parseWith(reasonBody, request.body ?? undefined) ?? {};
-      const handle = deps.temporal.workflow.getHandle(workflowIdFor(orderId));
-      return { orderId, saga: await runUpdate(handle, orderId, () => decision.run(handle, body)) };
-    });
+    app.post(
+      `/orders/:orderId/${decision.path}`,
+      {
+        schema: {
+          tags: ['saga'],
+          summary: decision.summary,
+          params,
+          body: reasonBody,
+          response: { 200: actionResult, ...problems(400, 404, 409, 429, 500) },
+        },
+      },
+      async (request) => {
+        const { orderId } = request.params;
+        const body = request.body ?? {};
+        const handle = deps.temporal.workflow.getHandle(workflowIdFor(orderId));
+        return { orderId, saga: await runUpdate(handle, orderId, () => decision.run(handle, body)) };
+      },
+    );
   }
 
   // A cancel answers 200 once the order is cancelled, or 202 if compensation is still
   // running after `cancelWaitMs` (e.g. a compensation escalated to an operator): the
   // request is accepted either way and never held indefinitely.
-  app.post('/orders/:orderId/cancel', async (request, reply) => {
-    const { orderId } = parseWith(params, request.params, 'params');
-    const body = parseWith(reasonBody, request.body ?? undefined) ?? {};
-    const handle = deps.temporal.workflow.getHandle(workflowIdFor(orderId));
-    const cancelled = await runUpdate(handle, orderId, async () => {
-      const update = await handle.startUpdate(cancelOrderUpdate, { args: [body], waitForStage: 'ACCEPTED' });
-      const result = update.result();
-      result.catch(() => undefined); // still awaited below; never an unhandled rejection after a 202
-      let timer: NodeJS.Timeout | undefined;
-      const stillRunning = new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), deps.cancelWaitMs ?? 10_000);
+  app.post(
+    '/orders/:orderId/cancel',
+    {
+      schema: {
+        tags: ['saga'],
+        summary: 'Customer cancel: 200 once compensated, 202 while compensation still runs; 409 once shipped',
+        params,
+        body: reasonBody,
+        response: { 200: actionResult, 202: actionResult, ...problems(400, 404, 409, 429, 500) },
+      },
+    },
+    async (request, reply) => {
+      const { orderId } = request.params;
+      const body = request.body ?? {};
+      const handle = deps.temporal.workflow.getHandle(workflowIdFor(orderId));
+      const cancelled = await runUpdate(handle, orderId, async () => {
+        const update = await handle.startUpdate(cancelOrderUpdate, { args: [body], waitForStage: 'ACCEPTED' });
+        const result = update.result();
+        result.catch(() => undefined); // still awaited below; never an unhandled rejection after a 202
+        let timer: NodeJS.Timeout | undefined;
+        const stillRunning = new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), deps.cancelWaitMs ?? 10_000);
+        });
+        return Promise.race([result, stillRunning]).finally(() => clearTimeout(timer));
       });
-      return Promise.race([result, stillRunning]).finally(() => clearTimeout(timer));
-    });
-    if (cancelled) return reply.status(200).send({ orderId, saga: cancelled });
-    return reply.status(202).send({ orderId, saga: await handle.query(statusQuery) });
-  });
+      if (cancelled) return reply.status(200).send({ orderId, saga: cancelled });
+      return reply.status(202).send({ orderId, saga: await handle.query(statusQuery) });
+    },
+  );
 }

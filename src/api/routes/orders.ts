@@ -1,12 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CustomerIdKey, OrderIdKey, OrderStatusKey, SagaPhaseKey } from '../../temporal/search-attributes';
 import type { OrderSagaInput } from '../../workflows';
 import { currentCorrelation } from '../../correlation/context';
 import type { ApiDeps } from '../app';
-import { ConflictError, parseWith } from '../errors';
+import { ConflictError } from '../errors';
+import { problems } from '../schemas';
 
 export const placeOrderBody = z.object({
   customerId: z.string().trim().min(1).max(100),
@@ -32,8 +34,25 @@ export const placeOrderBody = z.object({
 });
 export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
 
-const headers = z.object({
-  'idempotency-key': z.string().trim().min(1).max(200).optional(),
+const headers = z.looseObject({
+  'idempotency-key': z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Repeat the request with the same key to get the same order back'),
+  'x-correlation-id': z
+    .string()
+    .max(200)
+    .optional()
+    .describe('Joins the order to your request chain; created when absent'),
+});
+
+const placed = z.object({
+  orderId: z.uuid(),
+  workflowId: z.string().describe('The Temporal workflow id, `order-<orderId>`'),
+  correlationId: z.string(),
 });
 
 export const workflowIdFor = (orderId: string) => `order-${orderId}`;
@@ -53,57 +72,69 @@ interface OrderMemo {
 }
 
 export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.post('/orders', async (request, reply) => {
-    const h = parseWith(headers, request.headers, 'headers');
-    const body = parseWith(placeOrderBody, request.body);
-    const correlationId = currentCorrelation()?.correlationId ?? randomUUID();
-    const idempotencyKey = h['idempotency-key'];
-    const orderId = idempotencyKey ? orderIdForIdempotencyKey(body.customerId, idempotencyKey) : randomUUID();
-    const workflowId = workflowIdFor(orderId);
-    const requestHash = sha256(JSON.stringify(body));
-    const input: OrderSagaInput = {
-      orderId,
-      customerId: body.customerId,
-      items: body.items,
-      paymentToken: body.payment.token,
-      shippingAddress: body.shippingAddress,
-      correlationId,
-      approvalThresholdCents: deps.orders.approvalThresholdCents,
-      approvalTimeout: deps.orders.approvalTimeout,
-    };
-    const units = body.items.reduce((n, i) => n + i.quantity, 0);
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/orders',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Place an order: starts its saga',
+        headers,
+        body: placeOrderBody,
+        response: { 202: placed, ...problems(400, 409, 429, 500, 503) },
+      },
+    },
+    async (request, reply) => {
+      const h = request.headers;
+      const body = request.body;
+      const correlationId = currentCorrelation()?.correlationId ?? randomUUID();
+      const idempotencyKey = h['idempotency-key'];
+      const orderId = idempotencyKey ? orderIdForIdempotencyKey(body.customerId, idempotencyKey) : randomUUID();
+      const workflowId = workflowIdFor(orderId);
+      const requestHash = sha256(JSON.stringify(body));
+      const input: OrderSagaInput = {
+        orderId,
+        customerId: body.customerId,
+        items: body.items,
+        paymentToken: body.payment.token,
+        shippingAddress: body.shippingAddress,
+        correlationId,
+        approvalThresholdCents: deps.orders.approvalThresholdCents,
+        approvalTimeout: deps.orders.approvalTimeout,
+      };
+      const units = body.items.reduce((n, i) => n + i.quantity, 0);
 
-    try {
-      await deps.temporal.workflow.start('orderSaga', {
-        workflowId,
-        taskQueue: deps.taskQueue,
-        args: [input],
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        memo: { correlationId, requestHash } satisfies OrderMemo,
-        staticSummary: `Order for ${body.customerId}: ${units} unit(s) of ${body.items.length} SKU(s), ship to ${body.shippingAddress.city} ${body.shippingAddress.country}`,
-        // Set at start so the order is searchable before its first workflow task runs.
-        typedSearchAttributes: [
-          { key: OrderIdKey, value: orderId },
-          { key: CustomerIdKey, value: body.customerId },
-          { key: OrderStatusKey, value: 'PENDING' },
-          { key: SagaPhaseKey, value: 'RUNNING' },
-        ],
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      // Same Idempotency-Key again: answer with the order it created the first time.
-      const existing = await deps.temporal.workflow.getHandle(workflowId).describe();
-      const memo = (existing.memo ?? {}) as OrderMemo;
-      if (memo.requestHash !== requestHash) {
-        throw new ConflictError('Idempotency-Key was already used with a different request body');
+      try {
+        await deps.temporal.workflow.start('orderSaga', {
+          workflowId,
+          taskQueue: deps.taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'FAIL',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: { correlationId, requestHash } satisfies OrderMemo,
+          staticSummary: `Order for ${body.customerId}: ${units} unit(s) of ${body.items.length} SKU(s), ship to ${body.shippingAddress.city} ${body.shippingAddress.country}`,
+          // Set at start so the order is searchable before its first workflow task runs.
+          typedSearchAttributes: [
+            { key: OrderIdKey, value: orderId },
+            { key: CustomerIdKey, value: body.customerId },
+            { key: OrderStatusKey, value: 'PENDING' },
+            { key: SagaPhaseKey, value: 'RUNNING' },
+          ],
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        // Same Idempotency-Key again: answer with the order it created the first time.
+        const existing = await deps.temporal.workflow.getHandle(workflowId).describe();
+        const memo = (existing.memo ?? {}) as OrderMemo;
+        if (memo.requestHash !== requestHash) {
+          throw new ConflictError('Idempotency-Key was already used with a different request body');
+        }
+        return reply
+          .status(202)
+          .header('x-correlation-id', memo.correlationId ?? correlationId)
+          .send({ orderId, workflowId, correlationId: memo.correlationId ?? correlationId });
       }
-      return reply
-        .status(202)
-        .header('x-correlation-id', memo.correlationId ?? correlationId)
-        .send({ orderId, workflowId, correlationId: memo.correlationId ?? correlationId });
-    }
-    app.ordersPlaced.inc();
-    return reply.status(202).header('x-correlation-id', correlationId).send({ orderId, workflowId, correlationId });
-  });
+      app.ordersPlaced.inc();
+      return reply.status(202).header('x-correlation-id', correlationId).send({ orderId, workflowId, correlationId });
+    },
+  );
 }

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { problemSchema, type ProblemCode } from './errors';
+
+/**
+ * Shapes of the HTTP API, declared once: fastify validates requests and serializes responses
+ * with them (fastify-type-provider-zod), TypeScript infers handler types from them, and the
+ * OpenAPI document at /docs/json is generated from them.
+ */
+
+export const orderIdParams = z.object({ orderId: z.uuid('must be a UUID').describe('The order id (a UUID)') });
+
+/** Problem responses a route may give, by status. */
+export const problems = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [c, problemSchema.describe(`Problem document (${problemCodesFor(c)})`)]));
+
+const problemCodesFor = (status: number): string =>
+  (
+    ({
+      400: 'validation_failed, bad_request',
+      401: 'unauthorized',
+      403: 'forbidden',
+      404: 'not_found',
+      409: 'conflict',
+      429: 'rate_limited',
+      500: 'internal, unreadable_event',
+      503: 'unavailable',
+    }) as Record<number, string>
+  )[status] ?? 'see code';
+
+export type { ProblemCode };
+
+export const envelopeSchema = z
+  .object({
+    eventId: z.uuid(),
+    eventType: z.string(),
+    aggregateId: z.string(),
+    aggregateType: z.string(),
+    occurredAt: z.string(),
+    version: z.number().int(),
+    schemaVersion: z.number().int(),
+    correlationId: z.string().nullable(),
+    causationId: z.string().nullable(),
+    payload: z.record(z.string(), z.unknown()),
+  })
+  .describe('An event envelope, its payload upcast to the newest schema version');
+
+export const sagaStatusSchema = z
+  .object({
+    orderId: z.string(),
+    status: z.string(),
+    step: z.string().nullable(),
+    completedSteps: z.array(z.string()),
+    compensations: z.array(z.object({ step: z.string(), status: z.string() })),
+    sagaPhase: z.string(),
+    stuck: z.array(z.unknown()),
+    totalCents: z.number().nullable(),
+    cancelRequested: z.boolean(),
+    failure: z.object({ reason: z.string(), failedStep: z.string().nullable() }).nullable(),
+  })
+  .describe('The live state of the saga (its `status` query)');
+
+export const orderSummarySchema = z
+  .looseObject({
+    orderId: z.uuid(),
+    workflowId: z.string(),
+    customerId: z.string(),
+    status: z.enum(['PENDING', 'AWAITING_APPROVAL', 'CONFIRMED', 'CANCELLED']),
+    sagaPhase: z.enum(['RUNNING', 'COMPENSATING', 'COMPENSATED', 'COMPLETED']),
+    version: z.number().int(),
+    createdAt: z.string(),
+    timeline: z.array(z.object({ type: z.string(), version: z.number().int(), at: z.string() })),
+    freshness: z.object({
+      streamVersion: z.number().int(),
+      position: z.number().int(),
+      lastEventAt: z.string(),
+      updatedAt: z.string(),
+    }),
+  })
+  .describe('An order from the read model, with the aggregate state fields (items, lines, payment, shipment …)');
+
+export const deadLetterSchema = z.object({
+  id: z.number().int(),
+  consumer: z.string(),
+  eventId: z.string(),
+  streamId: z.string(),
+  globalPosition: z.number().int(),
+  eventType: z.string(),
+  schemaVersion: z.number().int(),
+  status: z.enum(['open', 'parked', 'replayed', 'discarded']),
+  reason: z.string(),
+  error: z.string(),
+  attempts: z.number().int(),
+  firstFailedAt: z.string(),
+  lastFailedAt: z.string(),
+  resolvedAt: z.string().nullable(),
+});
+
+export const deadLetterDetailSchema = deadLetterSchema.extend({
+  stack: z.string().nullable(),
+  event: z.unknown(),
+  actions: z.array(
+    z.object({
+      action: z.string(),
+      actor: z.string(),
+      outcome: z.string(),
+      detail: z.string().nullable(),
+      actedAt: z.string(),
+    }),
+  ),
+});
+
+export const actionResultSchema = z.object({
+  deadLetter: deadLetterDetailSchema,
+  outcome: z.enum(['applied', 'duplicate', 'failed', 'discarded']),
+  error: z.string().optional(),
+  released: z.array(
+    z.object({
+      id: z.number().int(),
+      outcome: z.enum(['applied', 'duplicate', 'failed']),
+      error: z.string().optional(),
+    }),
+  ),
+});
