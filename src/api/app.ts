@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { enterCorrelation } from '../correlation/context';
 import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
-import { registerErrorHandler } from './errors';
+import { problem, registerErrorHandler, sendProblem } from './errors';
 import { registerHardening, type ApiLimits } from './hardening';
 import { registerOpenApi } from './openapi';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -53,6 +53,12 @@ export function buildApp(options: ApiDeps): FastifyInstance {
     bodyLimit: 256 * 1024,
     // A request that has not been received whole within this time is answered 408.
     requestTimeout: 30_000,
+    // URLs the router refuses (bad escapes, over-long ids) are problems like any other.
+    frameworkErrors: (error, request, reply) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 400;
+      const instance = request.url.split('?')[0]!.slice(0, 200);
+      return sendProblem(reply, problem('bad_request', error.message.slice(0, 300), { status, instance }));
+    },
   }) as unknown as FastifyInstance;
   // One schema source: zod validates requests and responses and feeds the OpenAPI document.
   app.setValidatorCompiler(validatorCompiler);
@@ -62,8 +68,8 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   // so logs, Temporal calls and (through the saga) every event carry it.
   app.addHook('onRequest', async (request, reply) => {
     const header = request.headers['x-correlation-id'];
-    const given =
-      typeof header === 'string' && header.trim() !== '' && header.length <= 200 ? header.trim() : undefined;
+    // Visible ASCII only: the id is echoed in a response header and written to logs and events.
+    const given = typeof header === 'string' && /^[\x21-\x7e]{1,200}$/.test(header.trim()) ? header.trim() : undefined;
     const correlationId = given ?? randomUUID();
     enterCorrelation({ correlationId });
     void reply.header('x-correlation-id', correlationId);
