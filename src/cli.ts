@@ -105,6 +105,9 @@ program
           `  Temporal gRPC ${stack.urls.temporal}`,
           `  PostgreSQL    ${stack.urls.postgres}`,
           `  Consumers     ${stack.delivery}`,
+          config.api.apiKeys.length
+            ? `  API keys      ${config.api.apiKeys.map((k) => `${k.name} (${k.role})`).join(', ')}`
+            : '  API keys      none: the API is open, so it listens on 127.0.0.1 only (set API_KEYS to share it)',
           'Press Ctrl-C to stop.',
           '',
         ].join('\n'),
@@ -186,6 +189,7 @@ program
         logger,
         transport: config.transport,
         limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },
+        apiKeys: config.api.apiKeys,
       });
       await app.listen({ port: config.api.port, host: config.api.host });
       onShutdownSignal(async () => {

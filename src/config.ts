@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseApiKeys, type ApiKey } from './identities';
 
 /** Thrown when the environment does not describe a runnable configuration. */
 export class ConfigError extends Error {
@@ -42,7 +43,10 @@ export const envSchema = z.object({
   TASK_QUEUE: z.string().min(1).default('orders'),
   /** HTTP API port. */
   PORT: port.default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /** HTTP API interface. Default 0.0.0.0 with API_KEYS, 127.0.0.1 (loopback only) without. */
+  HOST: z.string().min(1).optional(),
+  /** API keys, `name:role:key,…` with role customer or operator; unset: an open API on loopback. */
+  API_KEYS: z.string().optional(),
   /** RabbitMQ; optional for `saga dev`, required by the test suite when CI=true. */
   AMQP_URL: optionalUrl(['amqp', 'amqps']),
   /** NATS with JetStream; optional for `saga dev`, required by the test suite when CI=true. */
@@ -78,7 +82,12 @@ export interface Config {
     readonly cliPath: string | undefined;
     readonly taskQueue: string;
   };
-  readonly api: { readonly port: number; readonly host: string; readonly rateLimitPerMinute: number | false };
+  readonly api: {
+    readonly port: number;
+    readonly host: string;
+    readonly rateLimitPerMinute: number | false;
+    readonly apiKeys: readonly ApiKey[];
+  };
   readonly amqpUrl: string | undefined;
   readonly natsUrl: string | undefined;
   readonly transport: Env['TRANSPORT'];
@@ -112,6 +121,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       { variable: brokerUrl[e.TRANSPORT][0], message: `is required when TRANSPORT=${e.TRANSPORT}` },
     ]);
   }
+  let apiKeys: ApiKey[];
+  try {
+    apiKeys = parseApiKeys(e.API_KEYS);
+  } catch (err) {
+    throw new ConfigError([{ variable: 'API_KEYS', message: (err as Error).message }]);
+  }
+  const loopback = ['127.0.0.1', 'localhost', '::1'];
+  if (apiKeys.length === 0 && e.HOST && !loopback.includes(e.HOST)) {
+    throw new ConfigError([
+      {
+        variable: 'HOST',
+        message: `an open API (no API_KEYS) listens on loopback only; set API_KEYS to listen on ${e.HOST}`,
+      },
+    ]);
+  }
   return deepFreeze({
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.DATA_DIR),
@@ -123,7 +147,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI,
       taskQueue: e.TASK_QUEUE,
     },
-    api: { port: e.PORT, host: e.HOST, rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE || false },
+    api: {
+      port: e.PORT,
+      host: e.HOST ?? (apiKeys.length ? '0.0.0.0' : '127.0.0.1'),
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE || false,
+      apiKeys,
+    },
     amqpUrl: e.AMQP_URL,
     natsUrl: e.NATS_URL,
     transport: e.TRANSPORT,

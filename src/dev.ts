@@ -132,6 +132,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       transport: config.transport,
       registry,
       limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },
+      apiKeys: config.api.apiKeys,
     });
     await app.listen({ port: config.api.port, host: config.api.host });
     cleanups.push(() => app.close());

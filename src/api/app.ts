@@ -6,6 +6,7 @@ import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
 import { problem, registerErrorHandler, sendProblem } from './errors';
 import { registerHardening, type ApiLimits } from './hardening';
+import { registerAuth, type ApiKey } from './auth';
 import { registerOpenApi } from './openapi';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { metricsRoute, registerMetrics } from './metrics';
@@ -37,6 +38,8 @@ export interface ApiDeps {
   registry?: Registry;
   /** Rate limit, load shedding, JSON depth (see ApiLimits for the defaults). */
   limits?: ApiLimits;
+  /** Who may call: none configured means an open API (keep it on loopback). */
+  apiKeys?: readonly ApiKey[];
 }
 
 export type ResolvedApiDeps = ApiDeps & { consumers: readonly ConsumerDefinition[]; transport: TransportKind };
@@ -76,6 +79,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   });
   const registry = registerMetrics(app, deps.registry);
   registerDeliveryGauges(registry, deps.pool, deps.transport);
+  registerAuth(app, deps.apiKeys ?? []);
   registerHardening(app, deps.limits);
   registerOpenApi(app);
   // Routes in a context registered after the plugins, so rate limiting and the rest see them.

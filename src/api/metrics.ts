@@ -29,7 +29,7 @@ export function registerMetrics(app: FastifyInstance, registry: Registry = new R
 export function metricsRoute(app: FastifyInstance, registry: Registry): void {
   app.get(
     '/metrics',
-    { schema: { tags: ['operations'], summary: 'Prometheus text exposition' } },
+    { config: { access: 'public' }, schema: { tags: ['operations'], summary: 'Prometheus text exposition' } },
     async (_request, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()),
   );
 }

@@ -42,4 +42,34 @@ describe('loadConfig', () => {
       'amqp://guest:guest@127.0.0.1:5672',
     );
   });
+
+  it('API keys: parsed with their roles; a bad entry names API_KEYS; the host follows', () => {
+    const keys = 'alice:customer:customer-key-0123456789,ops:operator:operator-key-0123456789';
+    expect(loadConfig({ API_KEYS: keys }).api).toMatchObject({
+      host: '0.0.0.0',
+      apiKeys: [
+        { name: 'alice', role: 'customer' },
+        { name: 'ops', role: 'operator' },
+      ],
+    });
+    // No keys: an open API, on loopback only, and a public HOST is refused.
+    expect(loadConfig({}).api).toMatchObject({ host: '127.0.0.1', apiKeys: [] });
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/HOST: an open API \(no API_KEYS\) listens on loopback only/);
+    for (const bad of [
+      'alice:admin:customer-key-0123456789',
+      'alice:customer:short',
+      'a b:customer:customer-key-0123456789',
+    ]) {
+      expect(() => loadConfig({ API_KEYS: bad })).toThrow(/API_KEYS: entry 1/);
+    }
+    expect(() => loadConfig({ API_KEYS: `${keys},alice:operator:another-key-0123456789` })).toThrow(
+      /alice appears twice/,
+    );
+  });
+
+  it('TRANSPORT needs its broker URL', () => {
+    expect(() => loadConfig({ TRANSPORT: 'rabbitmq' })).toThrow(/AMQP_URL: is required when TRANSPORT=rabbitmq/);
+    expect(() => loadConfig({ TRANSPORT: 'nats' })).toThrow(/NATS_URL: is required when TRANSPORT=nats/);
+    expect(() => loadConfig({ TRANSPORT: 'kafka' })).toThrow(/TRANSPORT/);
+  });
 });

@@ -32,8 +32,9 @@ const notificationSchema = z.object({
   createdAt: z.string(),
 });
 
-/** Who acted: the `X-Actor` header until API keys name the caller. */
+/** Who acted: the API key's name; with an open API, the `X-Actor` header or the client address. */
 function actorOf(request: FastifyRequest): string {
+  if (request.identity.role !== 'anonymous') return `api:${request.identity.name}`;
   const header = request.headers['x-actor'];
   const given = typeof header === 'string' ? header.trim() : '';
   return given && given.length <= 100 ? `api:${given}` : `api:${request.ip}`;
@@ -57,6 +58,7 @@ export function deadLetterRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.get(
     '/dead-letters',
     {
+      config: { access: 'operator' },
       schema: {
         tags,
         summary: 'Dead letters (unresolved ones by default)',
@@ -70,6 +72,7 @@ export function deadLetterRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.get(
     '/dead-letters/:id',
     {
+      config: { access: 'operator' },
       schema: {
         tags,
         summary: 'One dead letter: the event as delivered, error, stack, attempts and every action taken',
@@ -83,6 +86,7 @@ export function deadLetterRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.post(
     '/dead-letters/:id/replay',
     {
+      config: { access: 'operator' },
       schema: {
         tags,
         summary: "Re-deliver to that consumer only (inbox-deduplicated); releases its stream's parked events",
@@ -97,6 +101,7 @@ export function deadLetterRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.post(
     '/dead-letters/:id/discard',
     {
+      config: { access: 'operator' },
       schema: {
         tags,
         summary: "Resolve without applying; releases its stream's parked events",

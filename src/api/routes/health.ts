@@ -72,6 +72,7 @@ const healthSchema = z.object({
 
 export function healthRoutes(app: FastifyInstance, deps: ResolvedApiDeps): void {
   const route = {
+    config: { access: 'public' as const },
     schema: {
       tags: ['operations'],
       summary: 'Reachability of PostgreSQL and Temporal (503 when one is down), and a delivery report',

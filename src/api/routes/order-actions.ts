@@ -82,6 +82,7 @@ export function orderActionRoutes(fastify: FastifyInstance, deps: ApiDeps): void
   app.get(
     '/products',
     {
+      config: { access: 'public' },
       schema: {
         tags: ['orders'],
         summary: 'The product catalog with price and stock',
@@ -198,6 +199,7 @@ export function orderActionRoutes(fastify: FastifyInstance, deps: ApiDeps): void
     app.post(
       `/orders/:orderId/${decision.path}`,
       {
+        config: { access: 'operator' },
         schema: {
           tags: ['saga'],
           summary: decision.summary,
