@@ -199,9 +199,11 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
       }));
     },
 
-    async approveOrder(input: OrderCommandInput): Promise<Traced & { approved: boolean }> {
+    async approveOrder(
+      input: OrderCommandInput & { decidedBy?: string | null },
+    ): Promise<Traced & { approved: boolean }> {
       return runOrderCommand(pool, input, () => ({
-        command: { type: 'approve' },
+        command: { type: 'approve', decidedBy: input.decidedBy ?? null },
         result: () => ({ approved: true }),
       }));
     },
@@ -268,7 +270,12 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
     },
 
     async cancelOrder(
-      input: OrderCommandInput & { reason: string; failedStep: string | null; manuallyResolved?: string[] },
+      input: OrderCommandInput & {
+        reason: string;
+        failedStep: string | null;
+        manuallyResolved?: string[];
+        requestedBy?: string | null;
+      },
     ): Promise<Traced & { cancelled: boolean }> {
       return runOrderCommand(pool, input, () => ({
         command: {
@@ -276,6 +283,7 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
           reason: input.reason,
           failedStep: input.failedStep,
           manuallyResolved: input.manuallyResolved,
+          requestedBy: input.requestedBy ?? null,
         },
         result: (events) => ({ cancelled: events.length > 0 }),
       }));

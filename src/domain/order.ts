@@ -38,7 +38,7 @@ export type OrderEvent =
   | { type: 'inventory.reserved'; data: { orderId: string; lines: PricedLine[]; totalCents: number } }
   | { type: 'payment.authorized'; data: { orderId: string; authorizationId: string; amountCents: number } }
   | { type: 'order.approval_requested'; data: { orderId: string; totalCents: number; thresholdCents: number } }
-  | { type: 'order.approved'; data: { orderId: string } }
+  | { type: 'order.approved'; data: { orderId: string; decidedBy: string | null } }
   | { type: 'shipment.scheduled'; data: { orderId: string; trackingId: string } }
   | { type: 'payment.captured'; data: { orderId: string; authorizationId: string; amountCents: number } }
   | { type: 'order.confirmed'; data: { orderId: string } }
@@ -54,6 +54,8 @@ export type OrderEvent =
         failedStep: string | null;
         /** Steps an operator declared undone by hand (only present when there are any). */
         manuallyResolved?: string[];
+        /** Who stopped the order (a customer cancel, an operator rejection), or null. */
+        requestedBy: string | null;
       };
     };
 
@@ -73,7 +75,7 @@ export type OrderCommand =
   | { type: 'authorizePayment'; authorizationId: string; amountCents: number }
   | { type: 'voidPayment' }
   | { type: 'requestApproval'; thresholdCents: number }
-  | { type: 'approve' }
+  | { type: 'approve'; decidedBy: string | null }
   | { type: 'scheduleShipment'; trackingId: string }
   | { type: 'cancelShipment' }
   | { type: 'capturePayment' }
@@ -85,6 +87,8 @@ export type OrderCommand =
       failedStep: string | null;
       /** Saga steps whose compensation an operator resolved by hand: their holds are not checked. */
       manuallyResolved?: string[];
+      /** Who asked for the stop, when someone did. */
+      requestedBy?: string | null;
     };
 
 export type OrderStatus = 'NEW' | 'PENDING' | 'AWAITING_APPROVAL' | 'CONFIRMED' | 'CANCELLED';
@@ -234,7 +238,7 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
       const orderId = requireOpen(state, command);
       if (state.approval === 'APPROVED') return [];
       if (state.approval !== 'REQUESTED') refuse(state, command, 'no approval was requested');
-      return [{ type: 'order.approved', data: { orderId } }];
+      return [{ type: 'order.approved', data: { orderId, decidedBy: command.decidedBy } }];
     }
     case 'scheduleShipment': {
       const orderId = requireOpen(state, command);
@@ -287,12 +291,13 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
         refuse(state, command, 'shipment is still scheduled');
       }
       const { reason, failedStep } = command;
+      const requestedBy = command.requestedBy ?? null;
       return [
         {
           type: 'order.cancelled',
           data: byHand.size
-            ? { orderId, reason, failedStep, manuallyResolved: [...byHand] }
-            : { orderId, reason, failedStep },
+            ? { orderId, reason, failedStep, manuallyResolved: [...byHand], requestedBy }
+            : { orderId, reason, failedStep, requestedBy },
         },
       ];
     }

@@ -123,7 +123,14 @@ export const EVENT_DEFINITIONS: readonly EventDefinition[] = [
     producer: 'orderSaga / approveOrder',
     consumers: ['order-summary'],
     compensation: false,
-    versions: [v1(z.object({ orderId }))],
+    versions: [
+      v1(z.object({ orderId })),
+      {
+        schema: z.object({ orderId, decidedBy: z.string().min(1).nullable() }),
+        upcastFrom: (p) => ({ ...p, decidedBy: null }),
+        note: 'Adds `decidedBy`: the API key name of the operator who approved (null: an open API, or before v2).',
+      },
+    ],
   },
   {
     type: 'shipment.scheduled',
@@ -204,6 +211,17 @@ export const EVENT_DEFINITIONS: readonly EventDefinition[] = [
           manuallyResolved: z.array(z.string().min(1)).min(1).optional(),
         }),
       ),
+      {
+        schema: z.object({
+          orderId,
+          reason: z.string().min(1),
+          failedStep: z.string().min(1).nullable(),
+          manuallyResolved: z.array(z.string().min(1)).min(1).optional(),
+          requestedBy: z.string().min(1).nullable(),
+        }),
+        upcastFrom: (p) => ({ ...p, requestedBy: null }),
+        note: 'Adds `requestedBy`: who stopped the order (the customer key that cancelled, the operator key that rejected); null when the saga stopped on its own, on an open API, or before v2.',
+      },
     ],
   },
 ];

@@ -62,9 +62,16 @@ export interface OrderSagaResult {
 export const statusQuery = defineQuery<OrderSagaStatus>('status');
 export interface ReasonRequest {
   reason?: string;
+  /** Who asks (the API key's name); recorded in order.cancelled as `requestedBy`. */
+  requestedBy?: string;
+}
+export interface ApproveRequest {
+  /** Who decides (the API key's name); recorded in order.approved as `decidedBy`. */
+  decidedBy?: string;
 }
 export const cancelOrderUpdate = defineUpdate<OrderSagaStatus, [ReasonRequest]>('cancelOrder');
-export const approveUpdate = defineUpdate<OrderSagaStatus, []>('approve');
+// Updates sent before identities existed carried no argument: the handler takes it as optional.
+export const approveUpdate = defineUpdate<OrderSagaStatus, [ApproveRequest]>('approve');
 export const rejectUpdate = defineUpdate<OrderSagaStatus, [ReasonRequest]>('reject');
 
 /** The forward steps, in order; the UI checklist shows them. */
@@ -162,8 +169,10 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     cancelRequested: false,
     failure: null,
   };
-  let cancelRequest: { reason: string } | null = null;
-  let approvalDecision: { approved: boolean; reason?: string } | null = null;
+  let cancelRequest: { reason: string; by: string | null } | null = null;
+  let approvalDecision: { approved: boolean; reason?: string; by: string | null } | null = null;
+  /** Who stopped the order (a customer cancel, an operator rejection); null when the saga failed on its own. */
+  let stoppedBy: string | null = null;
 
   const setStatus = (next: OrderSagaStatusName) => {
     status.status = next;
@@ -216,7 +225,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
   setHandler(
     cancelOrderUpdate,
     async (request: ReasonRequest) => {
-      cancelRequest ??= { reason: request?.reason ?? 'cancelled_by_customer' };
+      cancelRequest ??= { reason: request?.reason ?? 'cancelled_by_customer', by: request?.requestedBy ?? null };
       status.cancelRequested = true;
       // Terminal either way; never leave the update (and so the workflow) waiting forever.
       await condition(() => status.status === 'CANCELLED' || status.status === 'CONFIRMED');
@@ -240,16 +249,20 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
   };
   setHandler(
     approveUpdate,
-    () => {
-      approvalDecision = { approved: true };
+    // `request` is undefined in histories from before identities: read it optionally.
+    (request: ApproveRequest) => {
+      approvalDecision = { approved: true, by: request?.decidedBy ?? null };
       return status;
     },
-    { description: 'Approve an order above the approval threshold.', validator: requireAwaitingApproval },
+    {
+      description: 'Approve an order above the approval threshold.',
+      validator: (_request: ApproveRequest) => requireAwaitingApproval(),
+    },
   );
   setHandler(
     rejectUpdate,
     (request: ReasonRequest) => {
-      approvalDecision = { approved: false, reason: request?.reason };
+      approvalDecision = { approved: false, reason: request?.reason, by: request?.requestedBy ?? null };
       return status;
     },
     {
@@ -259,7 +272,10 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
   );
 
   const stopIfCancelRequested = (nextStep: string) => {
-    if (cancelRequest) throw new SagaAbort(cancelRequest.reason, nextStep);
+    if (cancelRequest) {
+      stoppedBy = cancelRequest.by;
+      throw new SagaAbort(cancelRequest.reason, nextStep);
+    }
   };
 
   try {
@@ -333,9 +349,17 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
       const decided = await condition(() => approvalDecision !== null || cancelRequest !== null, input.approvalTimeout);
       stopIfCancelRequested('approval');
       if (!decided) throw new SagaAbort('approval_timed_out', 'approval');
-      if (!approvalDecision!.approved) throw new SagaAbort(approvalDecision!.reason ?? 'approval_rejected', 'approval');
+      if (!approvalDecision!.approved) {
+        stoppedBy = approvalDecision!.by;
+        throw new SagaAbort(approvalDecision!.reason ?? 'approval_rejected', 'approval');
+      }
       await saga.step('approveOrder', () =>
-        traced(withSummary(forward.approveOrder, FORWARD, 'Record the approval', command('approve-order'))),
+        traced(
+          withSummary(forward.approveOrder, FORWARD, 'Record the approval', {
+            ...command('approve-order'),
+            decidedBy: approvalDecision!.by,
+          }),
+        ),
       );
       setStatus('PENDING');
     }
@@ -394,6 +418,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
           reason: failure.reason,
           failedStep: failure.failedStep,
           ...(manuallyResolved.length ? { manuallyResolved } : {}),
+          requestedBy: stoppedBy,
         }),
       );
     });

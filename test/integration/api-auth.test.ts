@@ -3,33 +3,37 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
 import { recordDeadLetter } from '../../src/consumers/inbox';
 import { withTransaction } from '../../src/store/pool';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { readStream } from '../../src/store/event-store';
+import { waitFor } from '../../src/util/wait';
+import type { TestDatabase } from '../helpers/database';
+import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
+import type { TestTemporal } from '../helpers/temporal';
 
 // Identities and roles: with API keys configured, placing and reading orders needs a key,
 // approving, rejecting and dead-letter actions need an operator's; who acted is recorded.
 
 const CUSTOMER = { name: 'alice', role: 'customer' as const, key: 'customer-key-0123456789' };
 const OPERATOR = { name: 'ops', role: 'operator' as const, key: 'operator-key-0123456789' };
+let world: SagaWorld;
 let db: TestDatabase;
 let temporal: TestTemporal;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  temporal = await connectTestTemporal();
+  world = await startSagaWorld();
+  ({ db, temporal } = world);
   app = buildApp({
     pool: db.pool,
     temporal: temporal.client,
     taskQueue: temporal.taskQueue,
-    orders: { approvalThresholdCents: 100_000, approvalTimeout: '1h' },
+    // SKU-0001 costs 9.99: 10 of them wait for approval.
+    orders: { approvalThresholdCents: 5_000, approvalTimeout: '1h' },
     apiKeys: [CUSTOMER, OPERATOR],
   });
 });
 afterAll(async () => {
   await app?.close();
-  await temporal?.close();
-  await db?.drop();
+  await stopSagaWorld(world);
 });
 
 const order = {
@@ -106,4 +110,44 @@ test('an operator key passes, and dead-letter actions record the key name as who
   });
   expect(discarded.statusCode).toBe(200);
   expect(discarded.json()).toMatchObject({ deadLetter: { actions: [{ actor: 'api:ops', outcome: 'discarded' }] } });
+});
+
+test('who decided travels into the events: order.approved names the operator, order.cancelled the customer', async () => {
+  const big = { ...order, items: [{ sku: 'SKU-0001', quantity: 10 }] };
+  const place = async () =>
+    (await app.inject({ method: 'POST', url: '/orders', headers: as(CUSTOMER.key), payload: big })).json<{
+      orderId: string;
+    }>().orderId;
+  const awaitingApproval = (orderId: string) =>
+    waitFor(
+      async () =>
+        (await app.inject({ url: `/orders/${orderId}/saga`, headers: as(CUSTOMER.key) })).json<{ status: string }>()
+          .status === 'AWAITING_APPROVAL' || undefined,
+      { timeoutMs: 30_000, description: 'the order to wait for approval' },
+    );
+  const approvedId = await place();
+  const cancelledId = await place();
+  await awaitingApproval(approvedId);
+  await awaitingApproval(cancelledId);
+
+  expect(
+    (await app.inject({ method: 'POST', url: `/orders/${approvedId}/approve`, headers: as(OPERATOR.key) })).statusCode,
+  ).toBe(200);
+  const cancel = await app.inject({
+    method: 'POST',
+    url: `/orders/${cancelledId}/cancel`,
+    headers: as(CUSTOMER.key),
+    payload: { reason: 'changed my mind' },
+  });
+  expect(cancel.statusCode).toBe(200);
+
+  const approved = await waitFor(async () =>
+    (await readStream(db.pool, `order-${approvedId}`)).find((e) => e.eventType === 'order.approved'),
+  );
+  expect(approved.payload).toMatchObject({ decidedBy: 'ops' });
+  const cancelled = (await readStream(db.pool, `order-${cancelledId}`)).at(-1)!;
+  expect(cancelled).toMatchObject({
+    eventType: 'order.cancelled',
+    payload: { reason: 'changed my mind', requestedBy: 'alice' },
+  });
 });

@@ -79,6 +79,8 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
       orderId: input.orderId,
       reason: 'PaymentDeclined',
       failedStep: 'authorizePayment',
+      // The saga stopped on its own: nobody asked for it.
+      requestedBy: null,
     });
     await recordHistory('declined-payment', handle);
   });
@@ -138,7 +140,7 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
   it('approval: an order above the threshold waits, and is confirmed once approved', async () => {
     const { input, handle } = await start(bigOrder);
     await waitForSagaStatus(handle, 'AWAITING_APPROVAL');
-    const afterApprove = await handle.executeUpdate(approveUpdate);
+    const afterApprove = await handle.executeUpdate(approveUpdate, { args: [{ decidedBy: 'ops-test' }] });
     expect(afterApprove.status).not.toBe('CANCELLED');
     expect(await handle.result()).toMatchObject({ status: 'CONFIRMED' });
     expect(await eventTypes(db.pool, input.orderId)).toEqual([
@@ -151,13 +153,17 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
       'payment.captured',
       'order.confirmed',
     ]);
+    const approved = (await readStream(db.pool, `order-${input.orderId}`)).find(
+      (e) => e.eventType === 'order.approved',
+    )!;
+    expect(approved).toMatchObject({ schemaVersion: 2, payload: { orderId: input.orderId, decidedBy: 'ops-test' } });
   });
 
   it('approval rejected: compensates and cancels with the rejection reason', async () => {
     const stockBefore = await stockOf(db.pool, 'SKU-0010');
     const { input, handle } = await start(bigOrder);
     await waitForSagaStatus(handle, 'AWAITING_APPROVAL');
-    await handle.executeUpdate(rejectUpdate, { args: [{ reason: 'fraud_suspected' }] });
+    await handle.executeUpdate(rejectUpdate, { args: [{ reason: 'fraud_suspected', requestedBy: 'ops-test' }] });
     expect(await handle.result()).toMatchObject({
       status: 'CANCELLED',
       reason: 'fraud_suspected',
@@ -166,6 +172,11 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
     expect(await eventTypes(db.pool, input.orderId)).toEqual([...SAGA_EVENTS.APPROVAL_CANCELLED]);
     expect(await stockOf(db.pool, 'SKU-0010')).toBe(stockBefore);
     expect(await heldAtGateway(db.pool, input.orderId)).toBe(0);
+    const cancelled = (await readStream(db.pool, `order-${input.orderId}`)).at(-1)!;
+    expect(cancelled).toMatchObject({
+      schemaVersion: 2,
+      payload: { reason: 'fraud_suspected', requestedBy: 'ops-test' },
+    });
   });
 
   it('approval timeout: the durable timer fires and the order is compensated and cancelled', async () => {
@@ -182,7 +193,7 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
   it('approve and reject are refused when the order is not awaiting approval', async () => {
     const { handle } = await start();
     await handle.result();
-    await expect(handle.executeUpdate(approveUpdate)).rejects.toThrow();
+    await expect(handle.executeUpdate(approveUpdate, { args: [{}] })).rejects.toThrow();
   });
 });
 

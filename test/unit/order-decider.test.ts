@@ -60,7 +60,7 @@ const cmd = {
   reserveInventory: { type: 'reserveInventory', lines, totalCents },
   authorizePayment: { type: 'authorizePayment', authorizationId, amountCents: totalCents },
   requestApproval: { type: 'requestApproval', thresholdCents: 2000 },
-  approve: { type: 'approve' },
+  approve: { type: 'approve', decidedBy: 'ops' },
   scheduleShipment: { type: 'scheduleShipment', trackingId },
   capturePayment: { type: 'capturePayment' },
   confirm: { type: 'confirm' },
@@ -81,7 +81,7 @@ const approvalRequested: OrderEvent = {
   type: 'order.approval_requested',
   data: { orderId, totalCents, thresholdCents: 2000 },
 };
-const approved: OrderEvent = { type: 'order.approved', data: { orderId } };
+const approved: OrderEvent = { type: 'order.approved', data: { orderId, decidedBy: 'ops' } };
 const scheduled: OrderEvent = { type: 'shipment.scheduled', data: { orderId, trackingId } };
 const captured: OrderEvent = { type: 'payment.captured', data: { orderId, authorizationId, amountCents: totalCents } };
 const confirmed: OrderEvent = { type: 'order.confirmed', data: { orderId } };
@@ -91,7 +91,7 @@ const refunded: OrderEvent = { type: 'payment.refunded', data: { orderId, author
 const shipmentCancelled: OrderEvent = { type: 'shipment.cancelled', data: { orderId, trackingId } };
 const cancelled: OrderEvent = {
   type: 'order.cancelled',
-  data: { orderId, reason: 'payment declined', failedStep: 'authorizePayment' },
+  data: { orderId, reason: 'payment declined', failedStep: 'authorizePayment', requestedBy: null },
 };
 
 const happyPath: OrderEvent[] = [created, reserved, authorized, scheduled, captured, confirmed];
@@ -473,9 +473,15 @@ describe('Order decider: cancel', () => {
       .then([
         {
           type: 'order.cancelled',
-          data: { orderId, reason: 'address refused by carrier', failedStep: 'scheduleShipment' },
+          data: { orderId, reason: 'address refused by carrier', failedStep: 'scheduleShipment', requestedBy: null },
         },
       ]);
+  });
+
+  it('cancel records who asked for it (a customer cancel, an operator rejection)', () => {
+    given([created, reserved, authorized, voided, released])
+      .when({ ...cmd.cancel, requestedBy: 'alice' })
+      .then([{ ...cancelled, data: { ...cancelled.data, requestedBy: 'alice' } } as OrderEvent]);
   });
 
   it('after a voided payment and released inventory, cancel gives order.cancelled', () => {
@@ -485,7 +491,9 @@ describe('Order decider: cancel', () => {
   it('accepts a null failedStep', () => {
     given([created])
       .when({ type: 'cancel', reason: 'customer request', failedStep: null })
-      .then([{ type: 'order.cancelled', data: { orderId, reason: 'customer request', failedStep: null } }]);
+      .then([
+        { type: 'order.cancelled', data: { orderId, reason: 'customer request', failedStep: null, requestedBy: null } },
+      ]);
   });
 
   it('cancelling an already CANCELLED order decides []', () => {
@@ -544,6 +552,7 @@ describe('Order decider: approval guards and final orders', () => {
             reason: cmd.cancel.reason,
             failedStep: cmd.cancel.failedStep,
             manuallyResolved: ['reserveInventory'],
+            requestedBy: null,
           },
         },
       ]);

@@ -14,6 +14,7 @@ import { readStream } from '../../store/event-store';
 import { listProducts } from '../../store/catalog';
 import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery, type ReasonRequest } from '../../workflows';
 import type { ApiDeps } from '../app';
+import type { Identity } from '../auth';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { envelopeSchema, orderIdParams, orderSummarySchema, problems, sagaStatusSchema } from '../schemas';
 import { workflowIdFor } from './orders';
@@ -59,6 +60,10 @@ const presentSummary = (s: OrderSummaryWithFreshness) => ({
 const reasonBody = z
   .object({ reason: z.string().trim().min(1).max(200).optional().describe('Why (recorded in the events)') })
   .nullish();
+
+/** The name recorded for the caller, when it has one (an API key). */
+const actingName = (identity: Identity | undefined): string | undefined =>
+  identity && identity.role !== 'anonymous' ? identity.name : undefined;
 
 /** Turns update/workflow errors into 404 (no such order) or 409 (the saga refused, or has finished). */
 async function runUpdate<T>(handle: WorkflowHandle, orderId: string, call: () => Promise<T>): Promise<T> {
@@ -183,16 +188,20 @@ export function orderActionRoutes(fastify: FastifyInstance, deps: ApiDeps): void
     },
   );
 
+  // Who decides travels with the update into the saga and its events (order.approved
+  // `decidedBy`, order.cancelled `requestedBy`); an open API has nobody to name.
   const decisions = [
     {
       path: 'approve',
-      summary: 'Approve an order waiting for approval',
-      run: (h: WorkflowHandle) => h.executeUpdate(approveUpdate),
+      summary: 'Approve an order waiting for approval (operators)',
+      run: (h: WorkflowHandle, _body: ReasonRequest, by: string | undefined) =>
+        h.executeUpdate(approveUpdate, { args: [by ? { decidedBy: by } : {}] }),
     },
     {
       path: 'reject',
-      summary: 'Reject an order waiting for approval (it is compensated)',
-      run: (h: WorkflowHandle, body: ReasonRequest) => h.executeUpdate(rejectUpdate, { args: [body] }),
+      summary: 'Reject an order waiting for approval: it is compensated (operators)',
+      run: (h: WorkflowHandle, body: ReasonRequest, by: string | undefined) =>
+        h.executeUpdate(rejectUpdate, { args: [by ? { ...body, requestedBy: by } : body] }),
     },
   ] as const;
   for (const decision of decisions) {
@@ -212,7 +221,8 @@ export function orderActionRoutes(fastify: FastifyInstance, deps: ApiDeps): void
         const { orderId } = request.params;
         const body = request.body ?? {};
         const handle = deps.temporal.workflow.getHandle(workflowIdFor(orderId));
-        return { orderId, saga: await runUpdate(handle, orderId, () => decision.run(handle, body)) };
+        const by = actingName(request.identity);
+        return { orderId, saga: await runUpdate(handle, orderId, () => decision.run(handle, body, by)) };
       },
     );
   }
@@ -236,7 +246,11 @@ export function orderActionRoutes(fastify: FastifyInstance, deps: ApiDeps): void
       const body = request.body ?? {};
       const handle = deps.temporal.workflow.getHandle(workflowIdFor(orderId));
       const cancelled = await runUpdate(handle, orderId, async () => {
-        const update = await handle.startUpdate(cancelOrderUpdate, { args: [body], waitForStage: 'ACCEPTED' });
+        const by = actingName(request.identity);
+        const update = await handle.startUpdate(cancelOrderUpdate, {
+          args: [by ? { ...body, requestedBy: by } : body],
+          waitForStage: 'ACCEPTED',
+        });
         const result = update.result();
         result.catch(() => undefined); // still awaited below; never an unhandled rejection after a 202
         let timer: NodeJS.Timeout | undefined;
