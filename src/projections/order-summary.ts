@@ -118,18 +118,23 @@ export async function projectInto(tx: Tx, table: string, event: ConsumedEvent): 
   const next = applyToSummary(rows[0] ? toSummary(rows[0]) : undefined, event);
   // Nothing before order.created, and nothing for a version already applied.
   if (!next || (rows[0] && next.lastStreamVersion === rows[0].last_stream_version)) return;
-  await tx.query(sql.upsert, [
-    next.orderId,
-    next.customerId,
-    next.status,
-    next.sagaPhase,
-    JSON.stringify(next.state),
-    JSON.stringify(next.timeline),
-    next.lastEventId,
-    next.lastStreamVersion,
-    next.lastPosition,
-    next.lastEventAt,
-    next.createdAt,
+  await saveSummary(tx, table, next);
+}
+
+/** Writes a summary into `table` unless the row there is already at or past its version. */
+export async function saveSummary(tx: Tx, table: string, s: OrderSummary): Promise<void> {
+  await tx.query(summarySql(table).upsert, [
+    s.orderId,
+    s.customerId,
+    s.status,
+    s.sagaPhase,
+    JSON.stringify(s.state),
+    JSON.stringify(s.timeline),
+    s.lastEventId,
+    s.lastStreamVersion,
+    s.lastPosition,
+    s.lastEventAt,
+    s.createdAt,
   ]);
 }
 

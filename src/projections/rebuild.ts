@@ -1,11 +1,11 @@
 import { readEvent } from '../consumers/process';
 import { positionOf, readCommitted, START_OF_LOG, type LogPosition, type RawEvent } from '../outbox/reader';
-import type { Pool, Tx } from '../store/pool';
+import { withTransaction, type Pool, type Tx } from '../store/pool';
 import {
   applyToSummary,
   ORDER_EVENT_TYPES,
   ORDER_SUMMARY_TABLE,
-  summarySql,
+  saveSummary,
   toSummary,
   type OrderSummary,
   type SummaryRow,
@@ -75,23 +75,7 @@ async function applyBatch(tx: Tx, events: RawEvent[]): Promise<number> {
     if (next && next !== summaries.get(id)) changed.add(id);
     summaries.set(id, next);
   }
-  const sql = summarySql(REBUILD_TABLE);
-  for (const id of changed) {
-    const s = summaries.get(id)!;
-    await tx.query(sql.upsert, [
-      s.orderId,
-      s.customerId,
-      s.status,
-      s.sagaPhase,
-      JSON.stringify(s.state),
-      JSON.stringify(s.timeline),
-      s.lastEventId,
-      s.lastStreamVersion,
-      s.lastPosition,
-      s.lastEventAt,
-      s.createdAt,
-    ]);
-  }
+  for (const id of changed) await saveSummary(tx, REBUILD_TABLE, summaries.get(id)!);
   return unreadable;
 }
 
@@ -121,38 +105,20 @@ export async function rebuildOrderSummary(pool: Pool, options: RebuildOptions = 
   let unreadable = 0;
 
   const position = await replay(pool, START_OF_LOG, batchSize, async (events) => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      unreadable += await applyBatch(client, events);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    unreadable += await withTransaction(pool, (tx) => applyBatch(tx, events));
     done += events.length;
     options.onProgress?.(done, Math.max(total, done));
   });
 
   // The swap: no live write in between, what was committed meanwhile replayed, tables renamed.
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(SQL.lock);
-    await replay(client, position, batchSize, async (events) => {
-      unreadable += await applyBatch(client, events);
+  await withTransaction(pool, async (tx) => {
+    await tx.query(SQL.lock);
+    await replay(tx, position, batchSize, async (events) => {
+      unreadable += await applyBatch(tx, events);
       done += events.length;
     });
-    for (const statement of SQL.swap) await client.query(statement);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+    for (const statement of SQL.swap) await tx.query(statement);
+  });
   options.onProgress?.(done, Math.max(total, done));
   const orders = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${ORDER_SUMMARY_TABLE}`)).rows[0]!.n;
   return { events: done, unreadable, orders, durationMs: Date.now() - started };
