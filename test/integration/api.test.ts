@@ -1,45 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
-import { CONSUMERS } from '../../src/consumers';
-import { startDelivery, type Delivery } from '../../src/delivery/start';
-import { createLogger } from '../../src/logger';
 import { createPool } from '../../src/store/pool';
 import { waitFor } from '../../src/util/wait';
 import type { TestDatabase } from '../helpers/database';
 import { waitForSagaStatus } from '../helpers/orders';
 import { SAGA_EVENTS } from '../helpers/orders';
-import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
+import { startApiWorld, stopApiWorld, type ApiWorld } from '../helpers/api-world';
 import type { TestTemporal } from '../helpers/temporal';
 
 const ORDER_SETTINGS = { approvalThresholdCents: 100_000, approvalTimeout: '1 hour' };
-let world: SagaWorld;
+let world: ApiWorld;
 let db: TestDatabase;
 let temporal: TestTemporal;
 let app: FastifyInstance;
-let delivery: Delivery;
 
 beforeAll(async () => {
-  world = await startSagaWorld();
-  ({ db, temporal } = world);
-  app = buildApp({ pool: db.pool, temporal: temporal.client, taskQueue: temporal.taskQueue, orders: ORDER_SETTINGS });
-  // The read model behind GET /orders/:id is kept by the order-summary projector.
-  delivery = await startDelivery({
-    pool: db.pool,
-    connectionString: db.url,
-    transport: { kind: 'postgres' },
-    consumers: CONSUMERS,
-    topology: CONSUMERS,
-    relay: false,
-    logger: createLogger('silent'),
-    intervals: { pollMs: 250, rebalanceMs: 250 },
-  });
+  // The read model behind GET /orders/:id is kept by the order-summary projector, running here.
+  world = await startApiWorld({ orders: ORDER_SETTINGS });
+  ({ db, temporal, app } = world);
 });
-afterAll(async () => {
-  await app?.close();
-  await delivery?.stop();
-  await stopSagaWorld(world);
-});
+afterAll(async () => stopApiWorld(world));
 
 /** GET /orders/:id once the read model reflects at least `version` events of the order. */
 const readModelAt = (orderId: string, version: number) =>

@@ -1,45 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
-import { buildApp } from '../../src/api/app';
-import { CONSUMERS } from '../../src/consumers';
-import { startDelivery, type Delivery } from '../../src/delivery/start';
-import { createLogger } from '../../src/logger';
 import { waitFor } from '../../src/util/wait';
-import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
+import { startApiWorld, stopApiWorld, type ApiWorld } from '../helpers/api-world';
 
-const logger = createLogger('silent');
-let world: SagaWorld;
+let world: ApiWorld;
 let app: FastifyInstance;
-let delivery: Delivery;
 
 beforeAll(async () => {
-  world = await startSagaWorld();
-  const registry = new Registry();
-  delivery = await startDelivery({
-    pool: world.db.pool,
-    connectionString: world.db.url,
-    transport: { kind: 'postgres' },
-    consumers: CONSUMERS,
-    topology: CONSUMERS,
-    relay: true,
-    logger,
-    registry,
-    intervals: { pollMs: 250, rebalanceMs: 250 },
-  });
-  app = buildApp({
-    pool: world.db.pool,
-    temporal: world.temporal.client,
-    taskQueue: world.temporal.taskQueue,
-    orders: { approvalThresholdCents: 100_000, approvalTimeout: '1h' },
-    registry,
-  });
+  world = await startApiWorld();
+  ({ app } = world);
 });
-afterAll(async () => {
-  await app?.close();
-  await delivery?.stop();
-  await stopSagaWorld(world);
-});
+afterAll(async () => stopApiWorld(world));
 
 const placeOrder = (token: string) =>
   app.inject({

@@ -1,45 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app';
-import { CONSUMERS } from '../../src/consumers';
-import { startDelivery, type Delivery } from '../../src/delivery/start';
-import { createLogger } from '../../src/logger';
 import { rebuildOrderSummary } from '../../src/projections/rebuild';
 import { waitFor } from '../../src/util/wait';
-import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
+import { startApiWorld, stopApiWorld, type ApiWorld } from '../helpers/api-world';
 
 // The order-summary read model: kept by its projector, rebuildable from the log while orders
 // are being placed, equal row by row to a rebuild from scratch, and listed with keyset pages.
 
-let world: SagaWorld;
+let world: ApiWorld;
 let app: FastifyInstance;
-let delivery: Delivery;
 
 beforeAll(async () => {
-  world = await startSagaWorld();
-  app = buildApp({
-    pool: world.db.pool,
-    temporal: world.temporal.client,
-    taskQueue: world.temporal.taskQueue,
-    // SKU-0001 costs 9.99: 10 of them (99.90) wait for approval, 2 do not.
-    orders: { approvalThresholdCents: 5_000, approvalTimeout: '1 hour' },
-  });
-  delivery = await startDelivery({
-    pool: world.db.pool,
-    connectionString: world.db.url,
-    transport: { kind: 'postgres' },
-    consumers: CONSUMERS,
-    topology: CONSUMERS,
-    relay: false,
-    logger: createLogger('silent'),
-    intervals: { pollMs: 250, rebalanceMs: 250 },
-  });
+  // SKU-0001 costs 9.99: 10 of them (99.90) wait for approval, 2 do not.
+  world = await startApiWorld({ orders: { approvalThresholdCents: 5_000, approvalTimeout: '1 hour' } });
+  ({ app } = world);
 });
-afterAll(async () => {
-  await app?.close();
-  await delivery?.stop();
-  await stopSagaWorld(world);
-});
+afterAll(async () => stopApiWorld(world));
 
 type Kind = 'happy' | 'declined' | 'soldOut' | 'refusedAddress' | 'approved' | 'rejected' | 'cancelled';
 const EXPECTED: Record<Kind, { status: string; sagaPhase: string }> = {
