@@ -5,6 +5,7 @@ import { waitFor } from '../../src/util/wait';
 import { markCompensationResolvedSignal, retryCompensationSignal } from '../../src/saga/saga';
 import { statusQuery } from '../../src/workflows';
 import type { TestDatabase } from '../helpers/database';
+import { recordHistory } from '../helpers/histories';
 import { eventTypes, orderInput, startOrder, stockOf, SAGA_EVENTS, waitForSagaStatus } from '../helpers/orders';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
 import type { TestTemporal } from '../helpers/temporal';
@@ -83,6 +84,7 @@ describe('compensation escalation', () => {
       { step: 'authorizePayment', status: 'compensated' },
       { step: 'reserveInventory', status: 'compensated' },
     ]);
+    await recordHistory('compensation-stuck-then-retried', handle);
   });
 
   it('a retry while the fault persists gets stuck again rather than giving up', async () => {
@@ -108,6 +110,7 @@ describe('compensation escalation', () => {
     const events = await readStream(db.pool, `order-${orderId}`);
     expect(events.map((e) => e.eventType)).toEqual(['order.created', 'inventory.reserved', 'order.cancelled']);
     expect(events.at(-1)!.payload).toMatchObject({ manuallyResolved: ['reserveInventory'] });
+    await recordHistory('compensation-resolved-by-hand', handle);
   });
 
   it('POST /orders/:id/cancel answers 202 instead of hanging while a compensation is stuck', async () => {

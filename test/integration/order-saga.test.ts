@@ -157,6 +157,7 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
       (e) => e.eventType === 'order.approved',
     )!;
     expect(approved).toMatchObject({ schemaVersion: 2, payload: { orderId: input.orderId, decidedBy: 'ops-test' } });
+    await recordHistory('approval-approved', handle);
   });
 
   it('approval rejected: compensates and cancels with the rejection reason', async () => {
@@ -177,6 +178,7 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
       schemaVersion: 2,
       payload: { reason: 'fraud_suspected', requestedBy: 'ops-test' },
     });
+    await recordHistory('approval-rejected', handle);
   });
 
   it('approval timeout: the durable timer fires and the order is compensated and cancelled', async () => {
@@ -188,6 +190,24 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
     });
     expect(await eventTypes(db.pool, input.orderId)).toEqual([...SAGA_EVENTS.APPROVAL_CANCELLED]);
     await recordHistory('approval-timeout', handle);
+  });
+
+  it('external cancel (Temporal cancellation, e.g. from the UI or CLI): compensates and records the cancellation', async () => {
+    const stockBefore = await stockOf(db.pool, 'SKU-0010');
+    const { input, handle } = await start(bigOrder);
+    await waitForSagaStatus(handle, 'AWAITING_APPROVAL');
+    await handle.cancel();
+    // The execution ends Canceled in Temporal (what the operator asked for), after undoing
+    // every step and recording the cancellation in the order's own events.
+    await expect(handle.result()).rejects.toThrow(/cancelled/i);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect(await eventTypes(db.pool, input.orderId)).toEqual([...SAGA_EVENTS.APPROVAL_CANCELLED]);
+    const cancelled = (await readStream(db.pool, `order-${input.orderId}`)).at(-1)!;
+    // No step was running while it waited for approval, and Temporal does not say who cancelled.
+    expect(cancelled.payload).toMatchObject({ reason: 'workflow_cancelled', failedStep: null, requestedBy: null });
+    expect(await stockOf(db.pool, 'SKU-0010')).toBe(stockBefore);
+    expect(await heldAtGateway(db.pool, input.orderId)).toBe(0);
+    await recordHistory('external-cancel', handle);
   });
 
   it('approve and reject are refused when the order is not awaiting approval', async () => {

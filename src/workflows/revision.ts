@@ -1,0 +1,11 @@
+/**
+ * The revision of the workflow code's observable behaviour (its commands, and the shape of its
+ * signals, updates and activity inputs). Bump it whenever such a change is released, and
+ * record the paths again: histories are kept per revision under test/replay/histories/r<N>/
+ * and every revision keeps replaying (docs/versioning.md).
+ *
+ * r1: the order saga as first released.
+ * r2: approve/reject/cancel updates carry who acts (`decidedBy` / `requestedBy`), passed to the
+ *     approveOrder and cancelOrder activities (compatible: r1 histories replay unchanged).
+ */
+export const WORKFLOW_REVISION = 2;
