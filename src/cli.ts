@@ -20,7 +20,7 @@ import { DevServerStartError } from './temporal/dev-server';
 import { createTemporalClient } from './temporal/client';
 import { installTemporalRuntime } from './temporal/runtime';
 import { connectWorker, createWorker } from './worker';
-import { simulatedActivityDeps } from './runtime/activity-deps';
+import { activityDeps } from './ports/adapters';
 import { CONSUMERS, selectConsumers, UnknownConsumerError } from './consumers';
 import {
   DeadLetterNotFoundError,
@@ -164,7 +164,7 @@ program
         connection,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        deps: simulatedActivityDeps(pool),
+        deps: activityDeps(pool, config.adapters),
       });
       onShutdownSignal(async () => worker.shutdown());
       logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');

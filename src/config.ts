@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseApiKeys, type ApiKey } from './identities';
+import {
+  CARRIER_ADAPTER_NAMES,
+  PAYMENT_ADAPTER_NAMES,
+  type CarrierAdapterName,
+  type PaymentAdapterName,
+} from './ports/adapters';
 
 /** Thrown when the environment does not describe a runnable configuration. */
 export class ConfigError extends Error {
@@ -53,6 +59,10 @@ export const envSchema = z.object({
   NATS_URL: optionalUrl(['nats', 'tls']),
   /** How events travel from the outbox to consumers: read from PostgreSQL directly, or relayed to a broker. */
   TRANSPORT: z.enum(['postgres', 'rabbitmq', 'nats']).default('postgres'),
+  /** Which payment gateway adapter the worker uses (src/ports/adapters.ts). */
+  PAYMENT_ADAPTER: z.enum(PAYMENT_ADAPTER_NAMES).default('simulator'),
+  /** Which carrier adapter the worker uses (src/ports/adapters.ts). */
+  CARRIER_ADAPTER: z.enum(CARRIER_ADAPTER_NAMES).default('simulator'),
   /** Orders whose total (in cents) exceeds this wait for approve/reject. */
   APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(0).default(100_000),
   /** How long an order waits for approval before it is cancelled (e.g. `24h`, `30 minutes`). */
@@ -91,6 +101,7 @@ export interface Config {
   readonly amqpUrl: string | undefined;
   readonly natsUrl: string | undefined;
   readonly transport: Env['TRANSPORT'];
+  readonly adapters: { readonly payment: PaymentAdapterName; readonly carrier: CarrierAdapterName };
   readonly orders: { readonly approvalThresholdCents: number; readonly approvalTimeout: string };
   readonly logLevel: Env['LOG_LEVEL'];
 }
@@ -156,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     amqpUrl: e.AMQP_URL,
     natsUrl: e.NATS_URL,
     transport: e.TRANSPORT,
+    adapters: { payment: e.PAYMENT_ADAPTER, carrier: e.CARRIER_ADAPTER },
     orders: { approvalThresholdCents: e.APPROVAL_THRESHOLD_CENTS, approvalTimeout: e.APPROVAL_TIMEOUT },
     logLevel: e.LOG_LEVEL,
   });

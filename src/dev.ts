@@ -16,7 +16,7 @@ import { createTemporalClient } from './temporal/client';
 import { startDevServer } from './temporal/dev-server';
 import { installTemporalRuntime } from './temporal/runtime';
 import { connectWorker, createWorker } from './worker';
-import { simulatedActivityDeps } from './runtime/activity-deps';
+import { activityDeps } from './ports/adapters';
 import { Registry } from 'prom-client';
 import { CONSUMERS } from './consumers';
 import { startDelivery } from './delivery/start';
@@ -100,7 +100,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       connection: workerConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: simulatedActivityDeps(pool),
+      deps: activityDeps(pool, config.adapters),
     });
     const running = worker.run();
     cleanups.push(async () => {

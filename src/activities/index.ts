@@ -1,5 +1,5 @@
-import type { Carrier } from '../simulators/carrier';
-import type { PaymentGateway } from '../simulators/payment-gateway';
+import type { Carrier } from '../ports/carrier';
+import type { PaymentGateway } from '../ports/payment-gateway';
 import type { Pool } from '../store/pool';
 import { withFailureMapping } from './failures';
 import { createOrderActivities } from './order-activities';

@@ -9,8 +9,8 @@ import {
   type ShippingAddress,
 } from '../domain/order';
 import { CURRENCY } from '../events/catalog';
-import type { Carrier } from '../simulators/carrier';
-import type { PaymentGateway } from '../simulators/payment-gateway';
+import type { Carrier } from '../ports/carrier';
+import type { PaymentGateway } from '../ports/payment-gateway';
 import { findProcessedCommand } from '../store/commands';
 import type { Pool, Tx } from '../store/pool';
 import { loadOrder, runOrderCommand, type OrderCommandInput, type Traced } from './order-command';

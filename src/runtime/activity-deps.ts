@@ -1,9 +1,8 @@
 import type { ActivityDeps } from '../activities';
-import { createSimulatedCarrier } from '../simulators/carrier';
-import { createSimulatedPaymentGateway } from '../simulators/payment-gateway';
+import { activityDeps } from '../ports/adapters';
 import type { Pool } from '../store/pool';
 
-/** The activities' dependencies with the simulated payment gateway and carrier. */
+/** The activities' dependencies with the simulated payment gateway and carrier (tests, demos). */
 export function simulatedActivityDeps(pool: Pool): ActivityDeps {
-  return { pool, paymentGateway: createSimulatedPaymentGateway({ pool }), carrier: createSimulatedCarrier() };
+  return activityDeps(pool, { payment: 'simulator', carrier: 'simulator' });
 }

@@ -1,16 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AddressRefusedError } from '../domain/errors';
-import type { ShippingAddress } from '../domain/order';
-
-/** The shipping carrier port. Scheduling is idempotent per key; cancelling twice is harmless. */
-export interface Carrier {
-  schedule(request: {
-    idempotencyKey: string;
-    orderId: string;
-    address: ShippingAddress;
-  }): Promise<{ trackingId: string }>;
-  cancel(trackingId: string): Promise<void>;
-}
+import type { Carrier } from '../ports/carrier';
 
 /** Postal code the simulated carrier refuses to deliver to (DESIGN.md §4). */
 export const UNDELIVERABLE_POSTAL_CODE = '00000';

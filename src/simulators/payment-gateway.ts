@@ -1,23 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PaymentDeclinedError, TransientError } from '../domain/errors';
+import type { PaymentGateway } from '../ports/payment-gateway';
 import type { Pool } from '../store/pool';
-
-/**
- * The payment gateway port. Every call carries an idempotency key (or an authorization id),
- * so a retry after a crash repeats nothing at the gateway.
- */
-export interface PaymentGateway {
-  authorize(request: {
-    idempotencyKey: string;
-    token: string;
-    amountCents: number;
-  }): Promise<{ authorizationId: string }>;
-  capture(authorizationId: string): Promise<void>;
-  /** Releases an uncaptured authorization; `false` when there was nothing to void. */
-  void(authorizationId: string): Promise<{ voided: boolean }>;
-  /** Returns captured money; `false` when there was nothing to refund. */
-  refund(authorizationId: string): Promise<{ refunded: boolean }>;
-}
 
 /** Test tokens understood by the simulator (DESIGN.md §4). Any other token is approved. */
 export const PAYMENT_TOKENS = {

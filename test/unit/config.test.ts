@@ -72,4 +72,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TRANSPORT: 'nats' })).toThrow(/NATS_URL: is required when TRANSPORT=nats/);
     expect(() => loadConfig({ TRANSPORT: 'kafka' })).toThrow(/TRANSPORT/);
   });
+
+  it('adapters are chosen by name; an unknown one names its variable', () => {
+    expect(loadConfig({}).adapters).toEqual({ payment: 'simulator', carrier: 'simulator' });
+    expect(() => loadConfig({ PAYMENT_ADAPTER: 'acme' })).toThrow(/PAYMENT_ADAPTER/);
+    expect(() => loadConfig({ CARRIER_ADAPTER: 'pigeon' })).toThrow(/CARRIER_ADAPTER/);
+  });
 });
