@@ -1,0 +1,34 @@
+/**
+ * The public entry point for teams building on the orchestrator (Node side: workers,
+ * consumers, the API, delivery). Workflow code imports `saga-orchestrator/workflow` instead,
+ * which holds only what may run inside the workflow sandbox.
+ */
+
+// Consumers on the delivery runtime
+export {
+  defineConsumer,
+  type ConsumedEvent,
+  type ConsumerDefinition,
+  type ConsumerOptions,
+} from './consumers/consumer';
+export { CONSUMERS } from './consumers';
+export { startDelivery, type DeliveryOptions } from './delivery/start';
+export type { TransportKind } from './transports/transport';
+
+// Ports and adapters of the outside world
+export type { PaymentGateway } from './ports/payment-gateway';
+export type { Carrier } from './ports/carrier';
+export { activityDeps, PAYMENT_ADAPTERS, CARRIER_ADAPTERS } from './ports/adapters';
+export { PaymentDeclinedError, AddressRefusedError, TransientError, OutOfStockError } from './domain/errors';
+
+// Event contracts
+export { EVENT_DEFINITIONS, upcastToLatest, validateNewEvent, type EventDefinition } from './events/catalog';
+export type { EventEnvelope } from './events/envelope';
+export { appendToStream, readStream, type NewEvent, type StoredEvent } from './store/event-store';
+export { executeOnce } from './store/commands';
+export { createPool, withTransaction, type Pool, type Tx } from './store/pool';
+
+// Processes
+export { createWorker, connectWorker } from './worker';
+export { buildApp, type ApiDeps } from './api/app';
+export { loadConfig, ConfigError, type Config } from './config';
