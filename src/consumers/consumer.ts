@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '../events/envelope';
 import { eventDefinition } from '../events/catalog';
 import type { Tx } from '../store/pool';
+import type { ConsumerTopology } from '../transports/transport';
 
 /** What a handler receives: the envelope upcast to the newest schema version, plus log facts. */
 export interface ConsumedEvent extends EventEnvelope {
@@ -59,3 +60,10 @@ export function defineConsumer(options: ConsumerOptions): ConsumerDefinition {
     partitions,
   };
 }
+
+/** What a broker must hold for a consumer: its queues or durables, bound to what it handles. */
+export const topologyOf = (consumer: ConsumerDefinition): ConsumerTopology => ({
+  consumer: consumer.name,
+  handles: [...consumer.handles],
+  partitions: consumer.partitions,
+});

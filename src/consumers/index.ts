@@ -27,5 +27,4 @@ export class UnknownConsumerError extends Error {
   }
 }
 
-export const topologyOf = (consumers: readonly ConsumerDefinition[]) =>
-  consumers.map((c) => ({ consumer: c.name, handles: [...c.handles], partitions: c.partitions }));
+export { topologyOf } from './consumer';

@@ -8,7 +8,7 @@ import { consumerSubscriber } from '../transports/postgres';
 import type { Delivery, PartitionSource, Transport } from '../transports/transport';
 import { backoffDelay } from '../util/backoff';
 import { pause } from '../util/pause';
-import type { ConsumerDefinition } from './consumer';
+import { topologyOf, type ConsumerDefinition } from './consumer';
 import { processDelivery, type DeliveryOutcome } from './process';
 
 export interface ConsumerRunnerOptions {
@@ -175,7 +175,7 @@ export class ConsumerRunner {
   /** The loop of one owned partition: fetch, handle in order, acknowledge; rewind on failure. */
   private async consume(consumer: ConsumerDefinition, partition: number, signal: AbortSignal): Promise<void> {
     const { logger } = this.options;
-    const topology = { consumer: consumer.name, handles: [...consumer.handles], partitions: consumer.partitions };
+    const topology = topologyOf(consumer);
     let source: PartitionSource | undefined;
     let failures = 0;
     while (!signal.aborted) {

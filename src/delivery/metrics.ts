@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { backlogAfter, loadCheckpoint } from '../outbox/reader';
+import { backlogAfter, peekCheckpoint } from '../outbox/reader';
 import { relaySubscriber } from '../outbox/relay';
 import type { Pool } from '../store/pool';
 import type { TransportKind } from '../transports/transport';
@@ -24,7 +24,7 @@ export function registerDeliveryGauges(registry: Registry, pool: Pool, transport
     (collecting ??= (async () => {
       try {
         if (transport !== 'postgres') {
-          const position = await loadCheckpoint(pool, relaySubscriber(transport));
+          const position = await peekCheckpoint(pool, relaySubscriber(transport));
           const b = await backlogAfter(pool, position);
           backlog.set({ transport }, b.events);
           oldest.set({ transport }, b.oldestAgeSeconds);

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { ConsumerDefinition } from '../consumers/consumer';
-import { topologyOf } from '../consumers';
+import { topologyOf } from '../consumers/consumer';
 import { ConsumerRunner } from '../consumers/runner';
 import type { Logger } from '../logger';
 import { Relay } from '../outbox/relay';
@@ -46,7 +46,7 @@ export async function startDelivery(options: DeliveryOptions): Promise<Delivery>
           pool: options.pool,
           connectionString: options.connectionString,
           transport,
-          topology: topologyOf(options.topology),
+          topology: options.topology.map(topologyOf),
           wakeup,
           logger: logger.child({ component: 'relay' }),
           pollIntervalMs: options.intervals?.pollMs,

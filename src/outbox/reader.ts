@@ -93,6 +93,14 @@ export async function loadCheckpoint(db: Pool | Tx, subscriber: string): Promise
   return { transactionId: row.transaction_id, globalPosition: row.global_position };
 }
 
+/** The subscriber's checkpoint without creating it (for figures: metrics, health); start of log when absent. */
+export async function peekCheckpoint(db: Pool | Tx, subscriber: string): Promise<LogPosition> {
+  const { rows } = await db.query<{ transaction_id: string; global_position: number }>(SQL.loadCheckpoint, [
+    subscriber,
+  ]);
+  return rows[0] ? { transactionId: rows[0].transaction_id, globalPosition: rows[0].global_position } : START_OF_LOG;
+}
+
 /** Moves the checkpoint from `from` to `to`; throws CheckpointConflictError if it was not at `from`. */
 export async function advanceCheckpoint(
   db: Pool | Tx,

@@ -4,6 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import amqp from 'amqplib';
 import { defineConsumer, type ConsumerDefinition } from '../../src/consumers/consumer';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
+import { recordDeadLetter } from '../../src/consumers/inbox';
 import { appendToStream } from '../../src/store/event-store';
 import { withTransaction, type Pool, type Tx } from '../../src/store/pool';
 import type { TransportKind } from '../../src/transports/transport';
@@ -119,4 +120,27 @@ export async function recordedEffects(pool: Pool, consumer: string) {
     doubled: [...perEvent].filter(([, n]) => n > 1).map(([id]) => id),
     outOfOrder,
   };
+}
+
+/** Records an open dead letter of the notifier for a made-up event (tooling tests); returns its id. */
+export async function openDeadLetter(
+  pool: Pool,
+  error = 'EventSchemaViolationError: orderId Invalid input',
+): Promise<number> {
+  const eventId = randomUUID();
+  const { id } = await withTransaction(pool, (tx) =>
+    recordDeadLetter(tx, {
+      consumer: 'notifier',
+      eventId,
+      streamId: `order-${eventId}`,
+      globalPosition: 1,
+      eventType: 'order.confirmed',
+      schemaVersion: 1,
+      event: { eventId },
+      reason: 'invalid_payload',
+      error,
+      attempts: 1,
+    }),
+  );
+  return id!;
 }

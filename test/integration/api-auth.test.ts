@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
-import { recordDeadLetter } from '../../src/consumers/inbox';
-import { withTransaction } from '../../src/store/pool';
 import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import type { TestDatabase } from '../helpers/database';
+import { openDeadLetter } from '../helpers/delivery';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
 import type { TestTemporal } from '../helpers/temporal';
 
@@ -88,21 +87,7 @@ test('an operator key passes, and dead-letter actions record the key name as who
     (await app.inject({ method: 'POST', url: `/orders/${randomUUID()}/approve`, headers: as(OPERATOR.key) }))
       .statusCode,
   ).toBe(404);
-  const eventId = randomUUID();
-  const { id } = await withTransaction(db.pool, (tx) =>
-    recordDeadLetter(tx, {
-      consumer: 'notifier',
-      eventId,
-      streamId: `order-${eventId}`,
-      globalPosition: 1,
-      eventType: 'order.confirmed',
-      schemaVersion: 1,
-      event: { eventId },
-      reason: 'invalid_payload',
-      error: 'bad',
-      attempts: 1,
-    }),
-  );
+  const id = await openDeadLetter(db.pool, 'bad');
   const discarded = await app.inject({
     method: 'POST',
     url: `/dead-letters/${id}/discard`,

@@ -2,11 +2,11 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { recordDeadLetter } from '../../src/consumers/inbox';
 import { withTransaction } from '../../src/store/pool';
 import { appendToStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { openDeadLetter } from '../helpers/delivery';
 
 // The `saga` command as users run it: bad input gets a message and a non-zero exit, no stack trace.
 
@@ -75,21 +75,7 @@ describe('saga dlq', () => {
   afterAll(async () => db?.drop());
 
   it('lists, shows and discards a dead letter, recording who acted; bad ids exit 2', async () => {
-    const eventId = randomUUID();
-    const { id } = await withTransaction(db.pool, (tx) =>
-      recordDeadLetter(tx, {
-        consumer: 'notifier',
-        eventId,
-        streamId: `order-${eventId}`,
-        globalPosition: 1,
-        eventType: 'order.confirmed',
-        schemaVersion: 1,
-        event: { eventId },
-        reason: 'invalid_payload',
-        error: 'EventSchemaViolationError: orderId Invalid input',
-        attempts: 1,
-      }),
-    );
+    const id = await openDeadLetter(db.pool);
     const env = { DATABASE_URL: db.url };
     const list = await saga(['dlq', 'list', '--consumer', 'notifier'], env);
     expect(list.code).toBe(0);

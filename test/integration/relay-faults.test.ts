@@ -299,6 +299,8 @@ async function killWhilePublishing(relay: RelayProcess, world: World, kind: Tran
 // ---------------------------------------------------------------------------------------------
 
 const BROKERS = ['rabbitmq', 'nats'] as const;
+/** Events appended while a broker is down, for the relay to drain afterwards. */
+const OUTAGE_BACKLOG = 1000;
 
 for (const kind of BROKERS) {
   describeIf(brokerMissing(kind), `relay process faults over ${kind}`, () => {
@@ -412,7 +414,11 @@ describeIf(
         const appendedAtStop = load.appended;
         // The relay notices: its next publish fails.
         await waitFor(() => delivery.relay!.lastError, { timeoutMs: 15_000, description: 'the relay to fail' });
-        await sleep(3000); // load while the broker is down
+        // Load while the broker is down: a backlog of events committed behind its back.
+        await waitFor(() => load.appended >= appendedAtStop + OUTAGE_BACKLOG, {
+          timeoutMs: 30_000,
+          description: 'events appended while RabbitMQ is down',
+        });
         expect(load.appended).toBeGreaterThan(appendedAtStop);
       } finally {
         if (rabbitDown) await rabbitmqctl('start_app');
@@ -475,7 +481,11 @@ describeIf(
       const killedAt = Date.now();
       await killChild(server!);
       const appendedAtKill = load.appended;
-      await sleep(3000); // load while the broker is down
+      // Load while the broker is down: a backlog of events committed behind its back.
+      await waitFor(() => load.appended >= appendedAtKill + OUTAGE_BACKLOG, {
+        timeoutMs: 30_000,
+        description: 'events appended while NATS is down',
+      });
       expect(load.appended).toBeGreaterThan(appendedAtKill);
       await startServer();
       const startedAt = Date.now();

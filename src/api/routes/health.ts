@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { backlogAfter, loadCheckpoint } from '../../outbox/reader';
+import { backlogAfter, peekCheckpoint } from '../../outbox/reader';
 import { relaySubscriber } from '../../outbox/relay';
 import type { ResolvedApiDeps } from '../app';
 
@@ -48,7 +48,7 @@ async function deliveryReport(deps: ResolvedApiDeps) {
     }),
   );
   if (deps.transport === 'postgres') return { transport: deps.transport, consumers };
-  const backlog = await backlogAfter(deps.pool, await loadCheckpoint(deps.pool, relaySubscriber(deps.transport)));
+  const backlog = await backlogAfter(deps.pool, await peekCheckpoint(deps.pool, relaySubscriber(deps.transport)));
   const relay = {
     active: rows.some((r) => r.application_name === 'saga-relay'),
     backlog: backlog.events,
