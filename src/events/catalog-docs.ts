@@ -2,6 +2,8 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import { EVENT_DEFINITIONS, type EventDefinition } from './catalog';
 import { WIRE_HEADERS, wireEventSchema } from './wire';
+import { flowOf, type FlowStep, type SagaDefinition } from '../saga/definition';
+import { ORDER_SAGA } from '../workflows/order-saga';
 
 /**
  * Documentation generated from the event catalog (`saga catalog`): `docs/events.md` (the
@@ -22,33 +24,11 @@ interface ActivityInfo {
   external: string;
 }
 
-interface FlowStep {
-  /** Step name as in ORDER_STEPS (the UI checklist). */
-  step: string;
-  /** Activities that run for the step (their names appear in the catalog's `producer`). */
-  activities: string[];
-  /** The compensating activity registered for the step, if any. */
-  undo?: string;
-  /** When the step runs at all. */
-  condition?: string;
-}
-
-const FORWARD_STEPS: readonly FlowStep[] = [
-  { step: 'createOrder', activities: ['createOrder'] },
-  { step: 'reserveInventory', activities: ['reserveInventory'], undo: 'releaseInventory' },
-  { step: 'authorizePayment', activities: ['authorizePayment'], undo: 'voidPayment' },
-  {
-    step: 'approval',
-    activities: ['requestApproval', 'approveOrder'],
-    condition: 'only when the reserved total exceeds the approval threshold',
-  },
-  { step: 'scheduleShipment', activities: ['scheduleShipment'], undo: 'cancelShipment' },
-  { step: 'capturePayment', activities: ['capturePayment'], undo: 'refundPayment' },
-  { step: 'confirmOrder', activities: ['confirmOrder'] },
-];
+// The saga's table is the one source of its steps (src/workflows/order-saga.ts).
+const FORWARD_STEPS: readonly FlowStep[] = flowOf(ORDER_SAGA as unknown as SagaDefinition<never, never>);
 
 /** The activity that ends every failed saga, after the compensations. */
-const FINAL_ACTIVITY = 'cancelOrder';
+const FINAL_ACTIVITY = ORDER_SAGA.onStop.activity;
 
 /** What each activity does, as implemented in src/activities/order-activities.ts. */
 const ACTIVITIES: Readonly<Record<string, ActivityInfo>> = {
@@ -176,9 +156,7 @@ function mermaidFlow(definitions: readonly EventDefinition[]): string[] {
 
   lines.push('  %% failure: completed steps are undone last-in-first-out, then the order is cancelled');
   const cancelNode = nodeId('st', FINAL_ACTIVITY);
-  lines.push(
-    `  ${cancelNode}["${FINAL_ACTIVITY}<br/>(after any failure, customer cancel, rejection or approval timeout)"]`,
-  );
+  lines.push(`  ${cancelNode}["${FINAL_ACTIVITY}<br/>(${ORDER_SAGA.onStop.describe})"]`);
   const compensationEvents: EventDefinition[] = [];
   for (const s of FORWARD_STEPS) {
     if (!s.undo) continue;

@@ -9,12 +9,27 @@ import {
 import { SagaPhaseKey } from '../temporal/search-attributes';
 import { runCompensations, type CompensationOutcome, type EscalationDecision } from './compensations';
 
-export type SagaPhase = 'RUNNING' | 'COMPENSATING' | 'COMPENSATION_STUCK' | 'COMPENSATED' | 'COMPLETED';
+export type SagaPhase =
+  | 'RUNNING'
+  /** A forward step passed its deadline and waits for an operator (retryStep / abandonStep). */
+  | 'STEP_STUCK'
+  | 'COMPENSATING'
+  | 'COMPENSATION_STUCK'
+  | 'COMPENSATED'
+  | 'COMPLETED';
 
 /** Operator signal: run the stuck compensation(s) again (after fixing the cause). */
 export const retryCompensationSignal = defineSignal<[]>('retryCompensation');
 /** Operator signal: the stuck compensation(s) were undone by hand; carry on without them. */
 export const markCompensationResolvedSignal = defineSignal<[{ note?: string }?]>('markCompensationResolved');
+
+/** Operator signal: run the stuck forward step again (after fixing the cause), with a fresh deadline. */
+export const retryStepSignal = defineSignal<[{ note?: string }?]>('retryStep');
+/** Operator signal: give up on the stuck forward step; the saga compensates what it did. */
+export const abandonStepSignal = defineSignal<[{ note?: string }?]>('abandonStep');
+
+/** What the operator decided for a forward step stuck past its deadline. */
+export type StepEscalationDecision = 'retry' | 'abandon';
 
 export interface StuckCompensation {
   step: string;
@@ -31,6 +46,8 @@ export interface SagaSnapshot {
   /** Compensations finished so far, in the order they finished. */
   compensations: CompensationOutcome[];
   stuck: StuckCompensation[];
+  /** A forward step past its deadline, waiting for an operator. */
+  stuckStep: StuckCompensation | null;
 }
 
 export interface SagaOptions {
@@ -63,6 +80,12 @@ export function renderSagaDetails(snapshot: SagaSnapshot, options: { steps?: boo
     lines.push('', '**Compensations**', '');
     for (const c of snapshot.compensations) lines.push(`- [x] undo ${c.step} (${c.status}, ${c.attempts} run(s))`);
   }
+  if (snapshot.stuckStep) {
+    const s = snapshot.stuckStep;
+    lines.push('', '**Step stuck**: needs an operator', '');
+    lines.push(`- ${s.step} (escalation #${s.attempt}): ${s.error}`);
+    lines.push('', 'Fix the cause, then signal `retryStep`; or signal `abandonStep` to compensate the saga.');
+  }
   if (snapshot.stuck.length) {
     lines.push('', '**Compensation stuck**: needs an operator', '');
     for (const s of snapshot.stuck) lines.push(`- undo ${s.step} (escalation #${s.attempt}): ${s.error}`);
@@ -89,9 +112,12 @@ export class Saga {
     currentStep: null,
     compensations: [],
     stuck: [],
+    stuckStep: null,
   };
   private operatorSignals = 0;
   private lastDecision: EscalationDecision = 'retry';
+  private stepSignals = 0;
+  private lastStepDecision: StepEscalationDecision = 'retry';
 
   constructor(private readonly options: SagaOptions = {}) {
     setHandler(
@@ -110,6 +136,22 @@ export class Saga {
       },
       { description: 'Declare stuck compensations undone by hand; the saga carries on without them.' },
     );
+    setHandler(
+      retryStepSignal,
+      () => {
+        this.lastStepDecision = 'retry';
+        this.stepSignals++;
+      },
+      { description: 'Run the forward step that passed its deadline again (after fixing its cause).' },
+    );
+    setHandler(
+      abandonStepSignal,
+      () => {
+        this.lastStepDecision = 'abandon';
+        this.stepSignals++;
+      },
+      { description: 'Give up on the forward step that passed its deadline: the saga compensates.' },
+    );
     this.setPhase('RUNNING');
   }
 
@@ -122,6 +164,7 @@ export class Saga {
       currentStep: s.currentStep,
       compensations: s.compensations.map((c) => ({ ...c })),
       stuck: s.stuck.map((x) => ({ ...x })),
+      stuckStep: s.stuckStep ? { ...s.stuckStep } : null,
     };
   }
 
@@ -138,6 +181,20 @@ export class Saga {
     this.snapshotState.completedSteps.push(name);
     this.changed();
     return result;
+  }
+
+  /**
+   * Parks the saga on a forward step that failed past its deadline (SagaPhase `STEP_STUCK`,
+   * current details) until an operator signals `retryStep` or `abandonStep`.
+   */
+  async escalateStep(step: string, error: unknown, attempt: number): Promise<StepEscalationDecision> {
+    const seen = this.stepSignals;
+    this.snapshotState.stuckStep = { step, error: errorMessage(error), attempt };
+    this.setPhase('STEP_STUCK');
+    await condition(() => this.stepSignals > seen);
+    this.snapshotState.stuckStep = null;
+    this.setPhase('RUNNING');
+    return this.lastStepDecision;
   }
 
   /** Marks the saga finished successfully. */

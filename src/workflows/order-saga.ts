@@ -1,23 +1,18 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   defineQuery,
   defineUpdate,
-  isCancellation,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
-  workflowInfo,
-  CancellationScope,
-  type ActivityFunctionWithOptions,
 } from '@temporalio/workflow';
-import type { ActivityFunction, ActivityOptions, Duration } from '@temporalio/common';
-import type { Activities, OrderCommandInput, Traced } from '../activities';
-import type { OrderLine, ShippingAddress } from '../domain/order';
-import { Saga, renderSagaDetails, type SagaSnapshot, type StuckCompensation } from '../saga/saga';
+import type { Duration } from '@temporalio/common';
+import type { Activities } from '../activities';
+import type { OrderLine, PricedLine, ShippingAddress } from '../domain/order';
+import { checklistOf, defineSaga } from '../saga/definition';
+import { SagaRun } from '../saga/runtime';
+import type { SagaSnapshot, StuckCompensation } from '../saga/saga';
 import { CustomerIdKey, OrderIdKey, OrderStatusKey, OrderTotalKey } from '../temporal/search-attributes';
 
 export interface OrderSagaInput {
@@ -31,6 +26,8 @@ export interface OrderSagaInput {
   approvalThresholdCents: number;
   /** How long an order waits for approval before it is cancelled. */
   approvalTimeout: Duration;
+  /** Per-step deadline overrides (step name → duration); the table's deadlines otherwise. */
+  stepDeadlines?: Partial<Record<OrderStepName, Duration>>;
 }
 
 export type OrderSagaStatusName = 'PENDING' | 'AWAITING_APPROVAL' | 'CANCELLING' | 'CONFIRMED' | 'CANCELLED';
@@ -46,6 +43,8 @@ export interface OrderSagaStatus {
   sagaPhase: SagaSnapshot['phase'];
   /** Compensations waiting for an operator (retryCompensation / markCompensationResolved). */
   stuck: StuckCompensation[];
+  /** A forward step past its deadline, waiting for an operator (retryStep / abandonStep). */
+  stuckStep: StuckCompensation | null;
   totalCents: number | null;
   /** A customer cancel was accepted and will take effect at the next step boundary. */
   cancelRequested: boolean;
@@ -74,89 +73,138 @@ export const cancelOrderUpdate = defineUpdate<OrderSagaStatus, [ReasonRequest]>(
 export const approveUpdate = defineUpdate<OrderSagaStatus, [ApproveRequest]>('approve');
 export const rejectUpdate = defineUpdate<OrderSagaStatus, [ReasonRequest]>('reject');
 
-/** The forward steps, in order; the UI checklist shows them. */
-export const ORDER_STEPS = [
-  'createOrder',
-  'reserveInventory',
-  'authorizePayment',
-  'approval',
-  'scheduleShipment',
-  'capturePayment',
-  'confirmOrder',
-] as const;
-
-// Forward steps retry transient failures without limit; business failures are non-retryable.
-const FORWARD: ActivityOptions = {
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds' },
-};
-// Compensations retry a bounded number of times, then the saga escalates to an operator.
-const UNDO: ActivityOptions = {
-  startToCloseTimeout: '10 seconds',
-  retry: {
-    initialInterval: '200 milliseconds',
-    backoffCoefficient: 2,
-    maximumInterval: '2 seconds',
-    maximumAttempts: 5,
-  },
-};
-const forward = proxyActivities<Activities>(FORWARD);
-const undo = proxyActivities<Activities>(UNDO);
-
-/** Runs an activity with a one-line summary shown for it in the Temporal UI's event history. */
-function withSummary<T extends ActivityFunction>(
-  fn: ActivityFunctionWithOptions<T>,
-  options: ActivityOptions,
-  summary: string,
-  ...args: Parameters<T>
-): Promise<Awaited<ReturnType<T>>> {
-  return fn.executeWithOptions({ ...options, summary }, args);
+/** What the order saga keeps between steps (besides the status it reports). */
+interface OrderSagaState {
+  totalCents: number;
+  cancelRequest: { reason: string; by: string | null } | null;
+  approvalDecision: { approved: boolean; reason?: string; by: string | null } | null;
+  /** Report a status change (search attribute, status query, current details). */
+  setStatus: (status: OrderSagaStatusName) => void;
+  /** Report the reserved total. */
+  setTotal: (totalCents: number) => void;
 }
 
 const money = (cents: number) => `${(cents / 100).toFixed(2)}`;
 
-/** A business decision to stop (customer cancel, rejection, timeout), not an error. */
-class SagaAbort extends Error {
-  constructor(
-    readonly reason: string,
-    readonly failedStep: string | null,
-  ) {
-    super(reason);
-  }
-}
+/**
+ * The order lifecycle as a table: create → reserve inventory → authorize payment →
+ * (approval above the threshold) → schedule shipment → capture payment → confirm. Any
+ * failure, a customer cancel, a rejection, an approval timeout or a passed deadline
+ * compensates every completed step (last first) and ends with order.cancelled. Once the
+ * shipment is scheduled and money is being captured, a passed deadline escalates to an
+ * operator instead of undoing a finished sale.
+ */
+export const ORDER_SAGA = defineSaga<OrderSagaInput, OrderSagaState, keyof Activities & string>({
+  name: 'orderSaga',
+  description: 'Places an order: stock, payment, optional approval, shipment, capture.',
+  commandFields: (input) => ({ orderId: input.orderId }),
+  causationOf: (input) => input.correlationId,
+  stopRequested: ({ state }) => state.cancelRequest,
+  steps: [
+    {
+      name: 'createOrder',
+      activity: 'createOrder',
+      summary: ({ input }) => `Create order for ${input.customerId}`,
+      input: ({ input }) => ({
+        customerId: input.customerId,
+        items: input.items,
+        shippingAddress: input.shippingAddress,
+      }),
+    },
+    {
+      name: 'reserveInventory',
+      activity: 'reserveInventory',
+      summary: ({ input }) => `Reserve ${input.items.length} line(s) of stock`,
+      compensation: { activity: 'releaseInventory', summary: 'Release reserved stock' },
+      after: ({ state }, result) => state.setTotal((result as { totalCents: number; lines: PricedLine[] }).totalCents),
+    },
+    {
+      name: 'authorizePayment',
+      activity: 'authorizePayment',
+      summary: ({ input, state }) => `Authorize ${money(state.totalCents)} on ${input.paymentToken}`,
+      input: ({ input }) => ({ paymentToken: input.paymentToken }),
+      compensation: { activity: 'voidPayment', summary: 'Void the payment authorization' },
+    },
+    {
+      name: 'requestApproval',
+      checklist: 'approval',
+      activity: 'requestApproval',
+      when: {
+        describe: 'only when the reserved total exceeds the approval threshold',
+        test: ({ input, state }) => state.totalCents > input.approvalThresholdCents,
+      },
+      summary: ({ input, state }) =>
+        `Request approval: ${money(state.totalCents)} > ${money(input.approvalThresholdCents)}`,
+      input: ({ input }) => ({ thresholdCents: input.approvalThresholdCents }),
+      after: ({ state }) => state.setStatus('AWAITING_APPROVAL'),
+    },
+    {
+      name: 'approveOrder',
+      checklist: 'approval',
+      activity: 'approveOrder',
+      when: {
+        describe: 'only when the reserved total exceeds the approval threshold',
+        test: ({ input, state }) => state.totalCents > input.approvalThresholdCents,
+      },
+      summary: 'Record the approval',
+      input: ({ state }) => ({ decidedBy: state.approvalDecision!.by }),
+      // A durable wait for the operator's decision; a cancel, a rejection or the timeout stop here.
+      before: async ({ input, state }, control) => {
+        const decided = await condition(
+          () => state.approvalDecision !== null || state.cancelRequest !== null,
+          input.approvalTimeout,
+        );
+        control.stopIfRequested('approval');
+        if (!decided) control.stop('approval_timed_out', 'approval');
+        const decision = state.approvalDecision!;
+        if (!decision.approved) control.stop(decision.reason ?? 'approval_rejected', 'approval', decision.by);
+      },
+      after: ({ state }) => state.setStatus('PENDING'),
+    },
+    {
+      name: 'scheduleShipment',
+      activity: 'scheduleShipment',
+      summary: ({ input }) => `Schedule shipment to ${input.shippingAddress.postalCode} ${input.shippingAddress.city}`,
+      compensation: { activity: 'cancelShipment', summary: 'Cancel the shipment' },
+    },
+    {
+      name: 'capturePayment',
+      activity: 'capturePayment',
+      summary: ({ state }) => `Capture ${money(state.totalCents)}`,
+      compensation: { activity: 'refundPayment', summary: 'Refund the captured payment' },
+      // The goods are on their way: an operator decides rather than the saga undoing the sale.
+      onDeadline: 'escalate',
+    },
+    {
+      name: 'confirmOrder',
+      activity: 'confirmOrder',
+      summary: 'Confirm the order',
+      onDeadline: 'escalate',
+    },
+  ],
+  onStop: {
+    activity: 'cancelOrder',
+    describe: 'after any failure, customer cancel, rejection, approval timeout or passed deadline',
+    summary: (_ctx, stop) => `Cancel the order: ${stop.reason}`,
+    input: (_ctx, stop) => ({
+      reason: stop.reason,
+      failedStep: stop.failedStep,
+      ...(stop.manuallyResolved.length ? { manuallyResolved: stop.manuallyResolved } : {}),
+      requestedBy: stop.by,
+    }),
+  },
+});
 
-function describeFailure(err: unknown, step: string | null): { reason: string; failedStep: string | null } {
-  if (err instanceof SagaAbort) return { reason: err.reason, failedStep: err.failedStep };
-  if (isCancellation(err)) return { reason: 'workflow_cancelled', failedStep: step };
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-    return { reason: err.cause.type ?? err.cause.message, failedStep: step };
-  }
-  return { reason: (err as Error)?.message ?? 'unknown_error', failedStep: step };
-}
+export type OrderStepName = (typeof ORDER_SAGA.steps)[number]['name'];
+
+/** The UI checklist items, in order. */
+export const ORDER_STEPS = checklistOf(ORDER_SAGA).map((c) => c.item);
 
 /**
- * The order lifecycle: create → reserve inventory → authorize payment → (approval above the
- * threshold) → schedule shipment → capture payment → confirm. Any failure, a customer
- * cancel, a rejection or an approval timeout compensates every completed step (last first)
- * and ends with order.cancelled. Each step's command id is `<workflowId>/<step>`, stable
- * across retries and replays, so no step is ever applied twice.
+ * The order saga's workflow: the table above plus its handlers (status query, cancel,
+ * approve, reject; the operator signals come with the saga runtime).
  */
 export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult> {
-  const { workflowId } = workflowInfo();
-  // Causation chain: the first command is caused by the request (its correlation id), each
-  // later one by the last event the saga appended.
-  let causationId = input.correlationId;
-  const command = (step: string): OrderCommandInput => ({
-    commandId: `${workflowId}/${step}`,
-    orderId: input.orderId,
-    causationId,
-  });
-  const traced = async <T extends Traced>(result: Promise<T>): Promise<T> => {
-    const r = await result;
-    if (r.lastEventId) causationId = r.lastEventId;
-    return r;
-  };
-
   const status: OrderSagaStatus = {
     orderId: input.orderId,
     status: 'PENDING',
@@ -165,53 +213,55 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     compensations: [],
     sagaPhase: 'RUNNING',
     stuck: [],
+    stuckStep: null,
     totalCents: null,
     cancelRequested: false,
     failure: null,
   };
-  let cancelRequest: { reason: string; by: string | null } | null = null;
-  let approvalDecision: { approved: boolean; reason?: string; by: string | null } | null = null;
-  /** Who stopped the order (a customer cancel, an operator rejection); null when the saga failed on its own. */
-  let stoppedBy: string | null = null;
-
-  const setStatus = (next: OrderSagaStatusName) => {
-    status.status = next;
-    upsertSearchAttributes([{ key: OrderStatusKey, value: next }]);
-    render();
+  const state: OrderSagaState = {
+    totalCents: 0,
+    cancelRequest: null,
+    approvalDecision: null,
+    setStatus: (next) => setStatus(next),
+    setTotal: (totalCents) => {
+      state.totalCents = totalCents;
+      status.totalCents = totalCents;
+      upsertSearchAttributes([{ key: OrderTotalKey, value: totalCents / 100 }]);
+    },
   };
+
+  let run: SagaRun<OrderSagaInput, OrderSagaState> | undefined;
   const render = () => {
-    const checklist = ORDER_STEPS.map((s) => {
-      const done =
-        status.completedSteps.includes(s) || (s === 'approval' && status.completedSteps.includes('approveOrder'));
-      const note =
-        status.step === s
-          ? ' (running)'
-          : status.failure?.failedStep === s
-            ? ` — stopped: ${status.failure.reason}`
-            : '';
-      return `- [${done ? 'x' : ' '}] ${s}${note}`;
-    });
+    if (!run) return; // the run is being constructed; it reports again right after
     // Markdown paragraphs (blank lines between blocks) so the UI keeps them apart.
+    const stop = status.failure ? { ...status.failure, by: null } : null;
     const blocks = [
       `**Order** ${input.orderId} — **${status.status}**`,
       status.failure ? `**Cancelled:** ${status.failure.reason} (step: ${status.failure.failedStep ?? 'none'})` : null,
-      checklist.join('\n'),
-      sagaSnapshot ? renderSagaDetails(sagaSnapshot, { steps: false }) : null,
+      run.renderChecklist(stop),
+      run.renderDetails(),
     ];
     setCurrentDetails(blocks.filter((b) => b !== null).join('\n\n'));
   };
-  let sagaSnapshot: SagaSnapshot | null = null;
-  const saga = new Saga({
-    onChange: (snapshot) => {
-      sagaSnapshot = snapshot;
-      status.step = snapshot.currentStep === 'requestApproval' ? 'approval' : snapshot.currentStep;
+  run = new SagaRun(ORDER_SAGA, input, state, {
+    deadlines: input.stepDeadlines,
+    onChange: (r) => {
+      const snapshot = r.snapshot;
+      status.step = r.currentItem;
       status.completedSteps = snapshot.completedSteps;
       status.compensations = snapshot.compensations.map((c) => ({ step: c.step, status: c.status }));
       status.sagaPhase = snapshot.phase;
       status.stuck = snapshot.stuck;
+      status.stuckStep = snapshot.stuckStep;
       render();
     },
   });
+  const saga = run;
+  function setStatus(next: OrderSagaStatusName) {
+    status.status = next;
+    upsertSearchAttributes([{ key: OrderStatusKey, value: next }]);
+    render();
+  }
 
   upsertSearchAttributes([
     { key: OrderIdKey, value: input.orderId },
@@ -225,7 +275,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
   setHandler(
     cancelOrderUpdate,
     async (request: ReasonRequest) => {
-      cancelRequest ??= { reason: request?.reason ?? 'cancelled_by_customer', by: request?.requestedBy ?? null };
+      state.cancelRequest ??= { reason: request?.reason ?? 'cancelled_by_customer', by: request?.requestedBy ?? null };
       status.cancelRequested = true;
       // Terminal either way; never leave the update (and so the workflow) waiting forever.
       await condition(() => status.status === 'CANCELLED' || status.status === 'CONFIRMED');
@@ -244,14 +294,14 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     },
   );
   const requireAwaitingApproval = () => {
-    if (status.status !== 'AWAITING_APPROVAL' || approvalDecision)
+    if (status.status !== 'AWAITING_APPROVAL' || state.approvalDecision)
       throw new Error('The order is not awaiting approval');
   };
   setHandler(
     approveUpdate,
     // `request` is undefined in histories from before identities: read it optionally.
     (request: ApproveRequest) => {
-      approvalDecision = { approved: true, by: request?.decidedBy ?? null };
+      state.approvalDecision = { approved: true, by: request?.decidedBy ?? null };
       return status;
     },
     {
@@ -262,7 +312,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
   setHandler(
     rejectUpdate,
     (request: ReasonRequest) => {
-      approvalDecision = { approved: false, reason: request?.reason, by: request?.requestedBy ?? null };
+      state.approvalDecision = { approved: false, reason: request?.reason, by: request?.requestedBy ?? null };
       return status;
     },
     {
@@ -271,159 +321,19 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     },
   );
 
-  const stopIfCancelRequested = (nextStep: string) => {
-    if (cancelRequest) {
-      stoppedBy = cancelRequest.by;
-      throw new SagaAbort(cancelRequest.reason, nextStep);
-    }
-  };
-
-  try {
-    await saga.step('createOrder', () =>
-      traced(
-        withSummary(forward.createOrder, FORWARD, `Create order for ${input.customerId}`, {
-          ...command('create-order'),
-          customerId: input.customerId,
-          items: input.items,
-          shippingAddress: input.shippingAddress,
-        }),
-      ),
-    );
-    stopIfCancelRequested('reserveInventory');
-    const reservation = await saga.step(
-      'reserveInventory',
-      () =>
-        traced(
-          withSummary(
-            forward.reserveInventory,
-            FORWARD,
-            `Reserve ${input.items.length} line(s) of stock`,
-            command('reserve-inventory'),
-          ),
-        ),
-      async () =>
-        void (await traced(
-          withSummary(undo.releaseInventory, UNDO, 'Release reserved stock', command('release-inventory')),
-        )),
-    );
-    status.totalCents = reservation.totalCents;
-    upsertSearchAttributes([{ key: OrderTotalKey, value: reservation.totalCents / 100 }]);
-
-    stopIfCancelRequested('authorizePayment');
-    await saga.step(
-      'authorizePayment',
-      () =>
-        traced(
-          withSummary(
-            forward.authorizePayment,
-            FORWARD,
-            `Authorize ${money(reservation.totalCents)} on ${input.paymentToken}`,
-            {
-              ...command('authorize-payment'),
-              paymentToken: input.paymentToken,
-            },
-          ),
-        ),
-      async () =>
-        void (await traced(
-          withSummary(undo.voidPayment, UNDO, 'Void the payment authorization', command('void-payment')),
-        )),
-    );
-
-    if (reservation.totalCents > input.approvalThresholdCents) {
-      stopIfCancelRequested('approval');
-      await saga.step('requestApproval', () =>
-        traced(
-          withSummary(
-            forward.requestApproval,
-            FORWARD,
-            `Request approval: ${money(reservation.totalCents)} > ${money(input.approvalThresholdCents)}`,
-            {
-              ...command('request-approval'),
-              thresholdCents: input.approvalThresholdCents,
-            },
-          ),
-        ),
-      );
-      setStatus('AWAITING_APPROVAL');
-      const decided = await condition(() => approvalDecision !== null || cancelRequest !== null, input.approvalTimeout);
-      stopIfCancelRequested('approval');
-      if (!decided) throw new SagaAbort('approval_timed_out', 'approval');
-      if (!approvalDecision!.approved) {
-        stoppedBy = approvalDecision!.by;
-        throw new SagaAbort(approvalDecision!.reason ?? 'approval_rejected', 'approval');
-      }
-      await saga.step('approveOrder', () =>
-        traced(
-          withSummary(forward.approveOrder, FORWARD, 'Record the approval', {
-            ...command('approve-order'),
-            decidedBy: approvalDecision!.by,
-          }),
-        ),
-      );
-      setStatus('PENDING');
-    }
-
-    stopIfCancelRequested('scheduleShipment');
-    await saga.step(
-      'scheduleShipment',
-      () =>
-        traced(
-          withSummary(
-            forward.scheduleShipment,
-            FORWARD,
-            `Schedule shipment to ${input.shippingAddress.postalCode} ${input.shippingAddress.city}`,
-            command('schedule-shipment'),
-          ),
-        ),
-      async () =>
-        void (await traced(withSummary(undo.cancelShipment, UNDO, 'Cancel the shipment', command('cancel-shipment')))),
-    );
-    // A cancel accepted while the shipment was being scheduled is still honoured here.
-    stopIfCancelRequested('capturePayment');
-    await saga.step(
-      'capturePayment',
-      () =>
-        traced(
-          withSummary(
-            forward.capturePayment,
-            FORWARD,
-            `Capture ${money(reservation.totalCents)}`,
-            command('capture-payment'),
-          ),
-        ),
-      async () =>
-        void (await traced(
-          withSummary(undo.refundPayment, UNDO, 'Refund the captured payment', command('refund-payment')),
-        )),
-    );
-    await saga.step('confirmOrder', () =>
-      traced(withSummary(forward.confirmOrder, FORWARD, 'Confirm the order', command('confirm-order'))),
-    );
-    saga.complete();
+  const outcome = await saga.execute({
+    onStopping: (stop) => {
+      status.failure = { reason: stop.reason, failedStep: stop.failedStep };
+      setStatus('CANCELLING');
+    },
+  });
+  if (outcome.completed) {
     setStatus('CONFIRMED');
     await condition(allHandlersFinished);
     return { orderId: input.orderId, status: 'CONFIRMED' };
-  } catch (err) {
-    const failure = describeFailure(err, saga.snapshot.currentStep);
-    status.failure = failure;
-    setStatus('CANCELLING');
-    // Even a cancelled workflow undoes what it did and says so.
-    await CancellationScope.nonCancellable(async () => {
-      const outcomes = await saga.compensate();
-      const manuallyResolved = outcomes.filter((o) => o.status === 'resolved-manually').map((o) => o.step);
-      await traced(
-        withSummary(forward.cancelOrder, FORWARD, `Cancel the order: ${failure.reason}`, {
-          ...command('cancel-order'),
-          reason: failure.reason,
-          failedStep: failure.failedStep,
-          ...(manuallyResolved.length ? { manuallyResolved } : {}),
-          requestedBy: stoppedBy,
-        }),
-      );
-    });
-    setStatus('CANCELLED');
-    await condition(allHandlersFinished);
-    return { orderId: input.orderId, status: 'CANCELLED', ...failure };
   }
+  setStatus('CANCELLED');
+  await condition(allHandlersFinished);
+  const { reason, failedStep } = outcome.stop;
+  return { orderId: input.orderId, status: 'CANCELLED', reason, failedStep };
 }
