@@ -11,7 +11,7 @@ import { buildApp } from './api/app';
 import { onShutdownSignal } from './runtime/signals';
 import { AlreadyRunningError } from './runtime/dev-lock';
 import { PortInUseError } from './runtime/ports';
-import { migrate, MigrationError } from './store/migrations';
+import { MigrationError, runMigrations } from './store/migrations';
 import { EmbeddedPostgresUnavailableError } from './store/embedded-postgres';
 import { createPool } from './store/pool';
 import { seedCatalog } from './store/catalog';
@@ -21,6 +21,7 @@ import { createTemporalClient } from './temporal/client';
 import { installTemporalRuntime } from './temporal/runtime';
 import { connectWorker, createWorker } from './worker';
 import { activityDeps } from './ports/adapters';
+import { needsSimulatorMigrations } from './simulators/migrations';
 import { CONSUMERS, selectConsumers, UnknownConsumerError } from './consumers';
 import {
   DeadLetterNotFoundError,
@@ -118,14 +119,29 @@ program
 program
   .command('migrate')
   .description('Apply pending database migrations (DATABASE_URL)')
+  .option('--simulators', "also apply the simulators' migrations (default when PAYMENT_ADAPTER=simulator)")
+  .option('--no-simulators', "skip the simulators' migrations (a production database)")
   .option('--seed', 'then insert the demo product catalog where missing')
-  .action((options: { seed?: boolean }) =>
+  .action((options: { seed?: boolean; simulators?: boolean }) =>
     run(async (config) => {
       const pool = createPool(requireDatabaseUrl(config));
       try {
-        const applied = await migrate(pool);
+        // The flag wins; without it the simulators' set follows PAYMENT_ADAPTER.
+        const simulators = options.simulators ?? needsSimulatorMigrations(config.adapters);
+        const applied = await runMigrations(pool, { simulators });
+        const skippedBecause =
+          options.simulators === false ? '--no-simulators' : `PAYMENT_ADAPTER=${config.adapters.payment}`;
         process.stdout.write(
-          applied.length ? `Applied migrations: ${applied.join(', ')}\n` : 'Database is up to date.\n',
+          applied.simulators === undefined
+            ? `Simulator migrations skipped (${skippedBecause}).\n`
+            : applied.simulators.length
+              ? `Applied simulator migrations: ${applied.simulators.join(', ')}\n`
+              : 'Simulator migrations are up to date.\n',
+        );
+        process.stdout.write(
+          applied.production.length
+            ? `Applied migrations: ${applied.production.join(', ')}\n`
+            : 'Database is up to date.\n',
         );
         if (options.seed) {
           await seedCatalog(pool);

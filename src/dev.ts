@@ -9,7 +9,7 @@ import { acquireDevLock } from './runtime/dev-lock';
 import { assertPortsFree } from './runtime/ports';
 import { provisionPostgres } from './runtime/postgres';
 import { seedCatalog } from './store/catalog';
-import { migrate } from './store/migrations';
+import { runMigrations } from './store/migrations';
 import { createPool } from './store/pool';
 import { resolveTemporalCli } from './temporal/cli-binary';
 import { createTemporalClient } from './temporal/client';
@@ -17,6 +17,7 @@ import { startDevServer } from './temporal/dev-server';
 import { installTemporalRuntime } from './temporal/runtime';
 import { connectWorker, createWorker } from './worker';
 import { activityDeps } from './ports/adapters';
+import { needsSimulatorMigrations } from './simulators/migrations';
 import { Registry } from 'prom-client';
 import { CONSUMERS } from './consumers';
 import { startDelivery } from './delivery/start';
@@ -87,7 +88,8 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
     cleanups.push(postgres.stop);
     const pool = createPool(postgres.url);
     cleanups.push(() => pool.end());
-    const applied = await migrate(pool);
+    // The simulators' set first: it copies their books out of tables the production set drops.
+    const applied = await runMigrations(pool, { simulators: needsSimulatorMigrations(config.adapters) });
     logger.info({ applied }, 'migrations up to date');
     await seedCatalog(pool);
 

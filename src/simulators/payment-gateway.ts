@@ -11,22 +11,22 @@ export const PAYMENT_TOKENS = {
 } as const;
 
 export interface SimulatedPaymentGatewayOptions {
-  /** Where the simulator keeps its books (tables sim_gateway_*). */
+  /** Where the simulator keeps its books (schema `simulators`, migrations/simulators/). */
   pool: Pool;
   /** How many attempts `tok_processingError` fails before it succeeds. Default 2. */
   transientFailures?: number;
 }
 
 const SQL = {
-  countAttempt: `INSERT INTO sim_gateway_attempts (idempotency_key, attempts) VALUES ($1, 1)
-    ON CONFLICT (idempotency_key) DO UPDATE SET attempts = sim_gateway_attempts.attempts + 1
+  countAttempt: `INSERT INTO simulators.gateway_attempts AS a (idempotency_key, attempts) VALUES ($1, 1)
+    ON CONFLICT (idempotency_key) DO UPDATE SET attempts = a.attempts + 1
     RETURNING attempts`,
-  authorize: `INSERT INTO sim_gateway_authorizations (authorization_id, idempotency_key, token, amount_cents, status)
+  authorize: `INSERT INTO simulators.gateway_authorizations (authorization_id, idempotency_key, token, amount_cents, status)
     VALUES ($1, $2, $3, $4, 'AUTHORIZED') ON CONFLICT (idempotency_key) DO NOTHING`,
-  byKey: `SELECT authorization_id FROM sim_gateway_authorizations WHERE idempotency_key = $1`,
-  transition: `UPDATE sim_gateway_authorizations SET status = $3
+  byKey: `SELECT authorization_id FROM simulators.gateway_authorizations WHERE idempotency_key = $1`,
+  transition: `UPDATE simulators.gateway_authorizations SET status = $3
     WHERE authorization_id = $1 AND status = $2 RETURNING authorization_id`,
-  status: `SELECT status FROM sim_gateway_authorizations WHERE authorization_id = $1`,
+  status: `SELECT status FROM simulators.gateway_authorizations WHERE authorization_id = $1`,
 } as const;
 
 /** A gateway that behaves like a real one for the documented test tokens, with its own persistent books. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { migrate } from '../../src/store/migrations';
+import { runMigrations } from '../../src/store/migrations';
 import { createPool, type Pool } from '../../src/store/pool';
 import { testEnv } from './env';
 
@@ -20,14 +20,14 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A fresh, migrated database for one test file. */
+/** A fresh database for one test file, migrated with the simulator and the production sets. */
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const name = `saga_test_${randomBytes(6).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(testEnv('pgAdminUrl'));
   url.pathname = `/${name}`;
   const pool = createPool(url.toString(), { max: 20 });
-  if (options.migrate !== false) await migrate(pool);
+  if (options.migrate !== false) await runMigrations(pool, { simulators: true });
   return {
     url: url.toString(),
     pool,

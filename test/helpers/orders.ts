@@ -42,7 +42,7 @@ export async function stockOf(pool: Pool, sku: string): Promise<number> {
 /** Money the simulated gateway still holds (authorized or captured) for an order's saga. */
 export async function heldAtGateway(pool: Pool, orderId: string): Promise<number> {
   const { rows } = await pool.query<{ held: string }>(
-    `SELECT coalesce(sum(amount_cents), 0) AS held FROM sim_gateway_authorizations
+    `SELECT coalesce(sum(amount_cents), 0) AS held FROM simulators.gateway_authorizations
       WHERE idempotency_key LIKE $1 AND status IN ('AUTHORIZED', 'CAPTURED')`,
     [`order-${orderId}/%`],
   );

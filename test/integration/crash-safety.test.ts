@@ -124,7 +124,7 @@ describe('crash safety', () => {
       expect(await heldAtGateway(db.pool, s.input.orderId)).toBe(0);
     }
     const authorizations = await db.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM sim_gateway_authorizations`,
+      `SELECT count(*)::int AS n FROM simulators.gateway_authorizations`,
     );
     expect(authorizations.rows[0]!.n).toBe(sagas.filter((s) => s.kind !== 'declined').length);
   });

@@ -126,12 +126,13 @@ describe('orderSaga on the real Temporal server and PostgreSQL', () => {
     expect(await handle.result()).toMatchObject({ status: 'CONFIRMED' });
     const types = await eventTypes(db.pool, input.orderId);
     expect(types.filter((t) => t === 'payment.authorized')).toHaveLength(1);
-    const attempts = await db.pool.query('SELECT attempts FROM sim_gateway_attempts WHERE idempotency_key = $1', [
-      `order-${input.orderId}/authorize-payment`,
-    ]);
+    const attempts = await db.pool.query(
+      'SELECT attempts FROM simulators.gateway_attempts WHERE idempotency_key = $1',
+      [`order-${input.orderId}/authorize-payment`],
+    );
     expect(attempts.rows).toEqual([{ attempts: 3 }]); // two transient failures, then success
     const authorizations = await db.pool.query(
-      'SELECT count(*)::int AS n FROM sim_gateway_authorizations WHERE idempotency_key = $1',
+      'SELECT count(*)::int AS n FROM simulators.gateway_authorizations WHERE idempotency_key = $1',
       [`order-${input.orderId}/authorize-payment`],
     );
     expect(authorizations.rows[0].n).toBe(1);
@@ -267,7 +268,7 @@ describe('customer cancel (cancelOrder update) at each cancellable step', () => 
   });
 
   it('while payment is being authorized: the authorization is voided and inventory released', async () => {
-    const { input, result } = await cancelWhileBlocked('sim_gateway_authorizations', 'authorizePayment');
+    const { input, result } = await cancelWhileBlocked('simulators.gateway_authorizations', 'authorizePayment');
     expect(result).toMatchObject({ status: 'CANCELLED', failedStep: 'scheduleShipment' });
     expect(await eventTypes(db.pool, input.orderId)).toEqual([...SAGA_EVENTS.ADDRESS_REFUSED]);
     expect(await heldAtGateway(db.pool, input.orderId)).toBe(0);
