@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RETURN_STATUSES } from '../domain/return';
 import { problemSchema, type ProblemCode } from './errors';
 
 /**
@@ -68,7 +69,29 @@ export const orderSummarySchema = z
     sagaPhase: z.enum(['RUNNING', 'COMPENSATING', 'COMPENSATED', 'COMPLETED']),
     version: z.number().int(),
     createdAt: z.string(),
-    timeline: z.array(z.object({ type: z.string(), version: z.number().int(), at: z.string() })),
+    timeline: z.array(
+      z.object({
+        type: z.string(),
+        version: z.number().int(),
+        at: z.string(),
+        returnId: z
+          .uuid()
+          .optional()
+          .describe("Set on a return's events: `version` is then the version in that return's stream"),
+      }),
+    ),
+    returnId: z.uuid().nullable().optional().describe("The order's latest return (null: none)"),
+    returnStatus: z
+      .enum(RETURN_STATUSES)
+      .nullable()
+      .optional()
+      .describe("The latest return's status (null: no return)"),
+    refundedCents: z
+      .number()
+      .int()
+      .nullable()
+      .optional()
+      .describe('What the latest return refunded so far, in cents (null: no return)'),
     freshness: z.object({
       streamVersion: z.number().int(),
       position: z.number().int(),
@@ -76,7 +99,9 @@ export const orderSummarySchema = z
       updatedAt: z.string(),
     }),
   })
-  .describe('An order from the read model, with the aggregate state fields (items, lines, payment, shipment …)');
+  .describe(
+    "An order from the read model, with the aggregate state fields (items, lines, payment, shipment …) and its latest return's",
+  );
 
 export const deadLetterSchema = z.object({
   id: z.number().int(),

@@ -24,6 +24,14 @@ export class PaymentDeclinedError extends DomainError {
 export class AddressRefusedError extends DomainError {
   override readonly name = 'AddressRefused';
 }
+/**
+ * A return cannot be opened for the order: it does not exist or is not confirmed, it belongs
+ * to another customer, or it already has a return that is not cancelled. `details.rule` says
+ * which (`ORDER_NOT_FOUND`, `ORDER_NOT_CONFIRMED`, `NOT_YOUR_ORDER`, `RETURN_EXISTS`).
+ */
+export class ReturnNotAllowedError extends DomainError {
+  override readonly name = 'ReturnNotAllowed';
+}
 /** The order's current state does not allow the command (e.g. capture before authorize). */
 export class InvalidTransitionError extends DomainError {
   override readonly name = 'InvalidTransition';

@@ -20,7 +20,8 @@ export interface EventVersion {
 
 export interface EventDefinition {
   type: string;
-  aggregateType: 'order';
+  /** The aggregate whose stream holds it (`order-<orderId>`, `return-<returnId>`). */
+  aggregateType: 'order' | 'return';
   description: string;
   /** The saga step (activity) that appends it. */
   producer: string;
@@ -46,6 +47,9 @@ const shippingAddress = z.object({
 });
 const pricedLines = z.array(z.object({ sku, quantity, unitPriceCents: cents })).min(1);
 const payment = { orderId, authorizationId: z.string().min(1), amountCents: cents };
+/** Every return event names its return and the order it returns (the order's read model shows it). */
+const returnOf = { returnId: z.uuid(), orderId };
+const trackingId = z.string().min(1);
 
 /** Currency of every amount; the catalog and the shop are single-currency for now. */
 export const CURRENCY = 'USD';
@@ -222,6 +226,101 @@ export const EVENT_DEFINITIONS: readonly EventDefinition[] = [
         upcastFrom: (p) => ({ ...p, requestedBy: null }),
         note: 'Adds `requestedBy`: who stopped the order (the customer key that cancelled, the operator key that rejected); null when the saga stopped on its own, on an open API, or before v2.',
       },
+    ],
+  },
+  // ---- order returns (returnSaga, stream `return-<returnId>`) ----------------------------
+  {
+    type: 'return.opened',
+    aggregateType: 'return',
+    description:
+      'A customer opened a return of a whole confirmed order: every line, the captured amount to refund, and why.',
+    producer: 'returnSaga / openReturn',
+    consumers: ['order-summary'],
+    compensation: false,
+    versions: [
+      v1(
+        z.object({
+          ...returnOf,
+          customerId: z.string().min(1),
+          reason: z.string().min(1),
+          lines: pricedLines,
+          amountCents: cents,
+          currency: z.string().regex(/^[A-Z]{3}$/),
+        }),
+      ),
+    ],
+  },
+  {
+    type: 'return.pickup_scheduled',
+    aggregateType: 'return',
+    description: "The carrier will collect the goods at the order's shipping address.",
+    producer: 'returnSaga / schedulePickup',
+    consumers: ['order-summary'],
+    compensation: false,
+    versions: [v1(z.object({ ...returnOf, trackingId }))],
+  },
+  {
+    type: 'return.goods_received',
+    aggregateType: 'return',
+    description: 'The returned goods arrived at the warehouse; from here the return can no longer be cancelled.',
+    producer: 'returnSaga / receiveGoods',
+    consumers: ['order-summary'],
+    compensation: false,
+    versions: [v1(z.object({ ...returnOf, receivedBy: z.string().min(1).nullable() }))],
+  },
+  {
+    type: 'return.refunded',
+    aggregateType: 'return',
+    description: "The order's captured payment was refunded in full.",
+    producer: 'returnSaga / refundReturn',
+    consumers: ['order-summary'],
+    compensation: false,
+    versions: [v1(z.object({ ...returnOf, authorizationId: z.string().min(1), amountCents: cents }))],
+  },
+  {
+    type: 'return.restocked',
+    aggregateType: 'return',
+    description: 'Every returned line was put back in stock.',
+    producer: 'returnSaga / restockReturn',
+    consumers: ['order-summary'],
+    compensation: false,
+    versions: [v1(z.object({ ...returnOf, lines: pricedLines }))],
+  },
+  {
+    type: 'return.completed',
+    aggregateType: 'return',
+    description: 'Every step of the return succeeded; the return is final.',
+    producer: 'returnSaga / completeReturn',
+    consumers: ['order-summary'],
+    compensation: false,
+    versions: [v1(z.object(returnOf))],
+  },
+  {
+    type: 'return.pickup_cancelled',
+    aggregateType: 'return',
+    description: 'The scheduled pickup was called off (compensates return.pickup_scheduled).',
+    producer: 'returnSaga / cancelPickup',
+    consumers: ['order-summary'],
+    compensation: true,
+    versions: [v1(z.object({ ...returnOf, trackingId }))],
+  },
+  {
+    type: 'return.cancelled',
+    aggregateType: 'return',
+    description:
+      'The return ended before the goods were received: why, at which step, and who asked. Always the last event of a failed return.',
+    producer: 'returnSaga / cancelReturn',
+    consumers: ['order-summary'],
+    compensation: true,
+    versions: [
+      v1(
+        z.object({
+          ...returnOf,
+          reason: z.string().min(1),
+          failedStep: z.string().min(1).nullable(),
+          requestedBy: z.string().min(1).nullable(),
+        }),
+      ),
     ],
   },
 ];

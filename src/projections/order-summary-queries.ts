@@ -1,10 +1,18 @@
+import type { OrderState } from '../domain/order';
+import type { ReturnStatus } from '../domain/return';
 import type { Pool } from '../store/pool';
-import { ORDER_SUMMARY_TABLE, toSummary, type OrderSummary, type SummaryPhase, type SummaryRow } from './order-summary';
+import {
+  ORDER_SUMMARY_TABLE,
+  SUMMARY_COLUMNS,
+  toSummary,
+  type OrderSummary,
+  type SummaryPhase,
+  type SummaryRow,
+} from './order-summary';
 
 /** Reads of the order-summary read model: one order, and keyset-paginated listings. */
 
-const COLUMNS = `order_id, customer_id, status, saga_phase, state, timeline, last_event_id, last_stream_version,
-  last_position, last_event_at, created_at, updated_at`;
+const COLUMNS = `${SUMMARY_COLUMNS}, updated_at`;
 
 const SQL = {
   one: `SELECT ${COLUMNS} FROM ${ORDER_SUMMARY_TABLE} WHERE order_id = $1`,
@@ -20,15 +28,32 @@ const SQL = {
     LIMIT $7`,
 } as const;
 
+/** What an order shows of its latest return (all null when it has none). */
+export interface OrderReturnFields {
+  returnId: string | null;
+  returnStatus: Exclude<ReturnStatus, 'NONE'> | null;
+  /** What the return refunded so far (0 until `return.refunded`). */
+  refundedCents: number | null;
+}
+
 export interface OrderSummaryWithFreshness extends OrderSummary {
+  /** The order's state with its latest return's fields beside it. */
+  state: OrderState & OrderReturnFields;
   updatedAt: string;
 }
 
+function returnFieldsOf(s: OrderSummary): OrderReturnFields {
+  const r = s.latestReturn?.state;
+  return r && r.status !== 'NONE'
+    ? { returnId: r.returnId, returnStatus: r.status, refundedCents: r.refundedCents }
+    : { returnId: null, returnStatus: null, refundedCents: null };
+}
+
 type Row = SummaryRow & { updated_at: Date };
-const withFreshness = (r: Row): OrderSummaryWithFreshness => ({
-  ...toSummary(r),
-  updatedAt: r.updated_at.toISOString(),
-});
+function withFreshness(r: Row): OrderSummaryWithFreshness {
+  const summary = toSummary(r);
+  return { ...summary, state: { ...summary.state, ...returnFieldsOf(summary) }, updatedAt: r.updated_at.toISOString() };
+}
 
 export async function getOrderSummary(db: Pool, orderId: string): Promise<OrderSummaryWithFreshness | undefined> {
   const { rows } = await db.query<Row>(SQL.one, [orderId]);

@@ -1,19 +1,38 @@
 import { defineConsumer, type ConsumedEvent } from '../consumers/consumer';
 import { evolve, initialState, type OrderEvent, type OrderState } from '../domain/order';
+import {
+  evolve as evolveReturn,
+  initialState as initialReturnState,
+  type ReturnEvent,
+  type ReturnState,
+} from '../domain/return';
 import { EVENT_DEFINITIONS, eventDefinition } from '../events/catalog';
 import type { Tx } from '../store/pool';
 
 /**
  * The order-summary projection: one row per order, folded with the Order aggregate's own
  * `evolve` (one definition of what each event means), plus a timeline and how fresh it is.
- * Applying is idempotent per stream version, so a rebuild and the live projector may both
- * see an event without harm.
+ * The order's latest return is folded in too, with the Return aggregate's own `evolve`: its
+ * events carry the order id. Applying is idempotent per stream version (the order's stream,
+ * and the return's), so a rebuild and the live projector may both see an event without harm.
  */
 
 export interface TimelineEntry {
   type: string;
   version: number;
   at: string;
+  /** Set on a return's events: `version` is then the version in that return's stream. */
+  returnId?: string;
+}
+
+/** The order's latest return, as the summary keeps it. */
+export interface SummaryReturn {
+  /** The Return aggregate's fold of the events applied. */
+  state: ReturnState;
+  /** The version of `return-<returnId>` applied last. */
+  version: number;
+  /** Log position of its `return.opened`: a later return of the same order has a higher one. */
+  openedPosition: number;
 }
 
 export type SummaryPhase = 'RUNNING' | 'COMPENSATING' | 'COMPENSATED' | 'COMPLETED';
@@ -36,6 +55,8 @@ export interface OrderSummary {
   lastPosition: number;
   lastEventAt: string;
   createdAt: string;
+  /** The order's latest return (a new one replaces a cancelled one), or null. */
+  latestReturn: SummaryReturn | null;
 }
 
 /** The saga's phase as its events tell it. */
@@ -45,8 +66,45 @@ function phaseAfter(phase: SummaryPhase, eventType: string): SummaryPhase {
   return eventDefinition(eventType).compensation ? 'COMPENSATING' : phase;
 }
 
+/** Return event types: applied to the summary of the order they name. */
+const RETURN_TYPES: ReadonlySet<string> = new Set(
+  EVENT_DEFINITIONS.filter((d) => d.aggregateType === 'return').map((d) => d.type),
+);
+
+/**
+ * Folds a return's event into the summary of its order (pure). Events already applied, and
+ * events of an earlier return of the order, change nothing (the same summary is returned).
+ */
+function applyReturnEvent(summary: OrderSummary, event: ConsumedEvent): OrderSummary {
+  const returnId = event.payload.returnId as string;
+  const domainEvent = { type: event.eventType, data: event.payload } as ReturnEvent;
+  const current = summary.latestReturn;
+  let next: SummaryReturn;
+  if (current && current.state.returnId === returnId) {
+    if (event.version <= current.version) return summary;
+    next = { ...current, state: evolveReturn(current.state, domainEvent), version: event.version };
+  } else if (event.eventType === 'return.opened' && (!current || event.globalPosition > current.openedPosition)) {
+    next = {
+      state: evolveReturn(initialReturnState(), domainEvent),
+      version: event.version,
+      openedPosition: event.globalPosition,
+    };
+  } else {
+    return summary;
+  }
+  return {
+    ...summary,
+    latestReturn: next,
+    timeline: [...summary.timeline, { type: event.eventType, version: event.version, at: event.occurredAt, returnId }],
+    lastEventId: event.eventId,
+    lastPosition: event.globalPosition,
+    lastEventAt: event.occurredAt,
+  };
+}
+
 /** Folds one event into a summary (pure). Events at or below the summary's version change nothing. */
 export function applyToSummary(summary: OrderSummary | undefined, event: ConsumedEvent): OrderSummary | undefined {
+  if (RETURN_TYPES.has(event.eventType)) return summary && applyReturnEvent(summary, event);
   if (summary && event.version <= summary.lastStreamVersion) return summary;
   const state = evolve(summary?.state ?? initialState(), { type: event.eventType, data: event.payload } as OrderEvent);
   if (!state.orderId || !state.customerId) return undefined; // nothing before order.created
@@ -62,23 +120,36 @@ export function applyToSummary(summary: OrderSummary | undefined, event: Consume
     lastPosition: event.globalPosition,
     lastEventAt: event.occurredAt,
     createdAt: summary?.createdAt ?? event.occurredAt,
+    latestReturn: summary?.latestReturn ?? null,
   };
 }
+
+/** Every column of a summary table, in `SummaryRow` order. */
+export const SUMMARY_COLUMNS = `order_id, customer_id, status, saga_phase, state, timeline, last_event_id, last_stream_version,
+  last_position, last_event_at, created_at, return_id, return_status, return_state, return_stream_version,
+  return_opened_position`;
 
 /** SQL of one summary table (the live one, or a rebuild's). */
 export function summarySql(table: string) {
   return {
-    load: `SELECT order_id, customer_id, status, saga_phase, state, timeline, last_event_id, last_stream_version, last_position,
-        last_event_at, created_at FROM ${table} WHERE order_id = $1 FOR UPDATE`,
+    load: `SELECT ${SUMMARY_COLUMNS} FROM ${table} WHERE order_id = $1 FOR UPDATE`,
+    // Written only forward: the order's stream, then its returns (in the order they were opened)
+    // and each return's stream. Order events all precede return events: a return needs a
+    // confirmed order, and a confirmed order appends nothing more.
     upsert: `INSERT INTO ${table} (order_id, customer_id, status, saga_phase, state, timeline, last_event_id,
-        last_stream_version, last_position, last_event_at, created_at, updated_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
+        last_stream_version, last_position, last_event_at, created_at, return_id, return_status, return_state,
+        return_stream_version, return_opened_position, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now())
       ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, saga_phase = excluded.saga_phase,
         state = excluded.state,
         timeline = excluded.timeline, last_event_id = excluded.last_event_id,
         last_stream_version = excluded.last_stream_version, last_position = excluded.last_position,
-        last_event_at = excluded.last_event_at, updated_at = now()
-      WHERE ${table}.last_stream_version < excluded.last_stream_version`,
+        last_event_at = excluded.last_event_at, return_id = excluded.return_id,
+        return_status = excluded.return_status, return_state = excluded.return_state,
+        return_stream_version = excluded.return_stream_version,
+        return_opened_position = excluded.return_opened_position, updated_at = now()
+      WHERE (${table}.last_stream_version, ${table}.return_opened_position, ${table}.return_stream_version)
+        < (excluded.last_stream_version, excluded.return_opened_position, excluded.return_stream_version)`,
   };
 }
 
@@ -94,6 +165,11 @@ export interface SummaryRow {
   last_position: number;
   last_event_at: Date;
   created_at: Date;
+  return_id: string | null;
+  return_status: string | null;
+  return_state: ReturnState | null;
+  return_stream_version: number;
+  return_opened_position: number;
 }
 
 export const toSummary = (r: SummaryRow): OrderSummary => ({
@@ -108,16 +184,29 @@ export const toSummary = (r: SummaryRow): OrderSummary => ({
   lastPosition: r.last_position,
   lastEventAt: r.last_event_at.toISOString(),
   createdAt: r.created_at.toISOString(),
+  latestReturn: r.return_state
+    ? { state: r.return_state, version: r.return_stream_version, openedPosition: r.return_opened_position }
+    : null,
 });
+
+/** A return's event reached the projector before its order's summary exists (retried, then dead-lettered). */
+export class OrderSummaryMissingError extends Error {
+  override readonly name = 'OrderSummaryMissingError';
+}
 
 /** Applies one event to the summary table `table` inside `tx`. */
 export async function projectInto(tx: Tx, table: string, event: ConsumedEvent): Promise<void> {
   const orderId = event.payload.orderId as string;
   const sql = summarySql(table);
   const { rows } = await tx.query<SummaryRow>(sql.load, [orderId]);
-  const next = applyToSummary(rows[0] ? toSummary(rows[0]) : undefined, event);
-  // Nothing before order.created, and nothing for a version already applied.
-  if (!next || (rows[0] && next.lastStreamVersion === rows[0].last_stream_version)) return;
+  const current = rows[0] ? toSummary(rows[0]) : undefined;
+  if (!current && RETURN_TYPES.has(event.eventType)) {
+    // Only when the order's own events are stuck (dead-lettered): do not drop the return.
+    throw new OrderSummaryMissingError(`${event.eventType} of order ${orderId} arrived before the order's summary`);
+  }
+  const next = applyToSummary(current, event);
+  // Nothing before order.created, and nothing already applied.
+  if (!next || next === current) return;
   await saveSummary(tx, table, next);
 }
 
@@ -135,6 +224,11 @@ export async function saveSummary(tx: Tx, table: string, s: OrderSummary): Promi
     s.lastPosition,
     s.lastEventAt,
     s.createdAt,
+    s.latestReturn?.state.returnId ?? null,
+    s.latestReturn?.state.status ?? null,
+    s.latestReturn ? JSON.stringify(s.latestReturn.state) : null,
+    s.latestReturn?.version ?? 0,
+    s.latestReturn?.openedPosition ?? 0,
   ]);
 }
 
@@ -142,9 +236,13 @@ export const ORDER_SUMMARY_TABLE = 'order_summary';
 
 /** Every order event type: the summary reflects the whole story, compensations included. */
 export const ORDER_EVENT_TYPES = EVENT_DEFINITIONS.filter((d) => d.aggregateType === 'order').map((d) => d.type);
+/** Every return event type: the order's summary shows its return. */
+export const RETURN_EVENT_TYPES = [...RETURN_TYPES];
+/** What the order-summary projector (and its rebuild) applies. */
+export const SUMMARY_EVENT_TYPES = [...ORDER_EVENT_TYPES, ...RETURN_EVENT_TYPES];
 
 export const orderSummaryProjector = defineConsumer({
   name: 'order-summary',
-  handles: ORDER_EVENT_TYPES,
+  handles: SUMMARY_EVENT_TYPES,
   handle: (event, tx) => projectInto(tx, ORDER_SUMMARY_TABLE, event),
 });

@@ -3,9 +3,10 @@ import { positionOf, readCommitted, START_OF_LOG, type LogPosition, type RawEven
 import { withTransaction, type Pool, type Tx } from '../store/pool';
 import {
   applyToSummary,
-  ORDER_EVENT_TYPES,
   ORDER_SUMMARY_TABLE,
   saveSummary,
+  SUMMARY_COLUMNS,
+  SUMMARY_EVENT_TYPES,
   toSummary,
   type OrderSummary,
   type SummaryRow,
@@ -21,14 +22,13 @@ import {
 
 const REBUILD_TABLE = `${ORDER_SUMMARY_TABLE}_rebuild`;
 const OLD_TABLE = `${ORDER_SUMMARY_TABLE}_old`;
-const HANDLED = new Set(ORDER_EVENT_TYPES);
+const HANDLED = new Set(SUMMARY_EVENT_TYPES);
 
 const SQL = {
   drop: `DROP TABLE IF EXISTS ${REBUILD_TABLE}`,
   create: `CREATE TABLE ${REBUILD_TABLE} (LIKE ${ORDER_SUMMARY_TABLE} INCLUDING ALL)`,
   total: `SELECT count(*)::int AS n FROM events`,
-  load: `SELECT order_id, customer_id, status, saga_phase, state, timeline, last_event_id, last_stream_version,
-    last_position, last_event_at, created_at FROM ${REBUILD_TABLE} WHERE order_id = ANY($1::uuid[])`,
+  load: `SELECT ${SUMMARY_COLUMNS} FROM ${REBUILD_TABLE} WHERE order_id = ANY($1::uuid[])`,
   lock: `LOCK TABLE ${ORDER_SUMMARY_TABLE} IN ACCESS EXCLUSIVE MODE`,
   swap: [
     `ALTER TABLE ${ORDER_SUMMARY_TABLE} RENAME TO ${OLD_TABLE}`,
