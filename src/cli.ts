@@ -202,6 +202,7 @@ program
         temporal,
         taskQueue: config.temporal.taskQueue,
         orders: config.orders,
+        returns: config.returns,
         logger,
         transport: config.transport,
         limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },

@@ -26,6 +26,15 @@ const optionalUrl = (protocols: string[]) =>
     .refine((s) => s === undefined || protocols.some((p) => s.startsWith(`${p}://`)), {
       message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
     });
+/** A Temporal duration such as `30s`, `15m`, `24h` or `2 days`. */
+const duration = () =>
+  z
+    .string()
+    .trim()
+    .regex(
+      /^\d+\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/,
+      'must be a duration such as 30s, 15m, 24h or "2 days"',
+    );
 const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
 
 /**
@@ -66,14 +75,9 @@ export const envSchema = z.object({
   /** Orders whose total (in cents) exceeds this wait for approve/reject. */
   APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(0).default(100_000),
   /** How long an order waits for approval before it is cancelled (e.g. `24h`, `30 minutes`). */
-  APPROVAL_TIMEOUT: z
-    .string()
-    .trim()
-    .regex(
-      /^\d+\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/,
-      'must be a duration such as 30s, 15m, 24h or "2 days"',
-    )
-    .default('24h'),
+  APPROVAL_TIMEOUT: duration().default('24h'),
+  /** How long a return waits for its goods to arrive before it is cancelled. */
+  RETURN_GOODS_TIMEOUT: duration().default('14 days'),
   /** HTTP requests per minute per API key (or client address); 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -103,6 +107,7 @@ export interface Config {
   readonly transport: Env['TRANSPORT'];
   readonly adapters: { readonly payment: PaymentAdapterName; readonly carrier: CarrierAdapterName };
   readonly orders: { readonly approvalThresholdCents: number; readonly approvalTimeout: string };
+  readonly returns: { readonly goodsTimeout: string };
   readonly logLevel: Env['LOG_LEVEL'];
 }
 
@@ -169,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     transport: e.TRANSPORT,
     adapters: { payment: e.PAYMENT_ADAPTER, carrier: e.CARRIER_ADAPTER },
     orders: { approvalThresholdCents: e.APPROVAL_THRESHOLD_CENTS, approvalTimeout: e.APPROVAL_TIMEOUT },
+    returns: { goodsTimeout: e.RETURN_GOODS_TIMEOUT },
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -130,6 +130,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       temporal,
       taskQueue: config.temporal.taskQueue,
       orders: config.orders,
+      returns: config.returns,
       logger,
       transport: config.transport,
       registry,

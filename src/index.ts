@@ -24,7 +24,14 @@ export { PaymentDeclinedError, AddressRefusedError, TransientError, OutOfStockEr
 // Event contracts
 export { EVENT_DEFINITIONS, upcastToLatest, validateNewEvent, type EventDefinition } from './events/catalog';
 export type { EventEnvelope } from './events/envelope';
-export { appendToStream, readStream, type NewEvent, type StoredEvent } from './store/event-store';
+export {
+  appendToStream,
+  readStream,
+  currentStreamVersion,
+  StreamVersionConflictError,
+  type NewEvent,
+  type StoredEvent,
+} from './store/event-store';
 export { executeOnce } from './store/commands';
 export { createPool, withTransaction, type Pool, type Tx } from './store/pool';
 

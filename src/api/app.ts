@@ -20,6 +20,7 @@ import { deadLetterRoutes } from './routes/dead-letters';
 import { healthRoutes } from './routes/health';
 import { orderActionRoutes } from './routes/order-actions';
 import { orderRoutes } from './routes/orders';
+import { returnRoutes } from './routes/returns';
 
 export interface ApiDeps {
   pool: Pool;
@@ -27,7 +28,9 @@ export interface ApiDeps {
   taskQueue: string;
   /** Saga settings passed to every new order. */
   orders: { approvalThresholdCents: number; approvalTimeout: string };
-  /** How long POST /orders/:id/cancel waits for compensation before answering 202. Default 10 s. */
+  /** Return saga settings: how long a return waits for the goods. Default 14 days. */
+  returns?: { goodsTimeout: string };
+  /** How long POST /orders/:id/cancel (and a return's cancel) waits for compensation before answering 202. Default 10 s. */
   cancelWaitMs?: number;
   logger?: Logger;
   /** Consumers whose dead letters can be replayed from here. Default: all of the project's. */
@@ -89,6 +92,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
     metricsRoute(r, registry);
     orderRoutes(r, deps);
     orderActionRoutes(r, deps);
+    returnRoutes(r, deps);
     correlationRoutes(r, deps);
     deadLetterRoutes(r, deps);
   });

@@ -31,6 +31,7 @@ export function registerOpenApi(app: FastifyInstance): void {
       tags: [
         { name: 'orders', description: 'Placing and reading orders' },
         { name: 'saga', description: 'Driving a running saga' },
+        { name: 'returns', description: 'Returning a confirmed order (the return saga)' },
         { name: 'delivery', description: 'Dead letters and notifications' },
         { name: 'operations', description: 'Health, metrics, correlation chains' },
       ],

@@ -54,6 +54,7 @@ export const sagaStatusSchema = z
     compensations: z.array(z.object({ step: z.string(), status: z.string() })),
     sagaPhase: z.string(),
     stuck: z.array(z.unknown()),
+    stuckStep: z.unknown().nullable().optional().describe('A forward step past its deadline, waiting for an operator'),
     totalCents: z.number().nullable(),
     cancelRequested: z.boolean(),
     failure: z.object({ reason: z.string(), failedStep: z.string().nullable() }).nullable(),

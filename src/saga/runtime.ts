@@ -21,7 +21,7 @@ import {
   type SagaStepDefinition,
   type SagaStop,
 } from './definition';
-import { Saga, renderSagaDetails, type SagaSnapshot } from './saga';
+import { Saga, renderSagaDetails, type SagaOptions, type SagaSnapshot } from './saga';
 import type { CompensationOutcome } from './compensations';
 
 /** A decision to stop (customer cancel, rejection, timeout): not an error of the saga. */
@@ -40,6 +40,10 @@ export interface SagaRunOptions<I, S> {
   onChange?: (run: SagaRun<I, S>) => void;
   /** Per-step deadline overrides for this run (e.g. from the workflow input). */
   deadlines?: Partial<Record<string, Duration>>;
+  /** Keyword search attribute mirroring the saga phase. Default `SagaPhase`; `null` to skip. */
+  phaseSearchAttribute?: SagaOptions['phaseSearchAttribute'];
+  /** Run compensations concurrently instead of last-in-first-out. Default false. */
+  parallelCompensation?: boolean;
 }
 
 export type SagaOutcome =
@@ -87,7 +91,7 @@ export class SagaRun<I, S> {
   };
 
   constructor(
-    readonly definition: SagaDefinition<I, S>,
+    readonly definition: SagaDefinition<I, S, string>,
     input: I,
     state: S,
     private readonly options: SagaRunOptions<I, S> = {},
@@ -95,6 +99,8 @@ export class SagaRun<I, S> {
     this.ctx = { input, state };
     this.causationId = definition.causationOf(input);
     this.saga = new Saga({
+      phaseSearchAttribute: options.phaseSearchAttribute,
+      parallelCompensation: options.parallelCompensation,
       onChange: (snapshot) => {
         this.snapshotCache = snapshot;
         this.options.onChange?.(this);

@@ -11,7 +11,18 @@ export const OrderStatusKey = defineSearchAttributeKey('OrderStatus', SearchAttr
 export const OrderTotalKey = defineSearchAttributeKey('OrderTotal', SearchAttributeType.DOUBLE);
 export const SagaPhaseKey = defineSearchAttributeKey('SagaPhase', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTES = [OrderIdKey, CustomerIdKey, OrderStatusKey, OrderTotalKey, SagaPhaseKey];
+export const ReturnIdKey = defineSearchAttributeKey('ReturnId', SearchAttributeType.KEYWORD);
+export const ReturnStatusKey = defineSearchAttributeKey('ReturnStatus', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTES = [
+  OrderIdKey,
+  CustomerIdKey,
+  OrderStatusKey,
+  OrderTotalKey,
+  SagaPhaseKey,
+  ReturnIdKey,
+  ReturnStatusKey,
+];
 
 const CLI_TYPE_NAMES: Record<string, string> = {
   [SearchAttributeType.KEYWORD]: 'Keyword',

@@ -18,6 +18,9 @@ test('the main entry point exports what a team needs to add consumers, adapters 
     'EVENT_DEFINITIONS',
     'upcastToLatest',
     'appendToStream',
+    'readStream',
+    'currentStreamVersion',
+    'createPool',
     'executeOnce',
     'withTransaction',
     'createWorker',
@@ -28,15 +31,25 @@ test('the main entry point exports what a team needs to add consumers, adapters 
   }
 });
 
-test('the workflow entry point exports the Saga helper and imports only workflow-safe modules', () => {
+test('the workflow entry point exports saga tables, their runtime and the Saga helper, importing only workflow-safe modules', () => {
+  expect(typeof workflow.defineSaga).toBe('function');
+  expect(typeof workflow.SagaRun).toBe('function');
   expect(typeof workflow.Saga).toBe('function');
   expect(workflow.retryCompensationSignal.name).toBe('retryCompensation');
-  const sources = ['src/workflow.ts', 'src/saga/saga.ts', 'src/saga/compensations.ts'].map((f) =>
-    readFileSync(path.resolve(__dirname, '../..', f), 'utf8'),
-  );
+  expect(workflow.retryStepSignal.name).toBe('retryStep');
+  expect(workflow.abandonStepSignal.name).toBe('abandonStep');
+  const sources = [
+    'src/workflow.ts',
+    'src/saga/definition.ts',
+    'src/saga/runtime.ts',
+    'src/saga/saga.ts',
+    'src/saga/compensations.ts',
+  ].map((f) => readFileSync(path.resolve(__dirname, '../..', f), 'utf8'));
   const imports = sources.flatMap((s) => [...s.matchAll(/from '([^']+)'/g)].map((m) => m[1]!));
   for (const specifier of imports) {
-    expect({ specifier, safe: specifier.startsWith('.') || specifier === '@temporalio/workflow' }).toEqual({
+    const safe =
+      specifier.startsWith('.') || specifier === '@temporalio/workflow' || specifier === '@temporalio/common';
+    expect({ specifier, safe }).toEqual({
       specifier,
       safe: true,
     });

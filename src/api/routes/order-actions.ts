@@ -62,11 +62,16 @@ const reasonBody = z
   .nullish();
 
 /** The name recorded for the caller, when it has one (an API key). */
-const actingName = (identity: Identity | undefined): string | undefined =>
+export const actingName = (identity: Identity | undefined): string | undefined =>
   identity && identity.role !== 'anonymous' ? identity.name : undefined;
 
 /** Turns update/workflow errors into 404 (no such order) or 409 (the saga refused, or has finished). */
-async function runUpdate<T>(handle: WorkflowHandle, orderId: string, call: () => Promise<T>): Promise<T> {
+export async function runUpdate<T>(
+  handle: WorkflowHandle,
+  orderId: string,
+  call: () => Promise<T>,
+  what = 'order',
+): Promise<T> {
   try {
     return await call();
   } catch (err) {
@@ -74,11 +79,21 @@ async function runUpdate<T>(handle: WorkflowHandle, orderId: string, call: () =>
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     // The server answers "not found" both for an unknown workflow and for a closed one.
     const description = await handle.describe().catch((e: unknown) => {
-      if (e instanceof WorkflowNotFoundError) throw new NotFoundError(`No order ${orderId}`);
+      if (e instanceof WorkflowNotFoundError) throw new NotFoundError(`No ${what} ${orderId}`);
       throw e;
     });
-    throw new ConflictError(`The order's saga has already finished (${description.status.name})`);
+    throw new ConflictError(`The ${what}'s saga has already finished (${description.status.name})`);
   }
+}
+
+/** The result if it settles within `ms`, else null (the caller answers 202; the work goes on). */
+export function settleWithin<T>(result: Promise<T>, ms: number): Promise<T | null> {
+  result.catch(() => undefined); // still awaited below; never an unhandled rejection after a 202
+  let timer: NodeJS.Timeout | undefined;
+  const stillRunning = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
+  return Promise.race([result, stillRunning]).finally(() => clearTimeout(timer));
 }
 
 export function orderActionRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
@@ -251,13 +266,7 @@ export function orderActionRoutes(fastify: FastifyInstance, deps: ApiDeps): void
           args: [by ? { ...body, requestedBy: by } : body],
           waitForStage: 'ACCEPTED',
         });
-        const result = update.result();
-        result.catch(() => undefined); // still awaited below; never an unhandled rejection after a 202
-        let timer: NodeJS.Timeout | undefined;
-        const stillRunning = new Promise<null>((resolve) => {
-          timer = setTimeout(() => resolve(null), deps.cancelWaitMs ?? 10_000);
-        });
-        return Promise.race([result, stillRunning]).finally(() => clearTimeout(timer));
+        return settleWithin(update.result(), deps.cancelWaitMs ?? 10_000);
       });
       if (cancelled) return reply.status(200).send({ orderId, saga: cancelled });
       return reply.status(202).send({ orderId, saga: await handle.query(statusQuery) });

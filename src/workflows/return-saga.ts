@@ -1,0 +1,263 @@
+import {
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineUpdate,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { Activities } from '../activities';
+import { checklistOf, defineSaga } from '../saga/definition';
+import { SagaRun } from '../saga/runtime';
+import type { SagaSnapshot, StuckCompensation } from '../saga/saga';
+import { CustomerIdKey, OrderIdKey, ReturnIdKey, ReturnStatusKey } from '../temporal/search-attributes';
+
+export interface ReturnSagaInput {
+  returnId: string;
+  /** A confirmed order of the same customer; the return covers all of it. */
+  orderId: string;
+  customerId: string;
+  reason: string;
+  correlationId: string;
+  /** How long the saga waits for the goods to arrive before it cancels the return. */
+  goodsTimeout: Duration;
+  /** Per-step deadline overrides (step name → duration); the table's deadlines otherwise. */
+  stepDeadlines?: Partial<Record<ReturnStepName, Duration>>;
+}
+
+export type ReturnSagaStatusName =
+  'OPENING' | 'AWAITING_GOODS' | 'REFUNDING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED';
+
+export interface ReturnSagaStatus {
+  returnId: string;
+  orderId: string;
+  status: ReturnSagaStatusName;
+  step: string | null;
+  completedSteps: string[];
+  compensations: { step: string; status: string }[];
+  sagaPhase: SagaSnapshot['phase'];
+  stuck: StuckCompensation[];
+  stuckStep: StuckCompensation | null;
+  amountCents: number | null;
+  trackingId: string | null;
+  cancelRequested: boolean;
+  failure: { reason: string; failedStep: string | null } | null;
+}
+
+export interface ReturnSagaResult {
+  returnId: string;
+  status: 'COMPLETED' | 'CANCELLED';
+  reason?: string;
+  failedStep?: string | null;
+}
+
+export const returnStatusQuery = defineQuery<ReturnSagaStatus>('status');
+export interface ReturnActorRequest {
+  /** Who acts (the API key's name); recorded in the return's events. */
+  by?: string;
+  reason?: string;
+}
+export const cancelReturnUpdate = defineUpdate<ReturnSagaStatus, [ReturnActorRequest]>('cancelReturn');
+export const receiveGoodsUpdate = defineUpdate<ReturnSagaStatus, [ReturnActorRequest]>('receiveGoods');
+
+interface ReturnSagaState {
+  cancelRequest: { reason: string; by: string | null } | null;
+  received: { by: string | null } | null;
+  setStatus: (status: ReturnSagaStatusName) => void;
+  report: (fields: Partial<Pick<ReturnSagaStatus, 'amountCents' | 'trackingId'>>) => void;
+}
+
+/**
+ * Order returns as a table: open the return → schedule the pickup → receive the goods (an
+ * operator's update, with a durable timeout) → refund the payment → restock → complete. Until
+ * the goods arrive, a failure, a customer cancel or the timeout cancels the pickup and the
+ * return. Once they are back, money and stock must follow: those steps escalate to an
+ * operator when their deadline passes rather than undo anything.
+ */
+export const RETURN_SAGA = defineSaga<ReturnSagaInput, ReturnSagaState, keyof Activities & string>({
+  name: 'returnSaga',
+  description: 'Returns a confirmed order: pickup, goods received, refund, restock.',
+  commandFields: (input) => ({ returnId: input.returnId }),
+  causationOf: (input) => input.correlationId,
+  stopRequested: ({ state }) => state.cancelRequest,
+  steps: [
+    {
+      name: 'openReturn',
+      activity: 'openReturn',
+      summary: ({ input }) => `Open a return of order ${input.orderId}`,
+      input: ({ input }) => ({ orderId: input.orderId, customerId: input.customerId, reason: input.reason }),
+      after: ({ state }, result) => state.report({ amountCents: (result as { amountCents: number }).amountCents }),
+    },
+    {
+      name: 'schedulePickup',
+      activity: 'schedulePickup',
+      summary: 'Schedule the pickup with the carrier',
+      compensation: { activity: 'cancelPickup', summary: 'Cancel the pickup' },
+      after: ({ state }, result) => {
+        state.report({ trackingId: (result as { trackingId: string }).trackingId });
+        state.setStatus('AWAITING_GOODS');
+      },
+    },
+    {
+      name: 'receiveGoods',
+      activity: 'receiveGoods',
+      summary: 'Record the goods as received',
+      input: ({ state }) => ({ receivedBy: state.received?.by ?? null }),
+      // A durable wait for the warehouse; a cancel or the timeout stops the return here.
+      before: async ({ input, state }, control) => {
+        const arrived = await condition(
+          () => state.received !== null || state.cancelRequest !== null,
+          input.goodsTimeout,
+        );
+        control.stopIfRequested('receiveGoods');
+        if (!arrived) control.stop('goods_not_received', 'receiveGoods');
+      },
+      after: ({ state }) => state.setStatus('REFUNDING'),
+    },
+    {
+      name: 'refundReturn',
+      activity: 'refundReturn',
+      summary: 'Refund the payment',
+      // The goods are back: the customer must get the money; an operator decides, nothing is undone.
+      onDeadline: 'escalate',
+    },
+    {
+      name: 'restockReturn',
+      activity: 'restockReturn',
+      summary: 'Put the goods back in stock',
+      onDeadline: 'escalate',
+    },
+    { name: 'completeReturn', activity: 'completeReturn', summary: 'Complete the return', onDeadline: 'escalate' },
+  ],
+  onStop: {
+    activity: 'cancelReturn',
+    describe: 'after a refused return, a failed pickup, a customer cancel or goods that never arrived',
+    summary: (_ctx, stop) => `Cancel the return: ${stop.reason}`,
+    input: (_ctx, stop) => ({ reason: stop.reason, failedStep: stop.failedStep, requestedBy: stop.by }),
+  },
+});
+
+export type ReturnStepName = (typeof RETURN_SAGA.steps)[number]['name'];
+
+/** The UI checklist items, in order. */
+export const RETURN_STEPS = checklistOf(RETURN_SAGA).map((c) => c.item);
+
+/** The return saga's workflow: the table above plus its handlers (status, cancel, goods received). */
+export async function returnSaga(input: ReturnSagaInput): Promise<ReturnSagaResult> {
+  const status: ReturnSagaStatus = {
+    returnId: input.returnId,
+    orderId: input.orderId,
+    status: 'OPENING',
+    step: null,
+    completedSteps: [],
+    compensations: [],
+    sagaPhase: 'RUNNING',
+    stuck: [],
+    stuckStep: null,
+    amountCents: null,
+    trackingId: null,
+    cancelRequested: false,
+    failure: null,
+  };
+  let run: SagaRun<ReturnSagaInput, ReturnSagaState> | undefined;
+  const render = () => {
+    if (!run) return; // the run is being constructed; it reports again right after
+    const stop = status.failure ? { ...status.failure, by: null } : null;
+    const blocks = [
+      `**Return** ${input.returnId} of order ${input.orderId} — **${status.status}**`,
+      status.failure ? `**Cancelled:** ${status.failure.reason} (step: ${status.failure.failedStep ?? 'none'})` : null,
+      run.renderChecklist(stop),
+      run.renderDetails(),
+    ];
+    setCurrentDetails(blocks.filter((b) => b !== null).join('\n\n'));
+  };
+  const setStatus = (next: ReturnSagaStatusName) => {
+    status.status = next;
+    upsertSearchAttributes([{ key: ReturnStatusKey, value: next }]);
+    render();
+  };
+  const state: ReturnSagaState = {
+    cancelRequest: null,
+    received: null,
+    setStatus,
+    report: (fields) => {
+      Object.assign(status, fields);
+      render();
+    },
+  };
+  run = new SagaRun(RETURN_SAGA, input, state, {
+    deadlines: input.stepDeadlines,
+    onChange: (r) => {
+      const snapshot = r.snapshot;
+      status.step = r.currentItem;
+      status.completedSteps = snapshot.completedSteps;
+      status.compensations = snapshot.compensations.map((c) => ({ step: c.step, status: c.status }));
+      status.sagaPhase = snapshot.phase;
+      status.stuck = snapshot.stuck;
+      status.stuckStep = snapshot.stuckStep;
+      render();
+    },
+  });
+  const saga = run;
+
+  upsertSearchAttributes([
+    { key: ReturnIdKey, value: input.returnId },
+    { key: OrderIdKey, value: input.orderId },
+    { key: CustomerIdKey, value: input.customerId },
+  ]);
+  setStatus('OPENING');
+
+  setHandler(returnStatusQuery, () => status, {
+    description: 'Live return state: step, completed steps, compensations, failure.',
+  });
+  setHandler(
+    cancelReturnUpdate,
+    async (request: ReturnActorRequest) => {
+      state.cancelRequest ??= { reason: request?.reason ?? 'cancelled_by_customer', by: request?.by ?? null };
+      status.cancelRequested = true;
+      await condition(() => status.status === 'CANCELLED' || status.status === 'COMPLETED');
+      return status;
+    },
+    {
+      description: 'Customer cancel: cancels the pickup and the return; refused once the goods are received.',
+      validator: (_request: ReturnActorRequest) => {
+        if (status.status === 'CANCELLED' || status.status === 'CANCELLING')
+          throw new Error('The return is already cancelled');
+        if (state.received || status.completedSteps.includes('receiveGoods'))
+          throw new Error('The goods are already received; the return can no longer be cancelled');
+      },
+    },
+  );
+  setHandler(
+    receiveGoodsUpdate,
+    (request: ReturnActorRequest) => {
+      state.received = { by: request?.by ?? null };
+      return status;
+    },
+    {
+      description: 'Warehouse: the returned goods arrived; the refund and restock follow.',
+      validator: (_request: ReturnActorRequest) => {
+        if (status.status !== 'AWAITING_GOODS' || state.received || state.cancelRequest)
+          throw new Error('The return is not waiting for goods');
+      },
+    },
+  );
+
+  const outcome = await saga.execute({
+    onStopping: (stop) => {
+      status.failure = { reason: stop.reason, failedStep: stop.failedStep };
+      setStatus('CANCELLING');
+    },
+  });
+  if (outcome.completed) {
+    setStatus('COMPLETED');
+    await condition(allHandlersFinished);
+    return { returnId: input.returnId, status: 'COMPLETED' };
+  }
+  setStatus('CANCELLED');
+  await condition(allHandlersFinished);
+  const { reason, failedStep } = outcome.stop;
+  return { returnId: input.returnId, status: 'CANCELLED', reason, failedStep };
+}

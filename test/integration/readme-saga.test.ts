@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import ts from 'typescript';
+import { readStream } from '../../src/store/event-store';
+import { waitFor } from '../../src/util/wait';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { testEnv } from '../helpers/env';
+import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+
+// README's "Write your own saga" is a complete example: this test takes its code blocks as
+// they are (only the package imports point at the sources), type-checks them and runs the
+// saga on the real Temporal server and PostgreSQL, happy and compensating.
+
+const ROOT = path.resolve(__dirname, '../..');
+const DIR = path.join(ROOT, '.tmp', `readme-saga-${process.pid}`);
+
+/** `// file: name.ts` code blocks of the README section, with the package imports resolved to src/. */
+function exampleFiles(): { name: string; code: string }[] {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('## Write your own saga');
+  expect(start).toBeGreaterThan(0);
+  const end = readme.indexOf('\n## ', start + 3);
+  const section = readme.slice(start, end);
+  const files = [...section.matchAll(/```ts\n\/\/ file: (\S+)\n([\s\S]*?)```/g)].map((m) => ({
+    name: m[1]!,
+    code: m[2]!,
+  }));
+  const src = path.relative(DIR, path.join(ROOT, 'src'));
+  return files.map(({ name, code }) => ({
+    name,
+    code: code
+      .replace(/'saga-orchestrator\/workflow'/g, `'${src}/workflow'`)
+      .replace(/'saga-orchestrator'/g, `'${src}'`),
+  }));
+}
+
+let files: { name: string; code: string }[];
+let db: TestDatabase;
+let temporal: TestTemporal;
+let connection: NativeConnection;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  files = exampleFiles();
+  mkdirSync(DIR, { recursive: true });
+  for (const f of files) writeFileSync(path.join(DIR, f.name), f.code);
+  db = await createTestDatabase();
+  temporal = await connectTestTemporal();
+  connection = await NativeConnection.connect({ address: testEnv('temporalAddress') });
+});
+afterAll(async () => {
+  if (worker?.getState() === 'RUNNING') worker.shutdown();
+  await running;
+  await connection?.close();
+  await temporal?.close();
+  await db?.drop();
+  rmSync(DIR, { recursive: true, force: true });
+});
+
+describe('README: write your own saga', () => {
+  it('has the workflow, activities and worker files', () => {
+    expect(files.map((f) => f.name).sort()).toEqual([
+      'booking.activities.ts',
+      'booking.worker.ts',
+      'booking.workflow.ts',
+    ]);
+  });
+
+  it('type-checks with the project settings', () => {
+    const config = ts.getParsedCommandLineOfConfigFile(
+      path.join(ROOT, 'tsconfig.json'),
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+        },
+      },
+    )!;
+    const program = ts.createProgram(
+      files.map((f) => path.join(DIR, f.name)),
+      { ...config.options, noEmit: true },
+    );
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .filter((d) => d.file?.fileName.startsWith(DIR))
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    expect(diagnostics).toEqual([]);
+  });
+
+  it('runs: a booking confirms; a declined card releases the room and cancels', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createBookingWorker } = require(path.join(DIR, 'booking.worker.ts')) as {
+      createBookingWorker: (o: { connection: NativeConnection; pool: unknown; taskQueue: string }) => Promise<Worker>;
+    };
+    const taskQueue = `readme-${randomUUID()}`;
+    worker = await createBookingWorker({ connection, pool: db.pool, taskQueue });
+    running = worker.run();
+
+    const book = (card: string) => {
+      const bookingId = randomUUID();
+      return temporal.client.workflow
+        .execute('bookingSaga', {
+          taskQueue,
+          workflowId: `booking-${bookingId}`,
+          args: [{ bookingId, nights: 2, card, correlationId: randomUUID() }],
+        })
+        .then((result) => ({ bookingId, result }));
+    };
+    const types = async (bookingId: string) =>
+      (await readStream(db.pool, `booking-${bookingId}`)).map((e) => e.eventType);
+
+    const ok = await book('visa');
+    expect(ok.result).toBe('BOOKED');
+    expect(await types(ok.bookingId)).toEqual(['booking.room_held', 'booking.charged', 'booking.confirmed']);
+
+    const declined = await book('declined');
+    expect(declined.result).toBe('CANCELLED: CardDeclined');
+    expect(await types(declined.bookingId)).toEqual([
+      'booking.room_held',
+      'booking.room_released',
+      'booking.cancelled',
+    ]);
+    // Each event is caused by the one before it (the saga chains causation through the results).
+    const stored = await readStream(db.pool, `booking-${ok.bookingId}`);
+    const causes = await waitFor(
+      async () => {
+        const { rows } = await db.pool.query<{ command_id: string; causation_id: string | null }>(
+          `SELECT command_id, causation_id FROM processed_commands WHERE command_id LIKE $1 ORDER BY command_id`,
+          [`booking-${ok.bookingId}/%`],
+        );
+        return rows.length === 3 ? rows : undefined;
+      },
+      { timeoutMs: 5_000, description: 'three processed commands' },
+    );
+    const chargeCause = causes.find((r) => r.command_id.endsWith('/charge-card'))!.causation_id;
+    expect(chargeCause).toBe(stored[0]!.eventId);
+  });
+});
