@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { checkCatalog, LOCK_FILE, REPO_ROOT, writeLock } from './events/catalog-check';
-import { catalogDocs } from './events/catalog-docs';
+import { catalogDocs } from './docs/catalog-docs';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { startDevStack } from './dev';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ORDER_STEPS } from '../../src/workflows/order-saga';
 import { wireEventSchema } from '../../src/events/wire';
 import { EVENT_DEFINITIONS } from '../../src/events/catalog';
-import { catalogDocs, channelId, renderAsyncApi, renderEventsMarkdown } from '../../src/events/catalog-docs';
+import { catalogDocs, channelId, renderAsyncApi, renderEventsMarkdown } from '../../src/docs/catalog-docs';
 
 /**
  * The committed docs are generated from the catalog: a stale file fails here. The AsyncAPI

@@ -1,9 +1,10 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { EVENT_DEFINITIONS, type EventDefinition } from './catalog';
-import { WIRE_HEADERS, wireEventSchema } from './wire';
+import { EVENT_DEFINITIONS, type EventDefinition } from '../events/catalog';
+import { WIRE_HEADERS, wireEventSchema } from '../events/wire';
 import { flowOf, type FlowStep, type SagaDefinition } from '../saga/definition';
 import { ORDER_SAGA } from '../workflows/order-saga';
+import { RETURN_SAGA } from '../workflows/return-saga';
 
 /**
  * Documentation generated from the event catalog (`saga catalog`): `docs/events.md` (the
@@ -24,11 +25,31 @@ interface ActivityInfo {
   external: string;
 }
 
-// The saga's table is the one source of its steps (src/workflows/order-saga.ts).
-const FORWARD_STEPS: readonly FlowStep[] = flowOf(ORDER_SAGA as unknown as SagaDefinition<never, never>);
+/** A saga as the docs show it: its steps (from its table), its stop activity and when that runs. */
+interface SagaFlow {
+  name: string;
+  steps: readonly FlowStep[];
+  /** The activity that ends every stopped run, after the compensations. */
+  final: string;
+  finalWhen: string;
+  /** Checklist items whose wait (an operator's decision, goods to arrive) can stop the saga. */
+  waits: string[];
+}
 
-/** The activity that ends every failed saga, after the compensations. */
-const FINAL_ACTIVITY = ORDER_SAGA.onStop.activity;
+function sagaFlow(definition: SagaDefinition<never, never>): SagaFlow {
+  return {
+    name: definition.name,
+    steps: flowOf(definition),
+    final: definition.onStop.activity,
+    finalWhen: definition.onStop.describe,
+    waits: [...new Set(definition.steps.filter((s) => s.before).map((s) => s.checklist ?? s.name))],
+  };
+}
+
+// Each saga's table is the one source of its steps (src/workflows/).
+const SAGAS: readonly SagaFlow[] = [ORDER_SAGA, RETURN_SAGA].map((d) =>
+  sagaFlow(d as unknown as SagaDefinition<never, never>),
+);
 
 /** What each activity does, as implemented in src/activities/order-activities.ts. */
 const ACTIVITIES: Readonly<Record<string, ActivityInfo>> = {
@@ -89,6 +110,41 @@ const ACTIVITIES: Readonly<Record<string, ActivityInfo>> = {
     external:
       'payment gateway `refund` of the authorization id, only while the payment is `CAPTURED` (refunding twice is a no-op)',
   },
+  openReturn: {
+    commits: '`returns` row `OPENED` (one open or completed return per order, by a unique index)',
+    note: 'Refused unless the order is confirmed, belongs to the customer and has no other return.',
+    external: '',
+  },
+  schedulePickup: {
+    commits: '`returns.status` = `PICKUP_SCHEDULED`',
+    external: "carrier `schedule` at the order's shipping address with idempotency key = command id",
+  },
+  receiveGoods: {
+    commits: '`returns.status` = `GOODS_RECEIVED`',
+    external: '',
+  },
+  refundReturn: {
+    commits: "`returns.status` = `REFUNDED` with the amount, the order's `payments.status` = `REFUNDED`",
+    external: "payment gateway `refund` of the order's authorization (refunding twice is a no-op)",
+  },
+  restockReturn: {
+    commits: '`products.stock` incremented per returned line, `returns.status` = `RESTOCKED`',
+    external: '',
+  },
+  completeReturn: {
+    commits: '`returns.status` = `COMPLETED`',
+    external: '',
+  },
+  cancelPickup: {
+    commits: '`returns.status` back to `OPENED`',
+    note: 'With no scheduled pickup, only the `processed_commands` row; refused once the goods are received.',
+    external: 'carrier `cancel` of the tracking id, only while the pickup is scheduled (cancelling twice is harmless)',
+  },
+  cancelReturn: {
+    commits: '`returns.status` = `CANCELLED`',
+    note: 'Nothing when the return was never opened or is already over.',
+    external: '',
+  },
   cancelOrder: {
     commits: 'no domain table',
     note: 'Refused while stock, an authorization, a capture or a shipment is still held, unless an operator resolved that step by hand.',
@@ -126,13 +182,18 @@ function versionsCell(definition: EventDefinition): string {
   return definition.versions.map((_, i) => (i === n - 1 ? `**v${i + 1}**` : `v${i + 1}`)).join(', ');
 }
 
-/** Every activity that produces events in the order it appears in the saga. */
-function orderedActivities(definitions: readonly EventDefinition[]): string[] {
-  const known = [
-    ...FORWARD_STEPS.flatMap((s) => s.activities),
-    ...[...FORWARD_STEPS].reverse().flatMap((s) => (s.undo ? [s.undo] : [])),
-    FINAL_ACTIVITY,
+/** Every activity of the sagas' flows: forward steps, their undos (last first), the stop activity. */
+function sagaActivities(saga: SagaFlow): string[] {
+  return [
+    ...saga.steps.flatMap((s) => s.activities),
+    ...[...saga.steps].reverse().flatMap((s) => (s.undo ? [s.undo] : [])),
+    saga.final,
   ];
+}
+
+/** Every activity that produces events in the order it appears in the sagas. */
+function orderedActivities(definitions: readonly EventDefinition[]): string[] {
+  const known = SAGAS.flatMap(sagaActivities);
   const producers = unique(definitions.map((d) => producerActivity(d.producer)));
   return [...known.filter((a) => producers.includes(a)), ...producers.filter((p) => !known.includes(p))];
 }
@@ -144,42 +205,41 @@ function mermaidFlow(definitions: readonly EventDefinition[]): string[] {
   const eventNode = (d: EventDefinition) => `${nodeId('ev', d.type)}(["${d.type}"])`;
   const stepNode = (s: FlowStep) => `${nodeId('st', s.step)}["${s.step}${s.condition ? `<br/>(${s.condition})` : ''}"]`;
 
-  lines.push('  %% forward steps of orderSaga');
-  lines.push(`  ${FORWARD_STEPS.map(stepNode).join(' --> ')}`);
+  for (const saga of SAGAS) {
+    lines.push(`  %% forward steps of ${saga.name}`);
+    lines.push(`  ${saga.steps.map(stepNode).join(' --> ')}`);
 
-  lines.push('  %% the events each step appends (same transaction as its state change)');
-  for (const s of FORWARD_STEPS) {
-    for (const d of s.activities.flatMap((a) => eventsBy(definitions, a))) {
-      lines.push(`  ${nodeId('st', s.step)} --> ${eventNode(d)}`);
+    lines.push('  %% the events each step appends (same transaction as its state change)');
+    for (const s of saga.steps) {
+      for (const d of s.activities.flatMap((a) => eventsBy(definitions, a))) {
+        lines.push(`  ${nodeId('st', s.step)} --> ${eventNode(d)}`);
+      }
+    }
+
+    lines.push(`  %% failure: completed steps are undone last-in-first-out, then ${saga.final} ends the run`);
+    const finalNode = nodeId('st', saga.final);
+    lines.push(`  ${finalNode}["${saga.final}<br/>(${saga.finalWhen})"]`);
+    const compensationEvents: EventDefinition[] = [];
+    for (const s of saga.steps) {
+      if (!s.undo) continue;
+      for (const d of eventsBy(definitions, s.undo)) {
+        lines.push(`  ${nodeId('st', s.step)} -.->|"undo: ${s.undo}"| ${eventNode(d)}`);
+        compensationEvents.push(d);
+      }
+    }
+    if (compensationEvents.length) {
+      lines.push(`  ${compensationEvents.map((d) => nodeId('ev', d.type)).join(' & ')} -.-> ${finalNode}`);
+    }
+    for (const wait of saga.waits) lines.push(`  ${nodeId('st', wait)} -.->|"stopped while waiting"| ${finalNode}`);
+    for (const d of eventsBy(definitions, saga.final)) {
+      lines.push(`  ${finalNode} --> ${eventNode(d)}`);
     }
   }
 
-  lines.push('  %% failure: completed steps are undone last-in-first-out, then the order is cancelled');
-  const cancelNode = nodeId('st', FINAL_ACTIVITY);
-  lines.push(`  ${cancelNode}["${FINAL_ACTIVITY}<br/>(${ORDER_SAGA.onStop.describe})"]`);
-  const compensationEvents: EventDefinition[] = [];
-  for (const s of FORWARD_STEPS) {
-    if (!s.undo) continue;
-    for (const d of eventsBy(definitions, s.undo)) {
-      lines.push(`  ${nodeId('st', s.step)} -.->|"undo: ${s.undo}"| ${eventNode(d)}`);
-      compensationEvents.push(d);
-    }
-  }
-  if (compensationEvents.length) {
-    lines.push(`  ${compensationEvents.map((d) => nodeId('ev', d.type)).join(' & ')} -.-> ${cancelNode}`);
-  }
-  lines.push(`  ${nodeId('st', 'approval')} -.->|"rejected / timed out"| ${cancelNode}`);
-  for (const d of eventsBy(definitions, FINAL_ACTIVITY)) {
-    lines.push(`  ${cancelNode} --> ${eventNode(d)}`);
-  }
-
-  const inFlow = new Set([
-    ...FORWARD_STEPS.flatMap((s) => [...s.activities, ...(s.undo ? [s.undo] : [])]),
-    FINAL_ACTIVITY,
-  ]);
+  const inFlow = new Set(SAGAS.flatMap(sagaActivities));
   const others = definitions.filter((d) => !inFlow.has(producerActivity(d.producer)));
   if (others.length) {
-    lines.push('  %% producers outside the order saga');
+    lines.push('  %% producers outside the sagas');
     for (const d of others)
       lines.push(`  ${nodeId('pr', producerActivity(d.producer))}["${d.producer}"] --> ${eventNode(d)}`);
   }
@@ -207,11 +267,13 @@ function mermaidFlow(definitions: readonly EventDefinition[]): string[] {
 
 function consistencyRows(definitions: readonly EventDefinition[]): string[][] {
   const stepOf = new Map<string, string>();
-  for (const s of FORWARD_STEPS) {
-    for (const a of s.activities) stepOf.set(a, s.step === a ? a : `${s.step}: ${a}`);
-    if (s.undo) stepOf.set(s.undo, `${s.undo} (undoes ${s.step})`);
+  for (const saga of SAGAS) {
+    for (const s of saga.steps) {
+      for (const a of s.activities) stepOf.set(a, s.step === a ? a : `${s.step}: ${a}`);
+      if (s.undo) stepOf.set(s.undo, `${s.undo} (undoes ${s.step})`);
+    }
+    stepOf.set(saga.final, `${saga.final} (ends a stopped ${saga.name})`);
   }
-  stepOf.set(FINAL_ACTIVITY, `${FINAL_ACTIVITY} (ends a failed saga)`);
 
   return orderedActivities(definitions).map((activity) => {
     const events = eventsBy(definitions, activity);
@@ -242,11 +304,11 @@ function consistencyRows(definitions: readonly EventDefinition[]): string[][] {
 /** `docs/events.md`: the human-readable event catalog. */
 export function renderEventsMarkdown(definitions: readonly EventDefinition[] = EVENT_DEFINITIONS): string {
   const lines: string[] = [
-    '<!-- Generated by `saga catalog` from src/events/catalog.ts. Do not edit. -->',
+    '<!-- Generated by `saga catalog` from src/events/catalog.ts and the saga tables. Do not edit. -->',
     '',
     '# Event catalog',
     '',
-    "Every event is appended to its aggregate's stream (`order-<orderId>`) in the `events` table, which is the event store and the outbox at once. " +
+    "Every event is appended to its aggregate's stream (`order-<orderId>`, `return-<returnId>`) in the `events` table, which is the event store and the outbox at once. " +
       'Readers see it in an envelope with the fields `eventId`, `eventType`, `aggregateId`, `aggregateType`, `occurredAt`, ' +
       '`version` (stream version), `schemaVersion`, `correlationId`, `causationId` and `payload`. ' +
       'Writers validate the payload against the newest schema version; readers upcast older versions step by step, then validate. ' +
@@ -277,7 +339,7 @@ export function renderEventsMarkdown(definitions: readonly EventDefinition[] = E
     '## Compensating events',
     '',
     'Appended only on a failure path, each by an idempotent compensation (with nothing to undo it appends nothing). ' +
-      'Compensations run last-in-first-out; the saga always ends a failure with `order.cancelled`.',
+      'Compensations run last-in-first-out; each saga ends a stopped run with its stop activity (`order.cancelled`, `return.cancelled`).',
     '',
     ...table(
       ['event', 'producer', 'undoes'],
@@ -285,15 +347,16 @@ export function renderEventsMarkdown(definitions: readonly EventDefinition[] = E
         .filter((d) => d.compensation)
         .map((d) => {
           const activity = producerActivity(d.producer);
-          const step = FORWARD_STEPS.find((s) => s.undo === activity);
+          const saga = SAGAS.find((g) => sagaActivities(g).includes(activity));
+          const step = saga?.steps.find((s) => s.undo === activity);
           const undone = step ? step.activities.flatMap((a) => eventsBy(definitions, a)).map((e) => code(e.type)) : [];
           return [
             code(d.type),
             d.producer,
             undone.length
               ? undone.join(', ')
-              : activity === FINAL_ACTIVITY
-                ? 'the whole order (last event of a failed saga)'
+              : activity === saga?.final
+                ? `the whole ${saga.name.replace(/Saga$/, '')} (last event of a stopped ${saga.name})`
                 : '—',
           ];
         }),
@@ -309,7 +372,7 @@ export function renderEventsMarkdown(definitions: readonly EventDefinition[] = E
     '## Consistency',
     '',
     'Each saga step is one Temporal activity with a deterministic command id (`<workflowId>/<step>`) and one PostgreSQL transaction: ' +
-      'it claims the command id in `processed_commands`, folds the order stream, decides, applies the domain-table change and appends the event(s) ' +
+      'it claims the command id in `processed_commands`, folds the aggregate stream, decides, applies the domain-table change and appends the event(s) ' +
       'at the expected stream version, then stores its result. That is **strong** consistency: the state change and its events commit together or not at all, ' +
       'and a retry after a crash returns the stored result without writing again.',
     '',
