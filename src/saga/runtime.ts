@@ -7,7 +7,7 @@ import {
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ActivityOptions, Duration } from '@temporalio/common';
+import { RetryState, type ActivityOptions, type Duration } from '@temporalio/common';
 import {
   COMPENSATION_DEFAULTS,
   STEP_DEFAULTS,
@@ -55,7 +55,13 @@ export interface ChecklistLine {
   running: boolean;
 }
 
-const isDeadline = (err: unknown): boolean => err instanceof ActivityFailure && err.cause instanceof TimeoutFailure;
+/**
+ * The step ran out of time: either its deadline passed during an attempt (a TimeoutFailure),
+ * or the server gave up retrying because the next attempt would start after it (then the
+ * cause is the last attempt's error, and the retry state says TIMEOUT).
+ */
+const isDeadline = (err: unknown): boolean =>
+  err instanceof ActivityFailure && (err.cause instanceof TimeoutFailure || err.retryState === RetryState.TIMEOUT);
 
 /** How a failure reads in `order.cancelled`-style events: the business reason and the step. */
 export function describeStop(err: unknown, step: string | null): SagaStop {

@@ -7,5 +7,9 @@
  * r1: the order saga as first released.
  * r2: approve/reject/cancel updates carry who acts (`decidedBy` / `requestedBy`), passed to the
  *     approveOrder and cancelOrder activities (compatible: r1 histories replay unchanged).
+ * r3: sagas declared as tables run by SagaRun: forward steps carry schedule-to-close deadlines
+ *     that compensate or escalate (retryStep / abandonStep signals, `stuckStep` in the status);
+ *     the second saga, returnSaga. Same commands in the same order for every r1/r2 path (they
+ *     replay unchanged); r3 adds the deadline and return paths.
  */
-export const WORKFLOW_REVISION = 2;
+export const WORKFLOW_REVISION = 3;
