@@ -31,6 +31,7 @@ export {
   DEADLINE_EXCEEDED,
   type SagaRunOptions,
   type SagaOutcome,
+  type SagaProgress,
   type ChecklistLine,
 } from './saga/runtime';
 export {

@@ -21,7 +21,7 @@ import {
   type SagaStepDefinition,
   type SagaStop,
 } from './definition';
-import { Saga, renderSagaDetails, type SagaOptions, type SagaSnapshot } from './saga';
+import { Saga, renderSagaDetails, type SagaOptions, type SagaSnapshot, type StuckCompensation } from './saga';
 import type { CompensationOutcome } from './compensations';
 
 /** A decision to stop (customer cancel, rejection, timeout): not an error of the saga. */
@@ -48,6 +48,19 @@ export interface SagaRunOptions<I, S> {
 
 export type SagaOutcome =
   { completed: true } | { completed: false; stop: SagaStop; compensations: CompensationOutcome[] };
+
+/** What every saga's status query reports about its progress. */
+export interface SagaProgress {
+  /** The checklist item running now. */
+  step: string | null;
+  completedSteps: string[];
+  compensations: { step: string; status: string }[];
+  sagaPhase: SagaSnapshot['phase'];
+  /** Compensations waiting for an operator (retryCompensation / markCompensationResolved). */
+  stuck: StuckCompensation[];
+  /** A forward step past its deadline, waiting for an operator (retryStep / abandonStep). */
+  stuckStep: StuckCompensation | null;
+}
 
 export interface ChecklistLine {
   item: string;
@@ -149,6 +162,34 @@ export class SagaRun<I, S> {
   /** The compensation and escalation part of the current details (no step list). */
   renderDetails(): string {
     return renderSagaDetails(this.snapshot, { steps: false });
+  }
+
+  /** The saga's part of a workflow's status query. */
+  progress(): SagaProgress {
+    const snapshot = this.snapshot;
+    return {
+      step: this.currentItem,
+      completedSteps: snapshot.completedSteps,
+      compensations: snapshot.compensations.map((c) => ({ step: c.step, status: c.status })),
+      sagaPhase: snapshot.phase,
+      stuck: snapshot.stuck,
+      stuckStep: snapshot.stuckStep,
+    };
+  }
+
+  /**
+   * Markdown for the Temporal UI's current details: the workflow's `header`, why it stopped,
+   * the checklist, then compensations and escalations. Paragraphs are separated by blank
+   * lines so the UI keeps them apart.
+   */
+  currentDetails(header: string, failure: { reason: string; failedStep: string | null } | null): string {
+    const blocks = [
+      header,
+      failure ? `**Cancelled:** ${failure.reason} (step: ${failure.failedStep ?? 'none'})` : null,
+      this.renderChecklist(failure ? { ...failure, by: null } : null),
+      this.renderDetails(),
+    ];
+    return blocks.filter((b) => b !== null).join('\n\n');
   }
 
   /**

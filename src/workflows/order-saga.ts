@@ -11,8 +11,7 @@ import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { OrderLine, PricedLine, ShippingAddress } from '../domain/order';
 import { checklistOf, defineSaga } from '../saga/definition';
-import { SagaRun } from '../saga/runtime';
-import type { SagaSnapshot, StuckCompensation } from '../saga/saga';
+import { SagaRun, type SagaProgress } from '../saga/runtime';
 import { CustomerIdKey, OrderIdKey, OrderStatusKey, OrderTotalKey } from '../temporal/search-attributes';
 
 export interface OrderSagaInput {
@@ -32,19 +31,10 @@ export interface OrderSagaInput {
 
 export type OrderSagaStatusName = 'PENDING' | 'AWAITING_APPROVAL' | 'CANCELLING' | 'CONFIRMED' | 'CANCELLED';
 
-export interface OrderSagaStatus {
+/** The `status` query: the saga's progress and what this saga adds to it. */
+export interface OrderSagaStatus extends SagaProgress {
   orderId: string;
   status: OrderSagaStatusName;
-  /** The step running now. */
-  step: string | null;
-  completedSteps: string[];
-  /** Compensations run so far (step undone and how). */
-  compensations: { step: string; status: string }[];
-  sagaPhase: SagaSnapshot['phase'];
-  /** Compensations waiting for an operator (retryCompensation / markCompensationResolved). */
-  stuck: StuckCompensation[];
-  /** A forward step past its deadline, waiting for an operator (retryStep / abandonStep). */
-  stuckStep: StuckCompensation | null;
   totalCents: number | null;
   /** A customer cancel was accepted and will take effect at the next step boundary. */
   cancelRequested: boolean;
@@ -232,27 +222,13 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
 
   let run: SagaRun<OrderSagaInput, OrderSagaState> | undefined;
   const render = () => {
-    if (!run) return; // the run is being constructed; it reports again right after
-    // Markdown paragraphs (blank lines between blocks) so the UI keeps them apart.
-    const stop = status.failure ? { ...status.failure, by: null } : null;
-    const blocks = [
-      `**Order** ${input.orderId} — **${status.status}**`,
-      status.failure ? `**Cancelled:** ${status.failure.reason} (step: ${status.failure.failedStep ?? 'none'})` : null,
-      run.renderChecklist(stop),
-      run.renderDetails(),
-    ];
-    setCurrentDetails(blocks.filter((b) => b !== null).join('\n\n'));
+    // (nothing to show while the run is being constructed; it reports again right after)
+    if (run) setCurrentDetails(run.currentDetails(`**Order** ${input.orderId} — **${status.status}**`, status.failure));
   };
   run = new SagaRun(ORDER_SAGA, input, state, {
     deadlines: input.stepDeadlines,
     onChange: (r) => {
-      const snapshot = r.snapshot;
-      status.step = r.currentItem;
-      status.completedSteps = snapshot.completedSteps;
-      status.compensations = snapshot.compensations.map((c) => ({ step: c.step, status: c.status }));
-      status.sagaPhase = snapshot.phase;
-      status.stuck = snapshot.stuck;
-      status.stuckStep = snapshot.stuckStep;
+      Object.assign(status, r.progress());
       render();
     },
   });

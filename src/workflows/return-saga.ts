@@ -10,8 +10,7 @@ import {
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { checklistOf, defineSaga } from '../saga/definition';
-import { SagaRun } from '../saga/runtime';
-import type { SagaSnapshot, StuckCompensation } from '../saga/saga';
+import { SagaRun, type SagaProgress } from '../saga/runtime';
 import { CustomerIdKey, OrderIdKey, ReturnIdKey, ReturnStatusKey } from '../temporal/search-attributes';
 
 export interface ReturnSagaInput {
@@ -30,16 +29,11 @@ export interface ReturnSagaInput {
 export type ReturnSagaStatusName =
   'OPENING' | 'AWAITING_GOODS' | 'REFUNDING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED';
 
-export interface ReturnSagaStatus {
+/** The `status` query: the saga's progress and what this saga adds to it. */
+export interface ReturnSagaStatus extends SagaProgress {
   returnId: string;
   orderId: string;
   status: ReturnSagaStatusName;
-  step: string | null;
-  completedSteps: string[];
-  compensations: { step: string; status: string }[];
-  sagaPhase: SagaSnapshot['phase'];
-  stuck: StuckCompensation[];
-  stuckStep: StuckCompensation | null;
   amountCents: number | null;
   trackingId: string | null;
   cancelRequested: boolean;
@@ -163,15 +157,9 @@ export async function returnSaga(input: ReturnSagaInput): Promise<ReturnSagaResu
   };
   let run: SagaRun<ReturnSagaInput, ReturnSagaState> | undefined;
   const render = () => {
-    if (!run) return; // the run is being constructed; it reports again right after
-    const stop = status.failure ? { ...status.failure, by: null } : null;
-    const blocks = [
-      `**Return** ${input.returnId} of order ${input.orderId} — **${status.status}**`,
-      status.failure ? `**Cancelled:** ${status.failure.reason} (step: ${status.failure.failedStep ?? 'none'})` : null,
-      run.renderChecklist(stop),
-      run.renderDetails(),
-    ];
-    setCurrentDetails(blocks.filter((b) => b !== null).join('\n\n'));
+    // (nothing to show while the run is being constructed; it reports again right after)
+    const header = `**Return** ${input.returnId} of order ${input.orderId} — **${status.status}**`;
+    if (run) setCurrentDetails(run.currentDetails(header, status.failure));
   };
   const setStatus = (next: ReturnSagaStatusName) => {
     status.status = next;
@@ -190,13 +178,7 @@ export async function returnSaga(input: ReturnSagaInput): Promise<ReturnSagaResu
   run = new SagaRun(RETURN_SAGA, input, state, {
     deadlines: input.stepDeadlines,
     onChange: (r) => {
-      const snapshot = r.snapshot;
-      status.step = r.currentItem;
-      status.completedSteps = snapshot.completedSteps;
-      status.compensations = snapshot.compensations.map((c) => ({ step: c.step, status: c.status }));
-      status.sagaPhase = snapshot.phase;
-      status.stuck = snapshot.stuck;
-      status.stuckStep = snapshot.stuckStep;
+      Object.assign(status, r.progress());
       render();
     },
   });

@@ -115,6 +115,18 @@ describe('return saga', () => {
     expect(summary).toMatchObject({ status: 'CONFIRMED', returnId, refundedCents: waiting.amountCents });
     expect(waiting.amountCents).toBeGreaterThan(0);
 
+    // In the Temporal UI: found by its search attributes, with its final status.
+    const listed = await waitFor(
+      async () => {
+        const ids: string[] = [];
+        const query = `ReturnId="${returnId}" AND OrderId="${orderId}" AND ReturnStatus="COMPLETED"`;
+        for await (const wf of world.temporal.client.workflow.list({ query })) ids.push(wf.workflowId);
+        return ids.length ? ids : undefined;
+      },
+      { timeoutMs: 20_000, description: 'visibility to list the completed return' },
+    );
+    expect(listed).toEqual([workflowId]);
+
     // Once the goods are in, the customer can no longer cancel; the finished saga refuses too.
     const late = await app.inject({ method: 'POST', url: `/returns/${returnId}/cancel`, payload: {} });
     expect(late.statusCode).toBe(409);

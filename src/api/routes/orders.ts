@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -7,7 +6,7 @@ import { CustomerIdKey, OrderIdKey, OrderStatusKey, SagaPhaseKey } from '../../t
 import type { OrderSagaInput } from '../../workflows';
 import { currentCorrelation } from '../../correlation/context';
 import type { ApiDeps } from '../app';
-import { ConflictError } from '../errors';
+import { startOnce } from '../start-once';
 import { problems } from '../schemas';
 
 export const placeOrderBody = z.object({
@@ -66,11 +65,6 @@ export function orderIdForIdempotencyKey(customerId: string, key: string): strin
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-interface OrderMemo {
-  correlationId?: string;
-  requestHash?: string;
-}
-
 export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.withTypeProvider<ZodTypeProvider>().post(
     '/orders',
@@ -103,14 +97,13 @@ export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
       };
       const units = body.items.reduce((n, i) => n + i.quantity, 0);
 
-      try {
-        await deps.temporal.workflow.start('orderSaga', {
+      const start = await startOnce(
+        deps.temporal,
+        'orderSaga',
+        {
           workflowId,
           taskQueue: deps.taskQueue,
           args: [input],
-          workflowIdConflictPolicy: 'FAIL',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          memo: { correlationId, requestHash } satisfies OrderMemo,
           staticSummary: `Order for ${body.customerId}: ${units} unit(s) of ${body.items.length} SKU(s), ship to ${body.shippingAddress.city} ${body.shippingAddress.country}`,
           // Set at start so the order is searchable before its first workflow task runs.
           typedSearchAttributes: [
@@ -119,22 +112,15 @@ export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
             { key: OrderStatusKey, value: 'PENDING' },
             { key: SagaPhaseKey, value: 'RUNNING' },
           ],
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        // Same Idempotency-Key again: answer with the order it created the first time.
-        const existing = await deps.temporal.workflow.getHandle(workflowId).describe();
-        const memo = (existing.memo ?? {}) as OrderMemo;
-        if (memo.requestHash !== requestHash) {
-          throw new ConflictError('Idempotency-Key was already used with a different request body');
-        }
-        return reply
-          .status(202)
-          .header('x-correlation-id', memo.correlationId ?? correlationId)
-          .send({ orderId, workflowId, correlationId: memo.correlationId ?? correlationId });
-      }
-      app.ordersPlaced.inc();
-      return reply.status(202).header('x-correlation-id', correlationId).send({ orderId, workflowId, correlationId });
+        },
+        { correlationId, requestHash },
+      );
+      // Same Idempotency-Key again: the order it created the first time.
+      if (start.started) app.ordersPlaced.inc();
+      return reply
+        .status(202)
+        .header('x-correlation-id', start.correlationId)
+        .send({ orderId, workflowId, correlationId: start.correlationId });
     },
   );
 }

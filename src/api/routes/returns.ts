@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -22,6 +22,7 @@ import {
 } from '../../workflows';
 import type { ApiDeps } from '../app';
 import { ConflictError, NotFoundError } from '../errors';
+import { startOnce } from '../start-once';
 import { envelopeSchema, orderIdParams, problems } from '../schemas';
 import { actingName, runUpdate, settleWithin } from './order-actions';
 import { orderIdForIdempotencyKey, workflowIdFor } from './orders';
@@ -70,11 +71,6 @@ const actorBody = z
   .object({ reason: z.string().trim().min(1).max(200).optional().describe('Why (recorded in the events)') })
   .nullish();
 
-interface ReturnMemo {
-  correlationId?: string;
-  requestHash?: string;
-}
-
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** What the order's own stream says (not the read model, which may lag): its customer and whether it is confirmed. */
@@ -121,14 +117,13 @@ export function returnRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
         correlationId,
         goodsTimeout,
       };
-      try {
-        await deps.temporal.workflow.start('returnSaga', {
+      const start = await startOnce(
+        deps.temporal,
+        'returnSaga',
+        {
           workflowId,
           taskQueue: deps.taskQueue,
           args: [input],
-          workflowIdConflictPolicy: 'FAIL',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          memo: { correlationId, requestHash } satisfies ReturnMemo,
           staticSummary: `Return of order ${orderId} for ${customerId}: ${request.body.reason}`,
           typedSearchAttributes: [
             { key: ReturnIdKey, value: returnId },
@@ -137,21 +132,13 @@ export function returnRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
             { key: ReturnStatusKey, value: 'OPENING' },
             { key: SagaPhaseKey, value: 'RUNNING' },
           ],
-        });
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        const existing = await deps.temporal.workflow.getHandle(workflowId).describe();
-        const memo = (existing.memo ?? {}) as ReturnMemo;
-        if (memo.requestHash !== requestHash) {
-          throw new ConflictError('Idempotency-Key was already used with a different request body');
-        }
-        const first = memo.correlationId ?? correlationId;
-        return reply
-          .status(202)
-          .header('x-correlation-id', first)
-          .send({ returnId, orderId, workflowId, correlationId: first });
-      }
-      return reply.status(202).send({ returnId, orderId, workflowId, correlationId });
+        },
+        { correlationId, requestHash },
+      );
+      return reply
+        .status(202)
+        .header('x-correlation-id', start.correlationId)
+        .send({ returnId, orderId, workflowId, correlationId: start.correlationId });
     },
   );
 
