@@ -26,6 +26,14 @@ const optionalUrl = (protocols: string[]) =>
     .refine((s) => s === undefined || protocols.some((p) => s.startsWith(`${p}://`)), {
       message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
     });
+/** An adapter name from the registry (src/ports/adapters.ts; its first, the simulator, is the default): an unknown one is refused at start-up, not mid-saga. */
+const adapter = <const T extends readonly [string, ...string[]]>(names: T) =>
+  z
+    .enum(names, {
+      error: () =>
+        `no such adapter; registered: ${names.join(', ')} (add yours in src/ports/adapters.ts, README "Writing a real adapter")`,
+    })
+    .default(names[0]);
 /** A Temporal duration such as `30s`, `15m`, `24h` or `2 days`. */
 const duration = () =>
   z
@@ -69,9 +77,9 @@ export const envSchema = z.object({
   /** How events travel from the outbox to consumers: read from PostgreSQL directly, or relayed to a broker. */
   TRANSPORT: z.enum(['postgres', 'rabbitmq', 'nats']).default('postgres'),
   /** Which payment gateway adapter the worker uses (src/ports/adapters.ts). */
-  PAYMENT_ADAPTER: z.enum(PAYMENT_ADAPTER_NAMES).default('simulator'),
+  PAYMENT_ADAPTER: adapter(PAYMENT_ADAPTER_NAMES),
   /** Which carrier adapter the worker uses (src/ports/adapters.ts). */
-  CARRIER_ADAPTER: z.enum(CARRIER_ADAPTER_NAMES).default('simulator'),
+  CARRIER_ADAPTER: adapter(CARRIER_ADAPTER_NAMES),
   /** Orders whose total (in cents) exceeds this wait for approve/reject. */
   APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(0).default(100_000),
   /** How long an order waits for approval before it is cancelled (e.g. `24h`, `30 minutes`). */

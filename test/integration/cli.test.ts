@@ -41,6 +41,16 @@ describe('saga CLI', () => {
     expect(stderr).toMatch(/DATABASE_URL: is required for this command/);
   });
 
+  it('refuses a worker wired to an adapter that does not exist, at start-up, naming the choices', async () => {
+    const { code, stderr } = await saga(['worker'], {
+      DATABASE_URL: 'postgres://x@127.0.0.1:1/x',
+      PAYMENT_ADAPTER: 'acme',
+    });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/PAYMENT_ADAPTER: .*simulator/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('refuses an unknown option with a non-zero exit', async () => {
     const { code, stderr } = await saga(['catalog', '--frobnicate']);
     expect(code).not.toBe(0);
