@@ -1,3 +1,4 @@
+import { EVENT_DEFINITIONS } from '../../src/events/catalog';
 import { checklistOf, commandSuffix, defineSaga, flowOf, SagaDefinitionError } from '../../src/saga/definition';
 import { ORDER_SAGA, ORDER_STEPS } from '../../src/workflows/order-saga';
 import { RETURN_SAGA, RETURN_STEPS } from '../../src/workflows/return-saga';
@@ -95,5 +96,22 @@ describe('the project sagas', () => {
       'completeReturn',
     ]);
     expect(flowOf(RETURN_SAGA as never).flatMap((s) => (s.undo ? [s.undo] : []))).toEqual(['cancelPickup']);
+  });
+
+  it("the catalog's producers name a saga and an activity of its table", () => {
+    const sagas = new Map(
+      [ORDER_SAGA, RETURN_SAGA].map((saga) => [
+        saga.name,
+        [
+          ...saga.steps.flatMap((s) => [s.activity, ...(s.compensation ? [s.compensation.activity] : [])]),
+          saga.onStop.activity,
+        ] as string[],
+      ]),
+    );
+    const unknown = EVENT_DEFINITIONS.filter((d) => {
+      const [saga, activity] = d.producer.split('/').map((x) => x.trim());
+      return !sagas.get(saga!)?.includes(activity!);
+    }).map((d) => `${d.type}: ${d.producer}`);
+    expect(unknown).toEqual([]);
   });
 });
