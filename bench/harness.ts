@@ -1,0 +1,110 @@
+import type { Pool } from '../src/store/pool';
+
+/**
+ * The benchmark harness: scenarios measure our code next to a baseline run on the same
+ * machine in the same run, and report ratios (never absolute timings as pass/fail).
+ */
+
+/** One target of the performance issue: `value` compared with `target` as `comparison` says. */
+export interface Ratio {
+  name: string;
+  value: number;
+  target: number;
+  /** What the value is measured against (the baseline run side by side). */
+  baseline: string;
+  /** `x` for a ratio of rates; `ms` for a latency bound. */
+  unit: string;
+  /** Whether the value must be at least (`>=`) or at most (`<=`) the target. Default `>=`. */
+  comparison?: '>=' | '<=';
+}
+
+/** A raw figure behind the ratios (rates, latencies, RSS), for the table. */
+export interface Figure {
+  scenario: string;
+  name: string;
+  value: number;
+  unit: string;
+}
+
+export interface ScenarioResult {
+  ratios: Ratio[];
+  figures: Figure[];
+  /** Settings used and what bounded the scenario, for the report. */
+  notes: string[];
+}
+
+export interface ProgressTask {
+  increment(by?: number): void;
+  done(): void;
+}
+
+/** A fresh, migrated, seeded database for one measurement; dropped with `drop()`. */
+export interface BenchDatabase {
+  url: string;
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+export interface ScenarioContext {
+  /** `--quick`: a smaller workload (the whole run well under three minutes). */
+  quick: boolean;
+  /** Workload multiplier: 1 full, smaller for --quick, tiny for the harness test. */
+  scale: number;
+  /** A progress bar for `total` units of work. */
+  progress(label: string, total: number): ProgressTask;
+  log(line: string): void;
+  database(name: string): Promise<BenchDatabase>;
+  /** The Temporal CLI binary, resolved as `npm start` resolves it. */
+  temporalCli(): Promise<string>;
+  amqpUrl: string | undefined;
+  natsUrl: string | undefined;
+  /** Figures earlier scenarios left for later ones (e.g. the saga scenario's event rate). */
+  shared: Map<string, number>;
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  run(ctx: ScenarioContext): Promise<ScenarioResult>;
+}
+
+/** `count` units of work done by `concurrency` workers; returns per-unit latencies in ms. */
+export async function runConcurrently(
+  count: number,
+  concurrency: number,
+  work: (i: number) => Promise<void>,
+  onDone?: () => void,
+): Promise<number[]> {
+  const latencies: number[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      const started = performance.now();
+      await work(i);
+      latencies.push(performance.now() - started);
+      onDone?.();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return latencies;
+}
+
+/** The q-quantile (0..1) of samples, nearest rank. */
+export function quantile(samples: readonly number[], q: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** Rate per second of `count` units over `ms`. */
+export const perSecond = (count: number, ms: number): number => (count * 1000) / ms;
+
+/** Runs `fn`, returning its result and the elapsed milliseconds. */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const started = performance.now();
+  const result = await fn();
+  return { result, ms: performance.now() - started };
+}
+
+export const met = (r: Ratio): boolean => ((r.comparison ?? '>=') === '>=' ? r.value >= r.target : r.value <= r.target);
