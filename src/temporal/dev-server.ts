@@ -15,6 +15,13 @@ export interface DevServerOptions {
   uiPort?: number;
   /** SQLite file so state survives restarts; `undefined` keeps state in memory. */
   dbFilename?: string;
+  /**
+   * SQLite pragmas for a file-backed server. Default WAL with `synchronous=normal`: commits
+   * no longer wait for an fsync of the whole database each (several times faster under load);
+   * a killed server (process crash) loses nothing, only a power loss can drop the last
+   * moments, which a dev server can afford. `{}` keeps SQLite's own defaults.
+   */
+  sqlitePragmas?: Record<string, string>;
   /** Namespace created at start. Default 'default'. */
   namespace?: string;
   /** File receiving the server's own output. Default: discarded. */
@@ -35,6 +42,9 @@ export interface RunningDevServer {
   pid: number | undefined;
   stop(): Promise<void>;
 }
+
+/** The file-backed dev server's default SQLite settings (see `sqlitePragmas`). */
+export const FAST_SQLITE_PRAGMAS: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'normal' };
 
 export class DevServerStartError extends Error {
   override readonly name = 'DevServerStartError';
@@ -110,7 +120,11 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   args.push(...searchAttributeCliArgs());
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
-  if (options.dbFilename) args.push('--db-filename', options.dbFilename);
+  if (options.dbFilename) {
+    args.push('--db-filename', options.dbFilename);
+    for (const [pragma, value] of Object.entries(options.sqlitePragmas ?? FAST_SQLITE_PRAGMAS))
+      args.push('--sqlite-pragma', `${pragma}=${value}`);
+  }
   args.push('--log-level', 'warn');
 
   const child = spawn(options.cli.path, args, {
