@@ -108,3 +108,15 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; ms: n
 }
 
 export const met = (r: Ratio): boolean => ((r.comparison ?? '>=') === '>=' ? r.value >= r.target : r.value <= r.target);
+
+/** Every target of the performance issue, by ratio name: a full run reports each once. */
+export const TARGETS = [
+  'saga-vs-bare-workflow',
+  'default-vs-memory-server',
+  'append-vs-emmett',
+  'single-append-vs-raw-insert',
+  'relay-vs-raw-publish-rabbitmq',
+  'relay-vs-raw-publish-nats',
+  'commit-to-consumer-p99-postgres',
+  'rebuild-vs-saga-event-rate',
+] as const;

@@ -1,0 +1,37 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+
+/** No-op activities for the baseline workflow. */
+export const noopActivities = {
+  async noop(i: number): Promise<number> {
+    return i;
+  },
+};
+export type NoopActivities = typeof noopActivities;
+
+/**
+ * The baseline worker, a process of its own like `saga worker`, with the same Worker
+ * settings as the project's (SDK defaults plus the same shutdown grace).
+ * Env: TEMPORAL_ADDRESS, TASK_QUEUE.
+ */
+async function main() {
+  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  const worker = await Worker.create({
+    connection,
+    namespace: 'default',
+    taskQueue: process.env.TASK_QUEUE!,
+    workflowsPath: require.resolve('./noop-workflow'),
+    activities: noopActivities,
+    shutdownGraceTime: '10 seconds',
+  });
+  process.once('SIGTERM', () => worker.shutdown());
+  console.log('baseline worker ready');
+  await worker.run();
+  await connection.close();
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,301 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { startDevServer, FAST_SQLITE_PRAGMAS, type RunningDevServer } from '../../src/temporal/dev-server';
+import { waitFor } from '../../src/util/wait';
+import {
+  perSecond,
+  quantile,
+  runConcurrently,
+  timed,
+  type BenchDatabase,
+  type Figure,
+  type Ratio,
+  type Scenario,
+  type ScenarioContext,
+} from '../harness';
+import { freePort, spawnRole, type RoleProcess } from '../processes';
+
+/**
+ * Sagas end to end from HTTP: `POST /orders` until the outcome is visible in the read model,
+ * with the worker, the API and the consumers as processes of their own (as in production),
+ * a mix of happy orders and declined cards (which compensate). Baseline, in the same run on
+ * the same server: a bare workflow with as many no-op activities as a happy saga runs, on a
+ * worker process with the same settings. Both on the default file-backed dev server (what
+ * `npm start` runs) and on an in-memory one (what persistence costs).
+ */
+
+const IN_FLIGHT = 12;
+/** Activities of a happy order saga (create, reserve, authorize, ship, capture, confirm). */
+const HAPPY_ACTIVITIES = 6;
+const DECLINED_EVERY = 5; // one order in five is declined and compensates
+
+interface Stack {
+  server: RunningDevServer;
+  db: BenchDatabase;
+  roles: RoleProcess[];
+  api: string;
+  client: Client;
+  connection: Connection;
+  stop(): Promise<void>;
+}
+
+async function startStack(ctx: ScenarioContext, persistent: boolean, dir: string): Promise<Stack> {
+  const cli = await ctx.temporalCli();
+  const server = await startDevServer({
+    cli: { source: 'env', path: cli },
+    port: await freePort(),
+    ...(persistent ? { dbFilename: path.join(dir, 'temporal.sqlite'), sqlitePragmas: { ...FAST_SQLITE_PRAGMAS } } : {}),
+  });
+  const db = await ctx.database(persistent ? 'sagas_file' : 'sagas_memory');
+  const apiPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: server.address,
+    TASK_QUEUE: 'bench-orders',
+    PORT: String(apiPort),
+    HOST: '127.0.0.1',
+    TRANSPORT: 'postgres',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_MINUTE: '0',
+    API_KEYS: '',
+    APPROVAL_THRESHOLD_CENTS: String(1e12),
+  };
+  const roles = [
+    spawnRole('worker', 'src/cli.ts', ['worker'], env),
+    spawnRole('api', 'src/cli.ts', ['api'], env),
+    spawnRole('consumers', 'src/cli.ts', ['consume'], env),
+    spawnRole('baseline worker', 'bench/baseline/noop-worker.ts', [], { ...env, TASK_QUEUE: 'bench-noop' }),
+  ];
+  const api = `http://127.0.0.1:${apiPort}`;
+  await waitFor(async () => ((await fetch(`${api}/health`).catch(() => undefined))?.ok ? true : undefined), {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    description: 'the API to answer /health',
+  });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  return {
+    server,
+    db,
+    roles,
+    api,
+    client,
+    connection,
+    async stop() {
+      await connection.close();
+      for (const role of roles) await role.stop();
+      await server.stop();
+      await db.drop();
+    },
+  };
+}
+
+/** Resolves each order once the read model shows it CONFIRMED or CANCELLED (one query for all). */
+function readModelWatcher(db: BenchDatabase) {
+  const waiting = new Map<string, () => void>();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      if (waiting.size) {
+        const { rows } = await db.pool.query<{ order_id: string }>(
+          `SELECT order_id FROM order_summary WHERE order_id = ANY($1::uuid[]) AND status IN ('CONFIRMED', 'CANCELLED')`,
+          [[...waiting.keys()]],
+        );
+        for (const { order_id } of rows) {
+          waiting.get(order_id)?.();
+          waiting.delete(order_id);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  })();
+  return {
+    settled: (orderId: string) => new Promise<void>((resolve) => waiting.set(orderId, resolve)),
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+async function placeOrder(api: string, i: number): Promise<string> {
+  const res = await fetch(`${api}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      customerId: `bench-${i % 50}`,
+      items: [{ sku: `SKU-000${(i % 9) + 1}`, quantity: 1 }],
+      payment: { token: i % DECLINED_EVERY === DECLINED_EVERY - 1 ? 'tok_chargeDeclined' : 'tok_visa' },
+      shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
+    }),
+  });
+  if (res.status !== 202) throw new Error(`POST /orders answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { orderId: string }).orderId;
+}
+
+interface SagaRun {
+  sagasPerSecond: number;
+  latencies: number[];
+  orderIds: string[];
+  ms: number;
+}
+
+/** `count` sagas with `IN_FLIGHT` in flight, or paced at `offeredPerSecond`. */
+async function runSagas(
+  stack: Stack,
+  count: number,
+  first: number,
+  onDone: () => void,
+  offeredPerSecond?: number,
+): Promise<SagaRun> {
+  const watcher = readModelWatcher(stack.db);
+  const orderIds: string[] = [];
+  const one = async (i: number) => {
+    const orderId = await placeOrder(stack.api, first + i);
+    orderIds.push(orderId);
+    await watcher.settled(orderId);
+  };
+  try {
+    if (offeredPerSecond === undefined) {
+      const { result: latencies, ms } = await timed(() => runConcurrently(count, IN_FLIGHT, one, onDone));
+      return { sagasPerSecond: perSecond(count, ms), latencies, orderIds, ms };
+    }
+    const latencies: number[] = [];
+    const { ms } = await timed(() =>
+      Promise.all(
+        Array.from({ length: count }, async (_, i) => {
+          await new Promise((r) => setTimeout(r, (i * 1000) / offeredPerSecond));
+          const started = performance.now();
+          await one(i);
+          latencies.push(performance.now() - started);
+          onDone();
+        }),
+      ),
+    );
+    return { sagasPerSecond: perSecond(count, ms), latencies, orderIds, ms };
+  } finally {
+    await watcher.stop();
+  }
+}
+
+async function runBaseline(stack: Stack, count: number, onDone: () => void): Promise<number> {
+  const { ms } = await timed(() =>
+    runConcurrently(
+      count,
+      IN_FLIGHT,
+      async (i) => {
+        await stack.client.workflow.execute('noopWorkflow', {
+          taskQueue: 'bench-noop',
+          workflowId: `noop-${Date.now()}-${i}`,
+          args: [HAPPY_ACTIVITIES],
+        });
+      },
+      onDone,
+    ),
+  );
+  return perSecond(count, ms);
+}
+
+/** Mean state transitions of a sample of finished workflows (how much work the server did per saga). */
+async function stateTransitions(client: Client, workflowIds: string[]): Promise<number> {
+  const sample = workflowIds.slice(0, 10);
+  let total = 0;
+  for (const id of sample) {
+    const d = await client.workflow.getHandle(id).describe();
+    total += Number(d.raw.workflowExecutionInfo?.stateTransitionCount ?? 0);
+  }
+  return total / Math.max(1, sample.length);
+}
+
+export const sagasScenario: Scenario = {
+  name: 'sagas',
+  title: 'Sagas end to end from HTTP vs a bare workflow with as many no-op activities',
+  async run(ctx) {
+    const count = Math.max(6, Math.round(120 * ctx.scale));
+    const figures: Figure[] = [];
+    const figure = (name: string, value: number, unit: string) =>
+      figures.push({ scenario: 'sagas', name, value, unit });
+    const rates: Record<'file' | 'memory', { sagas: number; bare: number }> = {
+      file: { sagas: 0, bare: 0 },
+      memory: { sagas: 0, bare: 0 },
+    };
+    const notes: string[] = [
+      `${count} orders per run, ${IN_FLIGHT} in flight, one in ${DECLINED_EVERY} declined (compensates); latency = POST /orders until the read model shows the outcome.`,
+      'Worker, API and consumers (Postgres-native delivery) are processes of their own; the baseline worker too, with the same Worker settings.',
+    ];
+
+    for (const variant of ['file', 'memory'] as const) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'saga-bench-'));
+      const stack = await startStack(ctx, variant === 'file', dir);
+      try {
+        // Warm-up: workflow bundles loaded, connections open, caches filled.
+        const warm = ctx.progress(`sagas (${variant} server): warm-up`, 4);
+        await runSagas(stack, 4, 0, () => warm.increment());
+        await runBaseline(stack, 4, () => warm.increment(0));
+        warm.done();
+
+        const bar = ctx.progress(`sagas (${variant} server): ${count} sagas + ${count} bare workflows`, 2 * count);
+        const bare = await runBaseline(stack, count, () => bar.increment());
+        const sagas = await runSagas(stack, count, 100, () => bar.increment());
+        bar.done();
+        rates[variant] = { sagas: sagas.sagasPerSecond, bare };
+        figure(`${variant} server: sagas/s (saturation)`, sagas.sagasPerSecond, '/s');
+        figure(`${variant} server: bare workflows/s`, bare, '/s');
+        figure(`${variant} server: saga p50`, quantile(sagas.latencies, 0.5), 'ms');
+        figure(`${variant} server: saga p99`, quantile(sagas.latencies, 0.99), 'ms');
+
+        if (variant === 'file') {
+          const { rows } = await stack.db.pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM events WHERE stream_id = ANY($1::text[])`,
+            [sagas.orderIds.map((id) => `order-${id}`)],
+          );
+          const eventsPerSecond = perSecond(rows[0]!.n, sagas.ms);
+          ctx.shared.set('sagaEventsPerSecond', eventsPerSecond);
+          figure('file server: events appended/s by the sagas', eventsPerSecond, '/s');
+          figure(
+            'state transitions per saga',
+            await stateTransitions(
+              stack.client,
+              sagas.orderIds.map((id) => `order-${id}`),
+            ),
+            '',
+          );
+
+          // A fixed offered rate below saturation: the latency users see when not overloaded.
+          const offered = Math.max(1, Math.floor(sagas.sagasPerSecond / 2));
+          const paced = Math.max(4, Math.round(count / 2));
+          const pacedBar = ctx.progress(`sagas (file server): ${paced} at ${offered}/s offered`, paced);
+          const atRate = await runSagas(stack, paced, 1000, () => pacedBar.increment(), offered);
+          pacedBar.done();
+          figure(`saga p50 at ${offered}/s offered`, quantile(atRate.latencies, 0.5), 'ms');
+          figure(`saga p99 at ${offered}/s offered`, quantile(atRate.latencies, 0.99), 'ms');
+          for (const role of stack.roles) figure(`peak RSS: ${role.name}`, role.peakRssMiB(), 'MiB');
+        }
+      } finally {
+        await stack.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    const ratios: Ratio[] = [
+      {
+        name: 'saga-vs-bare-workflow',
+        value: rates.file.sagas / rates.file.bare,
+        target: 0.7,
+        baseline: `bare workflow with ${HAPPY_ACTIVITIES} no-op activities, same server and worker settings`,
+        unit: 'x',
+      },
+      {
+        name: 'default-vs-memory-server',
+        value: rates.file.sagas / rates.memory.sagas,
+        target: 0.9,
+        baseline: 'the same saga mix on an in-memory dev server',
+        unit: 'x',
+      },
+    ];
+    return { ratios, figures, notes };
+  },
+};
