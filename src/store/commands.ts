@@ -21,13 +21,17 @@ export async function executeOnce<T>(
   trace: { correlationId?: string; causationId?: string } = {},
 ): Promise<T> {
   return withTransaction(pool, async (tx) => {
-    const claimed = await tx.query(SQL.claim, [commandId, trace.correlationId ?? null, trace.causationId ?? null]);
+    const claimed = await tx.query({ name: 'commands-claim', text: SQL.claim }, [
+      commandId,
+      trace.correlationId ?? null,
+      trace.causationId ?? null,
+    ]);
     if (claimed.rowCount === 0) {
       const { rows } = await tx.query<{ result: T }>(SQL.result, [commandId]);
       return rows[0]!.result;
     }
     const result = await handler(tx);
-    await tx.query(SQL.complete, [commandId, JSON.stringify(result ?? null)]);
+    await tx.query({ name: 'commands-complete', text: SQL.complete }, [commandId, JSON.stringify(result ?? null)]);
     return result;
   });
 }

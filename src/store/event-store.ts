@@ -53,6 +53,7 @@ const SQL = {
     RETURNING ${EVENT_COLUMNS}`,
   currentVersion: `SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1`,
   columns: `SELECT ${EVENT_COLUMNS} FROM events`,
+  readStream: `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version`,
 } as const;
 
 export interface EventRow {
@@ -94,7 +95,8 @@ export async function appendToStream(
 ): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
   try {
-    const { rows } = await tx.query<EventRow>(SQL.append, [
+    // Named: prepared once per connection, then only bound and executed (the hot path of every activity).
+    const { rows } = await tx.query<EventRow>({ name: 'events-append', text: SQL.append }, [
       events.map((e) => e.eventId ?? randomUUID()),
       events.map(() => streamId),
       events.map((_, i) => expectedVersion + i + 1),
@@ -118,7 +120,8 @@ export async function currentStreamVersion(db: Pool | Tx, streamId: string): Pro
 }
 
 export async function readStream(db: Pool | Tx, streamId: string): Promise<StoredEvent[]> {
-  return readEventsWhere(db, 'stream_id = $1', [streamId], 'stream_version');
+  const { rows } = await db.query<EventRow>({ name: 'events-read-stream', text: SQL.readStream }, [streamId]);
+  return rows.map(toStoredEvent);
 }
 
 /** Events matching a condition (a fixed SQL fragment with parameters), by default in log order. */
