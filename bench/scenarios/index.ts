@@ -1,4 +1,7 @@
 import type { Scenario } from '../harness';
+import { appendScenario } from './append';
+import { projectionScenario } from './projection';
+import { sagasScenario } from './sagas';
 
 /** Every scenario, in run order (later ones may read figures earlier ones shared). */
-export const SCENARIOS: readonly Scenario[] = [];
+export const SCENARIOS: readonly Scenario[] = [sagasScenario, appendScenario, projectionScenario];
