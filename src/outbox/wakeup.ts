@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from '../logger';
 
-export const EVENTS_CHANNEL = 'saga_events';
+import { EVENTS_CHANNEL } from '../store/event-store';
+
+export { EVENTS_CHANNEL };
 
 export interface WakeupOptions {
   connectionString: string;
@@ -12,7 +14,7 @@ export interface WakeupOptions {
 }
 
 /**
- * LISTENs on the channel the `events` trigger notifies at commit, on one connection per
+ * LISTENs on the channel appenders notify after each commit (`appendToStream`), on one connection per
  * process, and wakes every reader waiting on it. Losing the connection only costs latency:
  * readers fall back to their poll interval until it is back.
  */

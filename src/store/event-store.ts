@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Pool, Tx } from './pool';
+import { onCommit, type Pool, type Tx } from './pool';
 
 /** What a writer hands to the store; the store assigns position, version and transaction. */
 export interface NewEvent {
@@ -43,6 +43,29 @@ export class StreamVersionConflictError extends Error {
   }
 }
 
+/** The channel readers LISTEN on; notified after every commit that appended events. */
+export const EVENTS_CHANNEL = 'saga_events';
+
+const announcing = new WeakSet<Pool>();
+
+/**
+ * Wakes the event readers (relay, Postgres-native consumers) after a commit that appended
+ * events: one `pg_notify` per pool and event-loop turn, however many commits it covers.
+ * PostgreSQL serialises the commits of notifying transactions, so the notification is sent
+ * after the commit rather than by a trigger inside it (which capped append throughput). A
+ * writer that dies between its commit and the notification costs latency only: readers also
+ * poll.
+ */
+function announceAppend(pool: Pool): void {
+  if (announcing.has(pool)) return;
+  announcing.add(pool);
+  setImmediate(() => {
+    // Cleared before the query: a commit landing meanwhile schedules a notification of its own.
+    announcing.delete(pool);
+    pool.query(SQL.notify, [EVENTS_CHANNEL]).catch(() => undefined);
+  });
+}
+
 /** The columns every event read selects (the committed-order reader uses them too). */
 export const EVENT_COLUMNS = `global_position, transaction_id::text, event_id, stream_id, stream_version, event_type,
   schema_version, payload, metadata, occurred_at`;
@@ -53,6 +76,7 @@ const SQL = {
     RETURNING ${EVENT_COLUMNS}`,
   currentVersion: `SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1`,
   columns: `SELECT ${EVENT_COLUMNS} FROM events`,
+  notify: `SELECT pg_notify($1, '')`,
   readStream: `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version`,
 } as const;
 
@@ -95,6 +119,7 @@ export async function appendToStream(
 ): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
   try {
+    onCommit(tx, announceAppend);
     // Named: prepared once per connection, then only bound and executed (the hot path of every activity).
     const { rows } = await tx.query<EventRow>({ name: 'events-append', text: SQL.append }, [
       events.map((e) => e.eventId ?? randomUUID()),

@@ -25,15 +25,33 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   return pool;
 }
 
-/** Runs `fn` in one transaction: COMMIT when it resolves, ROLLBACK when it throws. */
+/** Work to do once a transaction on a connection committed (e.g. wake the event readers). */
+const commitHooks = new WeakMap<Tx, ((pool: Pool) => void)[]>();
+
+/** Runs `hook` after the transaction `tx` is in commits (via `withTransaction`); dropped on rollback. */
+export function onCommit(tx: Tx, hook: (pool: Pool) => void): void {
+  const hooks = commitHooks.get(tx) ?? [];
+  if (!hooks.includes(hook)) hooks.push(hook);
+  commitHooks.set(tx, hooks);
+}
+
+function afterCommit(pool: Pool, tx: Tx): void {
+  const hooks = commitHooks.get(tx);
+  commitHooks.delete(tx);
+  for (const hook of hooks ?? []) hook(pool);
+}
+
+/** Runs `fn` in one transaction: COMMIT when it resolves (then the `onCommit` hooks), ROLLBACK when it throws. */
 export async function withTransaction<T>(pool: Pool, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
+    afterCommit(pool, client);
     return result;
   } catch (err) {
+    commitHooks.delete(client);
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
