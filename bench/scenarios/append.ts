@@ -133,10 +133,6 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     databases.push(theirs);
     const raw = await ctx.database('append_raw');
     databases.push(raw);
-    // Diagnostic only: our store with the wake-up trigger (NOTIFY at every appending commit) off.
-    const quiet = await ctx.database('append_ours_no_notify');
-    databases.push(quiet);
-    await quiet.pool.query('ALTER TABLE events DISABLE TRIGGER events_appended');
 
     // Emmett's store (its own pool, its own tables on first use). Its driver layer sets pg's
     // global type parsers (int8 → BigInt, json through its serializer) when the pool is made;
@@ -154,7 +150,6 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     const streams = {
       oursSingle: new Streams(streamsFor(singles)),
       oursRead: new Streams(streamsFor(singles)),
-      oursQuiet: new Streams(streamsFor(singles)),
       emmettSingle: new Streams(streamsFor(singles)),
       oursBatch: new Streams(streamsFor(batches * BATCH)),
       emmettBatch: new Streams(streamsFor(batches * BATCH)),
@@ -214,9 +209,6 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       variant('ours-read-append', 'ours, read version + append in one transaction (as activities)', 1, singles, () =>
         ourReadThenAppend(streams.oursRead),
       ),
-      variant('ours-no-notify', 'ours, 1 event per transaction, NOTIFY trigger disabled (diagnostic)', 1, singles, () =>
-        appendThroughStore(quiet.pool, streams.oursQuiet, 1),
-      ),
     ];
 
     // Warm-up (not timed): connections opened, plans cached, Emmett's first-use work done.
@@ -255,7 +247,6 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     const oursBatched = rate(by('ours-batched'));
     const emmettBatched = rate(by('emmett-batched'));
     const oursRead = rate(by('ours-read-append'));
-    const oursQuiet = rate(by('ours-no-notify'));
     ctx.shared.set(APPEND_SHARED.singleEventsPerSecond, oursSingle);
 
     const ratios: Ratio[] = [
@@ -290,8 +281,6 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       figure(`Emmett batched appends (${BATCH}/append)`, emmettBatched),
       figure('batched ours ÷ Emmett', ratioOf(oursBatched, emmettBatched), 'x'),
       figure('ours read version + append (1/tx)', oursRead),
-      figure('ours single, NOTIFY trigger off (diagnostic)', oursQuiet),
-      figure('single ours, NOTIFY off ÷ Emmett (diagnostic)', ratioOf(oursQuiet, emmettSingle), 'x'),
     ];
     // Every variant wrote what it was asked to (a wrong count would make its rate meaningless).
     const warm = 2 * LANES;
@@ -318,9 +307,8 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     const notes = [
       `${LANES} concurrent lanes for every variant (one connection each); ${singles} single-event units and ${batches} batched calls (${BATCH} events) per variant, in ${rounds} round(s) with the order rotated; warm-up of ${2 * LANES} units each, not timed.`,
       `Events: the order saga's own (order.created … order.confirmed, validated against the catalog) with activity metadata, mean ${Math.round(meanEventBytes(sample))} bytes of JSON (payload + metadata); each to a random order stream no other lane holds, at the version the writer tracks (optimistic concurrency checked by both stores).`,
-      `Ours: withTransaction + appendToStream (BEGIN, INSERT … unnest, COMMIT; the statement trigger's NOTIFY at commit). Emmett ${emmettVersion()}: getPostgreSQLEventStore(url).appendToStream with expectedStreamVersion (BEGIN, SELECT emt_append_to_stream(…), COMMIT). Raw: a plain table with only a primary key, one row per transaction: BEGIN; INSERT; COMMIT for the ratio (the same transaction framing and commit per append as ours), and a single autocommit INSERT (one round trip: the floor of a committed write) as a figure.`,
+      `Ours: withTransaction + appendToStream (BEGIN, INSERT … unnest, COMMIT; then one pg_notify per event-loop turn, after the commit). Emmett ${emmettVersion()}: getPostgreSQLEventStore(url).appendToStream with expectedStreamVersion (BEGIN, SELECT emt_append_to_stream(…), COMMIT). Raw: a plain table with only a primary key, one row per transaction: BEGIN; INSERT; COMMIT for the ratio (the same transaction framing and commit per append as ours), and a single autocommit INSERT (one round trip: the floor of a committed write) as a figure.`,
       `Read + append (what an activity does before appending): currentStreamVersion inside the same transaction, one more round trip; a figure only.`,
-      `Diagnostic (a figure only, not the production path): the same appends with the events_appended trigger disabled in its own database. That statement trigger NOTIFYs at every appending commit, and PostgreSQL serialises the commits of notifying transactions (a global lock held through the commit's WAL flush), so concurrent single-event appends cannot share a flush; the gap between the two figures is what that costs here.`,
       `Each database fresh (ctx.database), dropped after; same server (${settings}).`,
       wrong.length === 0
         ? `Rows written checked afterwards: ${checks.map((c) => `${c.got} ${c.what}`).join(', ')}, as expected.`
