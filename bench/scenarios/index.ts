@@ -1,7 +1,8 @@
 import type { Scenario } from '../harness';
 import { appendScenario } from './append';
 import { projectionScenario } from './projection';
+import { relayScenario } from './relay';
 import { sagasScenario } from './sagas';
 
 /** Every scenario, in run order (later ones may read figures earlier ones shared). */
-export const SCENARIOS: readonly Scenario[] = [sagasScenario, appendScenario, projectionScenario];
+export const SCENARIOS: readonly Scenario[] = [sagasScenario, appendScenario, relayScenario, projectionScenario];
