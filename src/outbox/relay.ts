@@ -105,9 +105,10 @@ export class Relay {
       try {
         this.publisher ??= await this.options.transport.createPublisher(this.options.topology);
         position ??= await loadCheckpoint(this.options.pool, this.subscriber);
+        const seen = this.options.wakeup.generation;
         const events = await readCommitted(this.options.pool, position, this.options.batchSize ?? 500);
         if (events.length === 0) {
-          await this.options.wakeup.wait(this.options.pollIntervalMs ?? 1000);
+          await this.options.wakeup.wait(this.options.pollIntervalMs ?? 1000, seen);
           continue;
         }
         await this.publisher.publish(events);

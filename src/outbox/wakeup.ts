@@ -6,6 +6,9 @@ import { EVENTS_CHANNEL } from '../store/event-store';
 
 export { EVENTS_CHANNEL };
 
+/** Follow-up wake-ups after a notification, in ms (see `notified`). */
+const FOLLOW_UP_MS = [20, 100, 400];
+
 export interface WakeupOptions {
   connectionString: string;
   logger?: Logger;
@@ -20,6 +23,7 @@ export interface WakeupOptions {
  */
 export class EventsWakeup {
   private waiters = new Set<() => void>();
+  private followUps: NodeJS.Timeout[] | undefined;
   private client: pg.Client | undefined;
   private closed = false;
   private connecting: Promise<void> | undefined;
@@ -30,9 +34,17 @@ export class EventsWakeup {
     this.connecting ??= this.connect();
   }
 
-  /** Resolves when events are committed, or after `timeoutMs` (the polling fallback). */
-  wait(timeoutMs: number): Promise<void> {
+  /** Bumped by every wake-up: a reader notes it before reading and passes it to `wait`. */
+  generation = 0;
+
+  /**
+   * Resolves when events are committed, or after `timeoutMs` (the polling fallback). With
+   * `since` (the `generation` noted before the reader's last read), resolves at once if a
+   * wake-up came in between, so a notification landing between a read and the wait is not lost.
+   */
+  wait(timeoutMs: number, since?: number): Promise<void> {
     this.start();
+    if (since !== undefined && since !== this.generation) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -46,11 +58,27 @@ export class EventsWakeup {
 
   /** Wakes every waiter now (also used to stop readers promptly). */
   wakeAll(): void {
+    this.generation++;
     for (const wake of [...this.waiters]) wake();
+  }
+
+  /**
+   * A notification, then a few follow-up wake-ups: events that committed while an older
+   * transaction was still open are not readable yet when the notification arrives (readers
+   * stop at the oldest open transaction), and nothing else would wake the readers once that
+   * transaction ends. The follow-ups catch the common case within milliseconds; the poll
+   * interval remains the bound for transactions that stay open longer.
+   */
+  private notified(): void {
+    this.wakeAll();
+    if (this.followUps) return;
+    this.followUps = FOLLOW_UP_MS.map((ms) => setTimeout(() => this.wakeAll(), ms));
+    setTimeout(() => (this.followUps = undefined), FOLLOW_UP_MS.at(-1)! + 1).unref();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const t of this.followUps ?? []) clearTimeout(t);
     this.wakeAll();
     await this.client?.end().catch(() => undefined);
   }
@@ -62,7 +90,7 @@ export class EventsWakeup {
         application_name: 'saga-wakeup',
       });
       try {
-        client.on('notification', () => this.wakeAll());
+        client.on('notification', () => this.notified());
         const lost = new Promise<void>((resolve) => {
           client.on('error', () => resolve());
           client.on('end', () => resolve());

@@ -33,9 +33,10 @@ class PostgresPartitionSource implements PartitionSource {
   }
 
   async fetch(max: number, waitMs: number): Promise<Delivery[]> {
+    const seen = this.wakeup.generation;
     let events = await readCommitted(this.pool, this.cursor, max);
     if (events.length === 0) {
-      await this.wakeup.wait(waitMs);
+      await this.wakeup.wait(waitMs, seen);
       events = await readCommitted(this.pool, this.cursor, max);
     }
     if (events.length) this.cursor = positionOf(events.at(-1)!);
