@@ -13,7 +13,9 @@ const program = new Command('bench')
   .action(async (opts: { quick?: boolean; scale?: number; scenario?: string[]; out?: string }) => {
     const unknown = (opts.scenario ?? []).filter((n) => !SCENARIOS.some((s) => s.name === n));
     if (unknown.length) {
-      console.error(`bench: unknown scenario ${unknown.join(', ')}; choose from ${SCENARIOS.map((s) => s.name).join(', ')}`);
+      console.error(
+        `bench: unknown scenario ${unknown.join(', ')}; choose from ${SCENARIOS.map((s) => s.name).join(', ')}`,
+      );
       process.exit(2);
     }
     if (opts.scale !== undefined && !(opts.scale > 0)) {

@@ -62,9 +62,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   mkdirSync(config.dataDir, { recursive: true });
 
   const postgres = await provisionPostgres(config, logger);
-  const bars = (options.progressBars ?? Boolean(process.stdout.isTTY))
-    ? new MultiBar({ format: '{bar} {percentage}% | {value}/{total} | {label}', hideCursor: true }, Presets.shades_grey)
-    : undefined;
+  const bars =
+    (options.progressBars ?? Boolean(process.stdout.isTTY))
+      ? new MultiBar(
+          { format: '{bar} {percentage}% | {value}/{total} | {label}', hideCursor: true },
+          Presets.shades_grey,
+        )
+      : undefined;
   let cliPath: string | undefined;
   const ctx: ScenarioContext = {
     quick,
