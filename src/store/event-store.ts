@@ -73,7 +73,7 @@ export const EVENT_COLUMNS = `global_position, transaction_id::text, event_id, s
 const SQL = {
   append: `INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, payload, metadata)
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
-    RETURNING ${EVENT_COLUMNS}`,
+    RETURNING global_position, transaction_id::text, event_id, occurred_at`,
   currentVersion: `SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1`,
   columns: `SELECT ${EVENT_COLUMNS} FROM events`,
   notify: `SELECT pg_notify($1, '')`,
@@ -92,6 +92,8 @@ export interface EventRow {
   metadata: EventMetadata;
   occurred_at: Date;
 }
+
+type AppendedRow = Pick<EventRow, 'global_position' | 'transaction_id' | 'event_id' | 'occurred_at'>;
 
 export const toStoredEvent = (r: EventRow): StoredEvent => ({
   globalPosition: r.global_position,
@@ -120,17 +122,37 @@ export async function appendToStream(
   if (events.length === 0) return [];
   try {
     onCommit(tx, announceAppend);
-    // Named: prepared once per connection, then only bound and executed (the hot path of every activity).
-    const { rows } = await tx.query<EventRow>({ name: 'events-append', text: SQL.append }, [
-      events.map((e) => e.eventId ?? randomUUID()),
+    const ids = events.map((e) => e.eventId ?? randomUUID());
+    const payloads = events.map((e) => JSON.stringify(e.payload));
+    const metadata = events.map((e) => JSON.stringify(e.metadata ?? {}));
+    // Named: prepared once per connection, then only bound and executed (the hot path of every
+    // activity). Only what the database assigned comes back; the rest is what was sent.
+    const { rows } = await tx.query<AppendedRow>({ name: 'events-append', text: SQL.append }, [
+      ids,
       events.map(() => streamId),
       events.map((_, i) => expectedVersion + i + 1),
       events.map((e) => e.eventType),
       events.map((e) => e.schemaVersion ?? 1),
-      events.map((e) => JSON.stringify(e.payload)),
-      events.map((e) => JSON.stringify(e.metadata ?? {})),
+      payloads,
+      metadata,
     ]);
-    return rows.map(toStoredEvent);
+    const assigned = new Map(rows.map((r) => [r.event_id, r]));
+    return events.map((e, i) => {
+      const row = assigned.get(ids[i]!)!;
+      return {
+        globalPosition: row.global_position,
+        transactionId: row.transaction_id,
+        eventId: ids[i]!,
+        streamId,
+        streamVersion: expectedVersion + i + 1,
+        eventType: e.eventType,
+        schemaVersion: e.schemaVersion ?? 1,
+        // As stored (jsonb drops undefined fields and turns dates into strings).
+        payload: JSON.parse(payloads[i]!) as Record<string, unknown>,
+        metadata: JSON.parse(metadata[i]!) as EventMetadata,
+        occurredAt: row.occurred_at,
+      };
+    });
   } catch (err) {
     if ((err as { constraint?: string }).constraint === 'events_stream_version_unique') {
       throw new StreamVersionConflictError(streamId, expectedVersion);
