@@ -121,14 +121,20 @@ function readModelWatcher(db: BenchDatabase) {
   };
 }
 
-async function placeOrder(api: string, i: number): Promise<string> {
+/** `mixed`: one order in DECLINED_EVERY declined; `happy`: none; `compensating`: every one. */
+type Mix = 'mixed' | 'happy' | 'compensating';
+
+const declined = (i: number, mix: Mix): boolean =>
+  mix === 'compensating' || (mix === 'mixed' && i % DECLINED_EVERY === DECLINED_EVERY - 1);
+
+async function placeOrder(api: string, i: number, mix: Mix): Promise<string> {
   const res = await fetch(`${api}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       customerId: `bench-${i % 50}`,
       items: [{ sku: `SKU-000${(i % 9) + 1}`, quantity: 1 }],
-      payment: { token: i % DECLINED_EVERY === DECLINED_EVERY - 1 ? 'tok_chargeDeclined' : 'tok_visa' },
+      payment: { token: declined(i, mix) ? 'tok_chargeDeclined' : 'tok_visa' },
       shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
     }),
   });
@@ -149,12 +155,13 @@ async function runSagas(
   count: number,
   first: number,
   onDone: () => void,
-  offeredPerSecond?: number,
+  options: { offeredPerSecond?: number; mix?: Mix } = {},
 ): Promise<SagaRun> {
+  const { offeredPerSecond, mix = 'mixed' } = options;
   const watcher = readModelWatcher(stack.db);
   const orderIds: string[] = [];
   const one = async (i: number) => {
-    const orderId = await placeOrder(stack.api, first + i);
+    const orderId = await placeOrder(stack.api, first + i, mix);
     orderIds.push(orderId);
     await watcher.settled(orderId);
   };
@@ -264,14 +271,27 @@ export const sagasScenario: Scenario = {
             '',
           );
 
-          // A fixed offered rate below saturation: the latency users see when not overloaded.
-          const offered = Math.max(1, Math.floor(sagas.sagasPerSecond / 2));
+          // Fixed offered rates below saturation: the latency users see when not overloaded.
           const paced = Math.max(4, Math.round(count / 2));
-          const pacedBar = ctx.progress(`sagas (file server): ${paced} at ${offered}/s offered`, paced);
-          const atRate = await runSagas(stack, paced, 1000, () => pacedBar.increment(), offered);
-          pacedBar.done();
-          figure(`saga p50 at ${offered}/s offered`, quantile(atRate.latencies, 0.5), 'ms');
-          figure(`saga p99 at ${offered}/s offered`, quantile(atRate.latencies, 0.99), 'ms');
+          for (const share of [0.25, 0.5]) {
+            const offered = Math.max(1, Math.floor(sagas.sagasPerSecond * share));
+            const pacedBar = ctx.progress(`sagas (file server): ${paced} at ${offered}/s offered`, paced);
+            const atRate = await runSagas(stack, paced, 1000 + share * 1000, () => pacedBar.increment(), {
+              offeredPerSecond: offered,
+            });
+            pacedBar.done();
+            figure(`saga p50 at ${offered}/s offered`, quantile(atRate.latencies, 0.5), 'ms');
+            figure(`saga p99 at ${offered}/s offered`, quantile(atRate.latencies, 0.99), 'ms');
+          }
+          // Each path on its own at saturation: all happy, all compensating.
+          for (const mix of ['happy', 'compensating'] as const) {
+            const mixBar = ctx.progress(`sagas (file server): ${paced} ${mix}`, paced);
+            const run = await runSagas(stack, paced, mix === 'happy' ? 3000 : 4000, () => mixBar.increment(), { mix });
+            mixBar.done();
+            figure(`${mix} only: sagas/s (saturation)`, run.sagasPerSecond, '/s');
+            figure(`${mix} only: saga p50`, quantile(run.latencies, 0.5), 'ms');
+            figure(`${mix} only: saga p99`, quantile(run.latencies, 0.99), 'ms');
+          }
           for (const role of stack.roles) figure(`peak RSS: ${role.name}`, role.peakRssMiB(), 'MiB');
         }
       } finally {
