@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isExecutable } from '../util/executable';
+import { goInstall } from '../util/go-install';
 
 /** The CLI tag built from Go modules: it has no `replace` directive, so `go install` accepts it. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -52,58 +52,23 @@ function findOnPath(binary: string): string | undefined {
   return undefined;
 }
 
-function hasGo(): boolean {
+export function hasGo(): boolean {
   return spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0;
 }
 
-/**
- * Builds the CLI with Go into a staging folder, then moves it into the cache, so an
- * interrupted build never leaves a half-written binary that later runs would trust.
- */
+/** Builds the CLI with Go into the cache (see `goInstall`). */
 export async function buildTemporalCli(
   cacheDir: string = defaultCacheDir(),
-  onProgress: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  onProgress?: (line: string) => void,
 ): Promise<string> {
-  const target = cachedBinaryPath(cacheDir);
-  const staging = path.join(cacheDir, TEMPORAL_CLI_VERSION, `staging-${process.pid}`);
-  await mkdir(staging, { recursive: true });
-  const started = Date.now();
-  const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
-  onProgress(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go (first run only; takes a few minutes)…`);
-  const ticker = setInterval(() => onProgress(`  … still building (${elapsed()})`), 30_000);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('go', ['install', `${CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
-        env: { ...process.env, CGO_ENABLED: '0', GOBIN: staging },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let downloads = 0;
-      let tail = '';
-      const onData = (chunk: Buffer) => {
-        const text = chunk.toString();
-        tail = (tail + text).slice(-4000);
-        for (const line of text.split('\n')) {
-          if (line.startsWith('go: downloading')) {
-            downloads++;
-            if (downloads % 25 === 1) onProgress(`  downloading modules (${downloads} so far, ${elapsed()})`);
-          }
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('error', reject);
-      child.on('close', (code) =>
-        code === 0 ? resolve() : reject(new Error(`go install exited with ${code}:\n${tail}`)),
-      );
-    });
-    await mkdir(path.dirname(target), { recursive: true });
-    await rename(path.join(staging, 'temporal'), target);
-    onProgress(`Built the Temporal CLI in ${elapsed()}: ${target}`);
-    return target;
-  } finally {
-    clearInterval(ticker);
-    await rm(staging, { recursive: true, force: true });
-  }
+  return goInstall({
+    pkg: CLI_MODULE,
+    version: TEMPORAL_CLI_VERSION,
+    binary: 'temporal',
+    target: cachedBinaryPath(cacheDir),
+    label: `the Temporal CLI ${TEMPORAL_CLI_VERSION}`,
+    onProgress,
+  });
 }
 
 /**
