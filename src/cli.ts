@@ -15,6 +15,7 @@ import { MigrationError, runMigrations } from './store/migrations';
 import { EmbeddedPostgresUnavailableError } from './store/embedded-postgres';
 import { createPool } from './store/pool';
 import { seedCatalog } from './store/catalog';
+import { resolveTemporalServer } from './temporal/server-binary';
 import { resolveTemporalCli, TemporalCliNotFoundError } from './temporal/cli-binary';
 import { DevServerStartError } from './temporal/dev-server';
 import { createTemporalClient } from './temporal/client';
@@ -448,6 +449,16 @@ program
     run(async (config) => {
       const cli = await resolveTemporalCli({ explicitPath: config.temporal.cliPath, allowSdkDownload: false });
       process.stdout.write(`${cli.path}\n`);
+    }),
+  );
+
+program
+  .command('temporal-server')
+  .description('Print the Temporal server (on PostgreSQL) and schema tool paths, building them with Go if needed')
+  .action(() =>
+    run(async () => {
+      const binaries = await resolveTemporalServer();
+      process.stdout.write(`${binaries.server}\n${binaries.sqlTool}\n`);
     }),
   );
 

@@ -1,0 +1,87 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { isExecutable } from '../util/executable';
+import { goInstall } from '../util/go-install';
+import { defaultCacheDir, hasGo } from './cli-binary';
+
+/**
+ * The full Temporal server (the production-like topology's, on PostgreSQL) and its schema
+ * tool, built from Go modules like the CLI and cached per version outside the checkout, with
+ * the PostgreSQL schema files copied beside them.
+ */
+export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
+const SERVER_MODULE = 'go.temporal.io/server';
+
+export interface TemporalServerBinaries {
+  server: string;
+  sqlTool: string;
+  /** `schema/postgresql/v12` of the server module: `temporal/versioned`, `visibility/versioned`. */
+  schemaDir: string;
+}
+
+export class TemporalServerNotFoundError extends Error {
+  override readonly name = 'TemporalServerNotFoundError';
+}
+
+/** `~/.cache/saga-orchestrator/temporal-server/<version>`. */
+export function serverCacheDir(cacheRoot: string = path.dirname(defaultCacheDir())): string {
+  return path.join(cacheRoot, 'temporal-server', TEMPORAL_SERVER_VERSION);
+}
+
+function cached(dir: string): TemporalServerBinaries {
+  return {
+    server: path.join(dir, 'bin', 'temporal-server'),
+    sqlTool: path.join(dir, 'bin', 'temporal-sql-tool'),
+    schemaDir: path.join(dir, 'schema', 'postgresql', 'v12'),
+  };
+}
+
+const complete = (b: TemporalServerBinaries) =>
+  isExecutable(b.server) && isExecutable(b.sqlTool) && existsSync(path.join(b.schemaDir, 'temporal', 'versioned'));
+
+/**
+ * Finds the server in the cache, or builds it with Go (a minute or two on 2 cores once the
+ * modules are downloaded): `go install go.temporal.io/server/cmd/server@v1.29.1` and
+ * `.../cmd/tools/sql@v1.29.1`; the schema comes from the module's source in Go's module cache.
+ */
+export async function resolveTemporalServer(
+  options: { cacheDir?: string; onProgress?: (line: string) => void } = {},
+): Promise<TemporalServerBinaries> {
+  const dir = options.cacheDir ?? serverCacheDir();
+  const binaries = cached(dir);
+  if (complete(binaries)) return binaries;
+  if (!hasGo()) {
+    throw new TemporalServerNotFoundError(
+      `No Temporal server at ${binaries.server} and no \`go\` to build it (go install ${SERVER_MODULE}/cmd/server@${TEMPORAL_SERVER_VERSION}). Install Go.`,
+    );
+  }
+  if (!isExecutable(binaries.server)) {
+    await goInstall({
+      pkg: `${SERVER_MODULE}/cmd/server`,
+      version: TEMPORAL_SERVER_VERSION,
+      binary: 'server',
+      target: binaries.server,
+      label: `the Temporal server ${TEMPORAL_SERVER_VERSION}`,
+      onProgress: options.onProgress,
+    });
+  }
+  if (!isExecutable(binaries.sqlTool)) {
+    await goInstall({
+      pkg: `${SERVER_MODULE}/cmd/tools/sql`,
+      version: TEMPORAL_SERVER_VERSION,
+      binary: 'sql',
+      target: binaries.sqlTool,
+      label: `the Temporal SQL schema tool ${TEMPORAL_SERVER_VERSION}`,
+      onProgress: options.onProgress,
+    });
+  }
+  // `go install` left the module's source (with its schema files) in Go's module cache.
+  const modCache = spawnSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).stdout.trim();
+  const source = path.join(modCache, `${SERVER_MODULE}@${TEMPORAL_SERVER_VERSION}`, 'schema', 'postgresql', 'v12');
+  if (!existsSync(source)) throw new TemporalServerNotFoundError(`The server's schema files are not at ${source}`);
+  await mkdir(binaries.schemaDir, { recursive: true });
+  await cp(source, binaries.schemaDir, { recursive: true });
+  return binaries;
+}
