@@ -16,9 +16,10 @@ import { EmbeddedPostgresUnavailableError } from './store/embedded-postgres';
 import { createPool } from './store/pool';
 import { seedCatalog } from './store/catalog';
 import { resolveTemporalServer } from './temporal/server-binary';
+import { temporalConnectOptions } from './temporal/connect-options';
 import { resolveTemporalCli, TemporalCliNotFoundError } from './temporal/cli-binary';
 import { DevServerStartError } from './temporal/dev-server';
-import { createTemporalClient } from './temporal/client';
+import { createTemporalClient, type TemporalClientOptions } from './temporal/client';
 import { installTemporalRuntime } from './temporal/runtime';
 import { connectWorker, createWorker } from './worker';
 import { activityDeps } from './ports/adapters';
@@ -176,10 +177,11 @@ program
     run(async (config, logger) => {
       const pool = createPool(requireDatabaseUrl(config));
       installTemporalRuntime(logger);
-      const connection = await connectWorker(config.temporal.address);
+      const temporalTarget = temporalConnectOptions(config.temporal);
+      const connection = await connectWorker(temporalTarget.connection);
       const worker = await createWorker({
         connection,
-        namespace: config.temporal.namespace,
+        namespace: temporalTarget.namespace,
         taskQueue: config.temporal.taskQueue,
         deps: activityDeps(pool, config.adapters),
       });
@@ -197,7 +199,12 @@ program
   .action(() =>
     run(async (config, logger) => {
       const pool = createPool(requireDatabaseUrl(config));
-      const temporal = await createTemporalClient(config.temporal);
+      const target = temporalConnectOptions(config.temporal);
+      const temporal = await createTemporalClient({
+        address: target.connection.address,
+        namespace: target.namespace,
+        connection: target.connection as TemporalClientOptions['connection'],
+      });
       const app = buildApp({
         pool,
         temporal,

@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type NativeConnectionOptions, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { correlationActivityInterceptor } from './correlation/activity-interceptor';
 
@@ -34,6 +34,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
   });
 }
 
-export async function connectWorker(address: string): Promise<NativeConnection> {
-  return NativeConnection.connect({ address });
+/** Connects a worker to Temporal: an address, or full options (TLS, API key: `temporalConnectOptions`). */
+export async function connectWorker(target: string | NativeConnectionOptions): Promise<NativeConnection> {
+  return NativeConnection.connect(typeof target === 'string' ? { address: target } : target);
 }

@@ -1,14 +1,17 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { correlationClientInterceptor } from '../correlation/client-interceptor';
 
 export interface TemporalClientOptions {
   address: string;
   namespace: string;
+  /** TLS, API key, gRPC metadata (see `temporalConnectOptions`). Default: none. */
+  connection?: Pick<ConnectionOptions, 'tls' | 'apiKey' | 'metadata'>;
 }
 
 /** Connects a Temporal client; close it with `client.connection.close()`. */
 export async function createTemporalClient(options: TemporalClientOptions): Promise<Client> {
-  const connection = await Connection.connect({ address: options.address });
+  const { tls, apiKey, metadata } = options.connection ?? {};
+  const connection = await Connection.connect({ address: options.address, tls, apiKey, metadata });
   return new Client({
     connection,
     namespace: options.namespace,
