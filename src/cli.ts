@@ -17,6 +17,7 @@ import { createPool } from './store/pool';
 import { seedCatalog } from './store/catalog';
 import { resolveTemporalServer } from './temporal/server-binary';
 import { temporalConnectOptions } from './temporal/connect-options';
+import { verifySearchAttributes } from './temporal/search-attribute-registry';
 import { resolveTemporalCli, TemporalCliNotFoundError } from './temporal/cli-binary';
 import { DevServerStartError } from './temporal/dev-server';
 import { createTemporalClient, type TemporalClientOptions } from './temporal/client';
@@ -178,6 +179,17 @@ program
       const pool = createPool(requireDatabaseUrl(config));
       installTemporalRuntime(logger);
       const temporalTarget = temporalConnectOptions(config.temporal);
+      // Sagas upsert the project's search attributes: check (or add) them before taking tasks.
+      const check = await createTemporalClient({
+        address: temporalTarget.connection.address,
+        namespace: temporalTarget.namespace,
+        connection: temporalTarget.connection as TemporalClientOptions['connection'],
+      });
+      try {
+        await verifySearchAttributes(check.connection, temporalTarget.namespace);
+      } finally {
+        await check.connection.close();
+      }
       const connection = await connectWorker(temporalTarget.connection);
       const worker = await createWorker({
         connection,

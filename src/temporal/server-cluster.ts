@@ -4,13 +4,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import Long from 'long';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { waitFor } from '../util/wait';
 import { stopChild } from './dev-server';
-import { SEARCH_ATTRIBUTES } from './search-attributes';
+import { ensureSearchAttributes } from './search-attribute-registry';
 import type { TemporalServerBinaries } from './server-binary';
 
 /**
@@ -221,33 +220,13 @@ async function registerNamespace(connection: Connection, namespace: string): Pro
     },
     { timeoutMs: 60_000, intervalMs: 500, description: `namespace ${namespace}` },
   );
-  const types: Record<string, number> = {
-    KEYWORD: 2,
-    TEXT: 1,
-    INT: 3,
-    DOUBLE: 4,
-    BOOL: 5,
-    DATETIME: 6,
-    KEYWORD_LIST: 7,
-  };
+  // A new namespace reaches every service a moment after it is described: retry until then.
   await waitFor(
-    async () => {
-      // A new namespace reaches every service a moment after it is described: retry until then.
-      const listed = await connection.operatorService.listSearchAttributes({ namespace }).catch(() => undefined);
-      if (!listed) return undefined;
-      const { customAttributes } = listed;
-      const missing = SEARCH_ATTRIBUTES.filter((k) => !(customAttributes ?? {})[k.name]);
-      if (missing.length === 0) return true;
-      await connection.operatorService
-        .addSearchAttributes({
-          namespace,
-          searchAttributes: Object.fromEntries(
-            missing.map((k) => [k.name, encodeSearchAttributeIndexedValueType(k.type)!]),
-          ),
-        })
-        .catch(() => undefined);
-      return undefined;
+    async () => ((await ensureSearchAttributes(connection, namespace).catch(() => false)) ? true : undefined),
+    {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      description: 'the search attributes',
     },
-    { timeoutMs: 60_000, intervalMs: 500, description: 'the search attributes' },
   );
 }
