@@ -8,7 +8,9 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { startDevStack } from './dev';
 import { buildApp } from './api/app';
+import { Registry } from 'prom-client';
 import { onShutdownSignal } from './runtime/signals';
+import { startProbeServer } from './runtime/probe-server';
 import { AlreadyRunningError } from './runtime/dev-lock';
 import { PortInUseError } from './runtime/ports';
 import { MigrationError, runMigrations } from './store/migrations';
@@ -197,11 +199,23 @@ program
         taskQueue: config.temporal.taskQueue,
         deps: activityDeps(pool, config.adapters),
       });
-      onShutdownSignal(async () => worker.shutdown());
-      logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
+      let draining = false;
+      const probes = config.healthPort
+        ? await startProbeServer({
+            port: config.healthPort,
+            ready: () => !draining && worker.getState() === 'RUNNING',
+          })
+        : undefined;
+      // SIGTERM: not ready at once (no new work routed here), finish what is in flight, exit.
+      onShutdownSignal(async () => {
+        draining = true;
+        worker.shutdown();
+      });
+      logger.info({ taskQueue: config.temporal.taskQueue, probes: probes?.url }, 'worker running');
       await worker.run();
       await connection.close();
       await pool.end();
+      await probes?.close();
     }),
   );
 
@@ -245,6 +259,8 @@ async function runDelivery(
 ): Promise<void> {
   const url = requireDatabaseUrl(config);
   const pool = createPool(url, { applicationName: roles.relay ? 'saga-relay-pool' : 'saga-consume-pool' });
+  // Delivery figures (backlog, lag, retries, dead letters) on the probe server's /metrics.
+  const registry = new Registry();
   const delivery = await startDelivery({
     pool,
     connectionString: url,
@@ -252,10 +268,17 @@ async function runDelivery(
     ...roles,
     topology: CONSUMERS,
     logger,
+    registry,
   });
+  let draining = false;
+  const probes = config.healthPort
+    ? await startProbeServer({ port: config.healthPort, ready: () => !draining, registry })
+    : undefined;
   onShutdownSignal(async () => {
+    draining = true;
     await delivery.stop();
     await pool.end();
+    await probes?.close();
   });
 }
 

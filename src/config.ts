@@ -88,6 +88,11 @@ export const envSchema = z.object({
   RETURN_GOODS_TIMEOUT: duration().default('14 days'),
   /** HTTP requests per minute per API key (or client address); 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /**
+   * Port for /health/live, /health/ready and /metrics of `saga worker`, `saga relay` and
+   * `saga consume` (the API serves its own). Unset: no probe server.
+   */
+  HEALTH_PORT: port.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -117,6 +122,8 @@ export interface Config {
   readonly orders: { readonly approvalThresholdCents: number; readonly approvalTimeout: string };
   readonly returns: { readonly goodsTimeout: string };
   readonly logLevel: Env['LOG_LEVEL'];
+  /** Probe server port of the roles without an API (HEALTH_PORT); undefined: none. */
+  readonly healthPort: number | undefined;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -184,5 +191,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     orders: { approvalThresholdCents: e.APPROVAL_THRESHOLD_CENTS, approvalTimeout: e.APPROVAL_TIMEOUT },
     returns: { goodsTimeout: e.RETURN_GOODS_TIMEOUT },
     logLevel: e.LOG_LEVEL,
+    healthPort: e.HEALTH_PORT,
   });
 }

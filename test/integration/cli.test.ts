@@ -7,6 +7,7 @@ import { appendToStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { openDeadLetter } from '../helpers/delivery';
+import { testEnv } from '../helpers/env';
 
 // The `saga` command as users run it: bad input gets a message and a non-zero exit, no stack trace.
 
@@ -111,15 +112,56 @@ describe('saga dlq', () => {
     expect(again.stderr).toMatch(/already discarded/);
   });
 
+  it('saga worker checks the search attributes, answers readiness once polling, and drains on SIGTERM', async () => {
+    const healthPort = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'worker'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        TEMPORAL_ADDRESS: testEnv('temporalAddress'),
+        TASK_QUEUE: `cli-worker-${randomUUID()}`,
+        LOG_LEVEL: 'warn',
+        HEALTH_PORT: String(healthPort),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${healthPort}/health/ready`).catch(() => undefined);
+          return res?.status === 200 ? true : undefined;
+        },
+        { timeoutMs: 60_000, description: `saga worker to be ready (it said: ${output})` },
+      );
+      expect((await fetch(`http://127.0.0.1:${healthPort}/health/live`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+
   it('saga consume runs the notifier on the events table and stops cleanly on SIGTERM', async () => {
     const orderId = randomUUID();
     await db.pool.query('INSERT INTO orders (order_id, customer_id) VALUES ($1, $2)', [orderId, 'cust-cli']);
     await withTransaction(db.pool, (tx) =>
       appendToStream(tx, `order-${orderId}`, 0, [{ eventType: 'order.confirmed', payload: { orderId } }]),
     );
+    const healthPort = 20_000 + Math.floor(Math.random() * 20_000);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'consume', 'notifier'], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: db.url, TRANSPORT: 'postgres', LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        TRANSPORT: 'postgres',
+        LOG_LEVEL: 'warn',
+        HEALTH_PORT: String(healthPort),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -138,6 +180,11 @@ describe('saga dlq', () => {
         { timeoutMs: 30_000, description: `the notification (saga consume said: ${output})` },
       );
       expect(rows).toEqual([{ kind: 'order_confirmed', customer_id: 'cust-cli' }]);
+      // Probes an orchestrator uses: live, ready while it takes work, and the delivery metrics.
+      const probe = (path: string) => fetch(`http://127.0.0.1:${healthPort}${path}`);
+      expect((await probe('/health/live')).status).toBe(200);
+      expect((await probe('/health/ready')).status).toBe(200);
+      expect(await (await probe('/metrics')).text()).toMatch(/^saga_/m);
     } finally {
       child.kill('SIGTERM');
     }
