@@ -28,6 +28,28 @@ async function saga(args: string[], env: NodeJS.ProcessEnv = {}) {
   }
 }
 
+/** A long-running `saga` role with a probe port; `output` collects what it printed. */
+function startRole(args: string[], env: NodeJS.ProcessEnv) {
+  const healthPort = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', HEALTH_PORT: String(healthPort), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  return {
+    child,
+    /** What it printed so far. */
+    get output() {
+      return output;
+    },
+    exited: new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))),
+    probe: (path: string) => fetch(`http://127.0.0.1:${healthPort}${path}`),
+  };
+}
+
 describe('saga CLI', () => {
   it('names an invalid variable and exits 2', async () => {
     const { code, stderr } = await saga(['migrate'], { PORT: 'eighty', DATABASE_URL: 'postgres://x@127.0.0.1:1/x' });
@@ -113,37 +135,25 @@ describe('saga dlq', () => {
   });
 
   it('saga worker checks the search attributes, answers readiness once polling, and drains on SIGTERM', async () => {
-    const healthPort = 20_000 + Math.floor(Math.random() * 20_000);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'worker'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        TEMPORAL_ADDRESS: testEnv('temporalAddress'),
-        TASK_QUEUE: `cli-worker-${randomUUID()}`,
-        LOG_LEVEL: 'warn',
-        HEALTH_PORT: String(healthPort),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const role = startRole(['worker'], {
+      DATABASE_URL: db.url,
+      TEMPORAL_ADDRESS: testEnv('temporalAddress'),
+      TASK_QUEUE: `cli-worker-${randomUUID()}`,
     });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       await waitFor(
         async () => {
-          const res = await fetch(`http://127.0.0.1:${healthPort}/health/ready`).catch(() => undefined);
+          const res = await role.probe('/health/ready').catch(() => undefined);
           return res?.status === 200 ? true : undefined;
         },
-        { timeoutMs: 60_000, description: `saga worker to be ready (it said: ${output})` },
+        { timeoutMs: 60_000, description: `saga worker to be ready (it said: ${role.output})` },
       );
-      expect((await fetch(`http://127.0.0.1:${healthPort}/health/live`)).status).toBe(200);
+      expect((await role.probe('/health/live')).status).toBe(200);
     } finally {
-      child.kill('SIGTERM');
+      role.child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
-    expect(output).not.toMatch(/\n\s+at /);
+    expect(await role.exited).toBe(0);
+    expect(role.output).not.toMatch(/\n\s+at /);
   });
 
   it('saga consume runs the notifier on the events table and stops cleanly on SIGTERM', async () => {
@@ -152,22 +162,7 @@ describe('saga dlq', () => {
     await withTransaction(db.pool, (tx) =>
       appendToStream(tx, `order-${orderId}`, 0, [{ eventType: 'order.confirmed', payload: { orderId } }]),
     );
-    const healthPort = 20_000 + Math.floor(Math.random() * 20_000);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'consume', 'notifier'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        TRANSPORT: 'postgres',
-        LOG_LEVEL: 'warn',
-        HEALTH_PORT: String(healthPort),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const role = startRole(['consume', 'notifier'], { DATABASE_URL: db.url, TRANSPORT: 'postgres' });
     try {
       const rows = await waitFor(
         async () => {
@@ -177,19 +172,18 @@ describe('saga dlq', () => {
           );
           return rows.length ? rows : undefined;
         },
-        { timeoutMs: 30_000, description: `the notification (saga consume said: ${output})` },
+        { timeoutMs: 30_000, description: `the notification (saga consume said: ${role.output})` },
       );
       expect(rows).toEqual([{ kind: 'order_confirmed', customer_id: 'cust-cli' }]);
       // Probes an orchestrator uses: live, ready while it takes work, and the delivery metrics.
-      const probe = (path: string) => fetch(`http://127.0.0.1:${healthPort}${path}`);
-      expect((await probe('/health/live')).status).toBe(200);
-      expect((await probe('/health/ready')).status).toBe(200);
-      expect(await (await probe('/metrics')).text()).toMatch(/^saga_/m);
+      expect((await role.probe('/health/live')).status).toBe(200);
+      expect((await role.probe('/health/ready')).status).toBe(200);
+      expect(await (await role.probe('/metrics')).text()).toMatch(/^saga_/m);
     } finally {
-      child.kill('SIGTERM');
+      role.child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
-    expect(output).not.toMatch(/\n\s+at /);
+    expect(await role.exited).toBe(0);
+    expect(role.output).not.toMatch(/\n\s+at /);
   });
 
   it('saga projections rebuild order-summary replays the log and swaps the table in; unknown names exit 2', async () => {
