@@ -15,7 +15,8 @@ import {
   type Scenario,
   type ScenarioContext,
 } from '../harness';
-import { freePort, spawnRole, type RoleProcess } from '../processes';
+import { freePort } from '../../src/util/free-port';
+import { spawnRole, type RoleProcess } from '../processes';
 
 /**
  * Sagas end to end from HTTP: `POST /orders` until the outcome is visible in the read model,

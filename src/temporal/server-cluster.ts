@@ -7,6 +7,7 @@ import { Connection } from '@temporalio/client';
 import Long from 'long';
 import pg from 'pg';
 import { stringify } from 'yaml';
+import { createDatabaseIfMissing } from '../store/embedded-postgres';
 import { waitFor } from '../util/wait';
 import { stopChild } from './dev-server';
 import { ensureSearchAttributes } from './search-attribute-registry';
@@ -64,8 +65,7 @@ export async function installServerSchema(options: TemporalServerOptions): Promi
       '--db',
       name,
     ];
-    if (!(await databaseExists(options.postgresUrl, name)))
-      await run(options.binaries.sqlTool, [...base, 'create-database']);
+    await createDatabaseIfMissing(options.postgresUrl, name);
     if (!(await hasSchemaVersion(options.postgresUrl, name)))
       await run(options.binaries.sqlTool, [...base, 'setup-schema', '-v', '0.0']);
     await run(options.binaries.sqlTool, [
@@ -77,27 +77,18 @@ export async function installServerSchema(options: TemporalServerOptions): Promi
   }
 }
 
-async function withClient<T>(url: string, database: string | undefined, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/** Whether the server's schema tool has set up `database` (its `schema_version` table exists). */
+async function hasSchemaVersion(url: string, database: string): Promise<boolean> {
   const u = new URL(url);
-  if (database) u.pathname = `/${database}`;
+  u.pathname = `/${database}`;
   const client = new pg.Client({ connectionString: u.toString() });
   await client.connect();
   try {
-    return await fn(client);
+    return (await client.query(`SELECT to_regclass('schema_version') AS t`)).rows[0].t !== null;
   } finally {
     await client.end();
   }
 }
-
-const databaseExists = (url: string, name: string) =>
-  withClient(
-    url,
-    undefined,
-    async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,
-  );
-
-const hasSchemaVersion = (url: string, name: string) =>
-  withClient(url, name, async (c) => (await c.query(`SELECT to_regclass('schema_version') AS t`)).rows[0].t !== null);
 
 /** The server's configuration: development-postgres12.yaml with our ports, databases and credentials. */
 export function serverConfig(options: TemporalServerOptions): string {

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -7,6 +6,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
 import { seedCatalog } from '../../src/store/catalog';
 import { FAST_SQLITE_PRAGMAS, startDevServer, type RunningDevServer } from '../../src/temporal/dev-server';
+import { freePort } from '../../src/util/free-port';
 import { waitFor } from '../../src/util/wait';
 import { createWorker } from '../../src/worker';
 import { correlationClientInterceptor } from '../../src/correlation/client-interceptor';
@@ -26,17 +26,6 @@ let server: RunningDevServer | undefined;
 let worker: Worker | undefined;
 let running: Promise<void> | undefined;
 let workerConnection: NativeConnection | undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   installQuietRuntime();
