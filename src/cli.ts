@@ -7,6 +7,7 @@ import { catalogDocs } from './docs/catalog-docs';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { startDevStack } from './dev';
+import { startCluster } from './cluster/cluster';
 import { buildApp } from './api/app';
 import { Registry } from 'prom-client';
 import { onShutdownSignal } from './runtime/signals';
@@ -121,6 +122,98 @@ program
     }),
   );
 
+const count = (name: string) => (value: string) => {
+  if (!/^\d{1,2}$/.test(value)) throw new UsageError(`${name} must be a whole number, not "${value}"`);
+  return Number(value);
+};
+const portOption = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new UsageError(`${name} must be a port (1..65535)`);
+  return n;
+};
+
+program
+  .command('cluster')
+  .description('The production-like topology on this machine, without Docker')
+  .command('up')
+  .description(
+    'Start the Temporal server on PostgreSQL and every role as its own process: 2 workers, 2 API replicas ' +
+      'behind PORT, relay + standby, 2 consumer instances (TRANSPORT, DATABASE_URL or embedded PostgreSQL)',
+  )
+  .option('--workers <n>', 'worker replicas', count('--workers'), 2)
+  .option('--apis <n>', 'API replicas behind the front door', count('--apis'), 2)
+  .option(
+    '--relays <n>',
+    'relays: one active, the others standbys (none with TRANSPORT=postgres)',
+    count('--relays'),
+    2,
+  )
+  .option('--consumers <n>', 'consumer instances sharing the partitions', count('--consumers'), 2)
+  .option(
+    '--temporal-port <port>',
+    'Temporal frontend; the server also takes the 8 ports above',
+    portOption('--temporal-port'),
+    7233,
+  )
+  .option(
+    '--postgres-port <port>',
+    'embedded PostgreSQL when DATABASE_URL is unset',
+    portOption('--postgres-port'),
+    54339,
+  )
+  .option('--data-dir <dir>', 'configuration, logs and embedded data (default <DATA_DIR>/cluster)')
+  .action(
+    (options: {
+      workers: number;
+      apis: number;
+      relays: number;
+      consumers: number;
+      temporalPort: number;
+      postgresPort: number;
+      dataDir?: string;
+    }) =>
+      run(async (config, logger) => {
+        let cluster: Awaited<ReturnType<typeof startCluster>>;
+        try {
+          cluster = await startCluster({
+            logger,
+            dataDir: options.dataDir,
+            shape: {
+              workers: options.workers,
+              apis: options.apis,
+              relays: options.relays,
+              consumers: options.consumers,
+            },
+            temporalPort: options.temporalPort,
+            postgresPort: options.postgresPort,
+          });
+        } catch (err) {
+          if (err instanceof RangeError) throw new UsageError(err.message);
+          throw err;
+        }
+        onShutdownSignal(async () => {
+          process.stdout.write('Stopping: roles drain first, then the Temporal server and PostgreSQL.\n');
+          await cluster.stop();
+          process.stdout.write('Stopped.\n');
+        });
+        const roles = cluster.processes.map((p) => `${p.name} (${p.spec.readyUrl.replace('/health/ready', '')})`);
+        process.stdout.write(
+          [
+            '',
+            'Production-like topology is running:',
+            `  HTTP API      ${cluster.urls.api}   (front door of ${options.apis} replicas)`,
+            `  Temporal gRPC ${cluster.urls.temporal}   (Temporal server on PostgreSQL; UI: temporal-ui or docker-compose)`,
+            `  PostgreSQL    ${cluster.urls.postgres.replace(/\/\/([^:/@]+):[^@]+@/, '//$1:***@')}`,
+            `  Transport     ${config.transport}`,
+            `  Processes     ${roles.join('\n                ')}`,
+            `  Logs          ${path.join(cluster.dataDir, 'logs')}`,
+            'Press Ctrl-C to stop.',
+            '',
+          ].join('\n'),
+        );
+      }),
+  );
+
 program
   .command('migrate')
   .description('Apply pending database migrations (DATABASE_URL)')
@@ -198,6 +291,7 @@ program
         namespace: temporalTarget.namespace,
         taskQueue: config.temporal.taskQueue,
         deps: activityDeps(pool, config.adapters),
+        ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
       });
       let draining = false;
       const probes = config.healthPort
@@ -231,6 +325,7 @@ program
         namespace: target.namespace,
         connection: target.connection as TemporalClientOptions['connection'],
       });
+      let draining = false;
       const app = buildApp({
         pool,
         temporal,
@@ -241,9 +336,12 @@ program
         transport: config.transport,
         limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },
         apiKeys: config.api.apiKeys,
+        draining: () => draining,
       });
       await app.listen({ port: config.api.port, host: config.api.host });
+      // SIGTERM: not ready at once, then close (fastify finishes the requests in flight).
       onShutdownSignal(async () => {
+        draining = true;
         await app.close();
         await temporal.connection.close();
         await pool.end();

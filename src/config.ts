@@ -64,6 +64,11 @@ export const envSchema = z.object({
   /** Path to a Temporal CLI binary; otherwise PATH, the cache, or a Go build is used. */
   TEMPORAL_CLI: z.string().min(1).optional(),
   TASK_QUEUE: z.string().min(1).default('orders'),
+  /**
+   * A workflow bundle built ahead (`bundleWorkflowCode`, as `saga cluster up` does), so a
+   * worker starts in a second instead of bundling src/workflows itself. Unset: bundle at start.
+   */
+  WORKFLOW_BUNDLE: z.string().min(1).optional(),
   /** HTTP API port. */
   PORT: port.default(3000),
   /** HTTP API interface. Default 0.0.0.0 with API_KEYS, 127.0.0.1 (loopback only) without. */
@@ -108,6 +113,7 @@ export interface Config {
     readonly uiPort: number;
     readonly cliPath: string | undefined;
     readonly taskQueue: string;
+    readonly workflowBundle: string | undefined;
   };
   readonly api: {
     readonly port: number;
@@ -177,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiPort: e.TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI,
       taskQueue: e.TASK_QUEUE,
+      workflowBundle: e.WORKFLOW_BUNDLE,
     },
     api: {
       port: e.PORT,

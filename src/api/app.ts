@@ -43,6 +43,8 @@ export interface ApiDeps {
   limits?: ApiLimits;
   /** Who may call: none configured means an open API (keep it on loopback). */
   apiKeys?: readonly ApiKey[];
+  /** Whether the process drains after SIGTERM: /health/ready then answers 503. Default never. */
+  draining?: () => boolean;
 }
 
 export type ResolvedApiDeps = ApiDeps & { consumers: readonly ConsumerDefinition[]; transport: TransportKind };

@@ -41,6 +41,9 @@ export function notificationFor(event: ConsumedEvent): { kind: Kind; message: st
 
 export const notifier = defineConsumer({
   name: 'notifier',
+  // Orders are independent of each other: four partitions let several `saga consume`
+  // instances share the work (each order's events stay in one partition, in order).
+  partitions: 4,
   handles: ['order.confirmed', 'order.cancelled', 'order.approval_requested'],
   async handle(event, tx: Tx) {
     const orderId = event.payload.orderId as string;

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { isAlive } from '../util/process-alive';
 import { waitFor } from '../util/wait';
 
 export interface EmbeddedPostgresOptions {
@@ -27,15 +28,6 @@ export interface RunningPostgres {
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A postmaster left running by a previous run that was killed (its parent gone) holds the

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isExecutable } from '../util/executable';
+import { findOnPath, isExecutable } from '../util/executable';
 import { goInstall } from '../util/go-install';
 
 /** The CLI tag built from Go modules: it has no `replace` directive, so `go install` accepts it. */
@@ -41,15 +41,6 @@ export function defaultCacheDir(): string {
 
 export function cachedBinaryPath(cacheDir: string = defaultCacheDir()): string {
   return path.join(cacheDir, TEMPORAL_CLI_VERSION, 'bin', 'temporal');
-}
-
-function findOnPath(binary: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, binary);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 export function hasGo(): boolean {

@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 
 /** True when `file` exists and this process may execute it. */
 export function isExecutable(file: string): boolean {
@@ -8,4 +9,14 @@ export function isExecutable(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The first executable `binary` in a PATH folder, or undefined. */
+export function findOnPath(binary: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, binary);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
 }

@@ -1,12 +1,11 @@
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { embeddedPostgresProblem, startEmbeddedPostgres } from '../../src/store/embedded-postgres';
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { freePort, isReachable } from '../../src/util/free-port';
-import { WORKFLOWS_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/worker';
+import { writeWorkflowBundle } from '../../src/worker';
 import { TEST_ENV } from './env';
 
 interface Provisioned {
@@ -103,13 +102,8 @@ async function provision(provisioned: Provisioned): Promise<void> {
 
   const pgSource = await provisionPostgres(tmp, provisioned);
 
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
-    logger: new DefaultLogger('WARN'),
-  });
   const bundlePath = path.join(tmp, 'workflow-bundle.js');
-  await writeFile(bundlePath, bundle.code);
+  await writeWorkflowBundle(bundlePath);
   process.env[TEST_ENV.workflowBundle] = bundlePath;
 
   log(

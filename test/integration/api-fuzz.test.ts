@@ -50,6 +50,8 @@ const ROUTES = [
   ['POST', '/dead-letters/:id/replay'],
   ['POST', '/dead-letters/:id/discard'],
   ['GET', '/health'],
+  ['GET', '/health/live'],
+  ['GET', '/health/ready'],
 ] as const;
 
 const printable = fc.string({

@@ -45,7 +45,7 @@ describe('HTTP API', () => {
     const res = await waitFor(async () => {
       const r = await app.inject({ method: 'GET', url: '/health' });
       const owned = Object.values(r.json().delivery?.consumers ?? {}).every(
-        (c) => (c as { partitionsOwned: number }).partitionsOwned === 1,
+        (c) => (c as { partitionsOwned: number; partitions: number }).partitionsOwned === (c as { partitions: number }).partitions,
       );
       return owned ? r : undefined;
     });
@@ -57,10 +57,34 @@ describe('HTTP API', () => {
         transport: 'postgres',
         consumers: {
           'order-summary': { instances: 1, partitionsOwned: 1, partitions: 1 },
-          notifier: { instances: 1, partitionsOwned: 1, partitions: 1 },
+          notifier: { instances: 1, partitionsOwned: 4, partitions: 4 },
         },
       },
     });
+  });
+
+  it('GET /health/live and /health/ready answer without touching dependencies; ready is 503 while draining', async () => {
+    let draining = false;
+    const deadPool = createPool('postgres://postgres@127.0.0.1:1/none');
+    const probed = buildApp({
+      pool: deadPool,
+      temporal: temporal.client,
+      taskQueue: temporal.taskQueue,
+      orders: ORDER_SETTINGS,
+      draining: () => draining,
+    });
+    try {
+      expect((await probed.inject({ method: 'GET', url: '/health/live' })).json()).toEqual({ status: 'live' });
+      const ready = await probed.inject({ method: 'GET', url: '/health/ready' });
+      expect([ready.statusCode, ready.json()]).toEqual([200, { status: 'ready' }]);
+      draining = true;
+      const drained = await probed.inject({ method: 'GET', url: '/health/ready' });
+      expect([drained.statusCode, drained.json()]).toEqual([503, { status: 'draining' }]);
+      expect((await probed.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+    } finally {
+      await probed.close();
+      await deadPool.end();
+    }
   });
 
   it('GET /health answers 503 and names PostgreSQL when it is unreachable', async () => {

@@ -111,6 +111,6 @@ test('/metrics and /health report delivery', async () => {
   expect(metrics).toContain('saga_dead_letters');
   const health = (await app.inject({ url: '/health' })).json();
   expect(health).toMatchObject({
-    delivery: { transport: 'postgres', consumers: { notifier: { instances: 1, partitionsOwned: 1 } } },
+    delivery: { transport: 'postgres', consumers: { notifier: { instances: 1, partitionsOwned: 4 } } },
   });
 });

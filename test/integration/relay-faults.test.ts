@@ -17,7 +17,7 @@ import { createLogger } from '../../src/logger';
 import { relaySubscriber } from '../../src/outbox/relay';
 import type { Pool } from '../../src/store/pool';
 import type { TransportKind } from '../../src/transports/transport';
-import { isExecutable } from '../../src/util/executable';
+import { findOnPath } from '../../src/util/executable';
 import { freePort, isReachable } from '../../src/util/free-port';
 import { waitFor, WaitTimeoutError } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
@@ -36,18 +36,12 @@ const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 const INTERVALS = { pollMs: 250, rebalanceMs: 250, standbyMs: 250 };
 const note = (line: string) => process.stderr.write(`[relay-faults] ${line}\n`);
 
-const onPath = (command: string): string | undefined =>
-  (process.env.PATH ?? '')
-    .split(path.delimiter)
-    .map((dir) => path.join(dir, command))
-    .find(isExecutable);
-
 const BROKER_URL: Record<'rabbitmq' | 'nats', string | undefined> = {
   rabbitmq: process.env.SAGA_TEST_AMQP_URL,
   nats: process.env.SAGA_TEST_NATS_URL,
 };
-const RABBITMQCTL = onPath('rabbitmqctl');
-const NATS_SERVER = onPath('nats-server');
+const RABBITMQCTL = findOnPath('rabbitmqctl');
+const NATS_SERVER = findOnPath('nats-server');
 
 /** `describe`, or `describe.skip` with one line saying why. */
 function describeIf(reason: string | null, name: string, fn: () => void): void {

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       uiPort: 8233,
       cliPath: undefined,
       taskQueue: 'orders',
+      workflowBundle: undefined,
     });
     expect(config.api.port).toBe(3000);
     expect(config.dataDir).toBe(path.resolve('.data'));

@@ -70,7 +70,37 @@ const healthSchema = z.object({
     .describe('Transport, relay (active, backlog, oldest undelivered age) and per consumer instances and partitions'),
 });
 
+const probeSchema = z.object({ status: z.enum(['live', 'ready', 'draining']) });
+
 export function healthRoutes(app: FastifyInstance, deps: ResolvedApiDeps): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  // Orchestrator probes, the same paths as the roles without an API (src/runtime/probe-server.ts).
+  // Neither touches PostgreSQL or Temporal: a dependency's outage must not restart every replica.
+  typed.get(
+    '/health/live',
+    {
+      config: { access: 'public' as const },
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness: 200 while the process serves requests',
+        response: { 200: probeSchema },
+      },
+    },
+    async () => ({ status: 'live' as const }),
+  );
+  typed.get(
+    '/health/ready',
+    {
+      config: { access: 'public' as const },
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: 503 while draining after SIGTERM, so a load balancer stops routing here first',
+        response: { 200: probeSchema, 503: probeSchema },
+      },
+    },
+    async (_request, reply) =>
+      deps.draining?.() ? reply.status(503).send({ status: 'draining' }) : reply.send({ status: 'ready' }),
+  );
   const route = {
     config: { access: 'public' as const },
     schema: {

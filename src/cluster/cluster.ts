@@ -1,0 +1,235 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfig } from '../config';
+import type { Logger } from '../logger';
+import { assertPortsFree } from '../runtime/ports';
+import { needsSimulatorMigrations } from '../simulators/migrations';
+import { seedCatalog } from '../store/catalog';
+import { startEmbeddedPostgres } from '../store/embedded-postgres';
+import { runMigrations } from '../store/migrations';
+import { createPool } from '../store/pool';
+import { resolveTemporalServer, type TemporalServerBinaries } from '../temporal/server-binary';
+import { startTemporalServer, type RunningTemporalServer } from '../temporal/server-cluster';
+import { isAlive } from '../util/process-alive';
+import { waitFor } from '../util/wait';
+import { writeWorkflowBundle } from '../worker';
+import { startFrontDoor, type FrontDoor } from './front-door';
+import { ManagedProcess } from './managed-process';
+import { DEFAULT_SHAPE, processSpecs, type ClusterShape } from './topology';
+
+export interface ClusterOptions {
+  /**
+   * The roles' environment (broker URLs, TRANSPORT, API_KEYS, adapters …), also read here for
+   * the cluster's own settings. Default process.env. The cluster sets DATABASE_URL,
+   * TEMPORAL_ADDRESS, PORT, HOST, HEALTH_PORT and WORKFLOW_BUNDLE itself.
+   */
+  env?: NodeJS.ProcessEnv;
+  /** Configuration, logs, workflow bundle and (embedded) PostgreSQL data. Default `<DATA_DIR>/cluster`. */
+  dataDir?: string;
+  /** Replicas per role. Default 2 of each. */
+  shape?: Partial<ClusterShape>;
+  /** Front door of the API replicas. Default PORT (3000); replicas and probes take the ports above it. */
+  apiPort?: number;
+  /** Temporal frontend port (the server's other services take the next 8). Default 7233. */
+  temporalPort?: number;
+  /** Embedded PostgreSQL port when DATABASE_URL is unset. Default 54339 (`saga dev` keeps 54329). */
+  postgresPort?: number;
+  /** Server binaries; default: resolved (built with Go into the cache when missing). */
+  binaries?: TemporalServerBinaries;
+  /** Command that runs `saga`. Default: this process's runtime on src/cli.ts (tsx) or dist/cli.js. */
+  sagaCommand?: [string, ...string[]];
+  logger: Logger;
+}
+
+/** A part of the cluster that can be crashed and brought back (the chaos suite does). */
+export interface Restartable {
+  /** SIGKILL: no chance to clean up. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export interface Cluster {
+  urls: { api: string; temporal: string; postgres: string };
+  processes: ManagedProcess[];
+  /** The application PostgreSQL (also the Temporal server's store), when embedded. */
+  postgres: (Restartable & { url: string }) | undefined;
+  temporal: Restartable & { address: string };
+  frontDoor: FrontDoor;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+const ROOT = path.resolve(__dirname, '../..');
+
+function defaultSagaCommand(): [string, ...string[]] {
+  const entry = require.resolve('../cli');
+  // Under tsx or jest the entry is TypeScript: run it the way `npm run saga` does.
+  return entry.endsWith('.ts') ? [process.execPath, '--import', 'tsx', entry] : [process.execPath, entry];
+}
+
+function postmasterPid(dataDir: string): number | undefined {
+  const file = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(file)) return undefined;
+  const pid = Number.parseInt(readFileSync(file, 'utf8').split('\n')[0] ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * The production-like topology on one machine: PostgreSQL (DATABASE_URL or embedded), the
+ * real Temporal server on it, migrations, then every role of ours as its own supervised
+ * process (2 workers, 2 API replicas behind one port, an active relay and a standby, 2
+ * consumer instances by default). Everything is stopped by `stop()`, in reverse order, and
+ * also when start-up fails half-way.
+ */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const env = options.env ?? process.env;
+  const config = loadConfig(env);
+  const { logger } = options;
+  const dataDir = path.resolve(options.dataDir ?? path.join(config.dataDir, 'cluster'));
+  const logDir = path.join(dataDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const shape = { ...DEFAULT_SHAPE, ...options.shape };
+  const apiPort = options.apiPort ?? config.api.port;
+  const temporalPort = options.temporalPort ?? 7233;
+  const postgresPort = options.postgresPort ?? 54339;
+  const specs = processSpecs({ shape, transport: config.transport, apiPort });
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
+    }
+  };
+  try {
+    await assertPortsFree([
+      { port: apiPort, host: config.api.host, variable: 'PORT', what: 'HTTP API front door' },
+      ...specs.map((s) => ({
+        port: Number(new URL(s.readyUrl).port),
+        host: '127.0.0.1',
+        variable: 'PORT',
+        what: `${s.name} (ports above the front door)`,
+      })),
+      ...Array.from({ length: 9 }, (_, i) => ({
+        port: temporalPort + i,
+        host: '127.0.0.1',
+        variable: '--temporal-port',
+        what: `Temporal server (frontend ${temporalPort} and the 8 ports above)`,
+      })),
+      ...(config.databaseUrl
+        ? []
+        : [{ port: postgresPort, host: '127.0.0.1', variable: '--postgres-port', what: 'embedded PostgreSQL' }]),
+    ]);
+
+    // PostgreSQL: the application's database and the Temporal server's two.
+    let postgres: Cluster['postgres'];
+    let databaseUrl: string;
+    if (config.databaseUrl) {
+      databaseUrl = config.databaseUrl;
+    } else {
+      const pgDir = path.join(dataDir, 'postgres');
+      let running = await startEmbeddedPostgres({ dataDir: pgDir, port: postgresPort });
+      databaseUrl = running.url;
+      let stopped = false;
+      cleanups.push(async () => {
+        stopped = true;
+        await running.stop();
+      });
+      postgres = {
+        url: running.url,
+        async kill() {
+          const pid = postmasterPid(pgDir);
+          if (pid === undefined || !isAlive(pid)) return;
+          process.kill(pid, 'SIGKILL');
+          // Its server processes notice the postmaster is gone and exit; a new one needs them gone.
+          await waitFor(() => !isAlive(pid), { timeoutMs: 30_000, description: 'PostgreSQL to die' });
+        },
+        async start() {
+          if (stopped) return;
+          running = await waitFor(
+            () => startEmbeddedPostgres({ dataDir: pgDir, port: postgresPort }).catch(() => undefined),
+            { timeoutMs: 60_000, intervalMs: 1000, description: 'PostgreSQL to restart' },
+          );
+        },
+      };
+    }
+    logger.info({ postgres: databaseUrl.replace(/\/\/([^:/@]+):[^@]+@/, '//$1:***@') }, 'PostgreSQL ready');
+
+    const binaries = options.binaries ?? (await resolveTemporalServer({ onProgress: (line) => logger.info(line) }));
+    const bundle = path.join(dataDir, 'workflow-bundle.js');
+    const bundled = writeWorkflowBundle(bundle);
+    const serverOptions = {
+      binaries,
+      postgresUrl: databaseUrl,
+      dataDir: path.join(dataDir, 'temporal'),
+      port: temporalPort,
+      namespace: config.temporal.namespace,
+    };
+    await mkdir(serverOptions.dataDir, { recursive: true });
+    let server: RunningTemporalServer = await startTemporalServer(serverOptions);
+    cleanups.push(() => server.stop());
+    logger.info({ address: server.address }, 'Temporal server ready');
+
+    const pool = createPool(databaseUrl);
+    try {
+      await runMigrations(pool, { simulators: needsSimulatorMigrations(config.adapters) });
+      await seedCatalog(pool);
+    } finally {
+      await pool.end();
+    }
+    await bundled;
+
+    const roleEnv: NodeJS.ProcessEnv = {
+      ...env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: server.address,
+      WORKFLOW_BUNDLE: bundle,
+    };
+    const processes = specs.map(
+      (spec) =>
+        new ManagedProcess(spec, {
+          command: options.sagaCommand ?? defaultSagaCommand(),
+          cwd: ROOT,
+          env: roleEnv,
+          logDir,
+          onEvent: (e) =>
+            e.event === 'exited' ? logger.warn(e, 'process exited; restarting it') : logger.debug(e, 'process started'),
+        }),
+    );
+    for (const p of processes) {
+      cleanups.push(() => p.stop());
+      p.start();
+    }
+    await Promise.all(processes.map((p) => p.waitReady()));
+    const frontDoor = await startFrontDoor({
+      port: apiPort,
+      host: config.api.host,
+      backends: specs.filter((s) => s.role === 'api').map((s) => Number(s.env.PORT)),
+    });
+    cleanups.push(() => frontDoor.close());
+
+    return {
+      urls: { api: frontDoor.url, temporal: server.address, postgres: databaseUrl },
+      processes,
+      postgres,
+      temporal: {
+        address: server.address,
+        async kill() {
+          if (server.pid === undefined || !isAlive(server.pid)) return;
+          const pid = server.pid;
+          process.kill(pid, 'SIGKILL');
+          await waitFor(() => !isAlive(pid), { timeoutMs: 30_000, description: 'the Temporal server to die' });
+        },
+        async start() {
+          server = await startTemporalServer(serverOptions);
+        },
+      },
+      frontDoor,
+      dataDir,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
