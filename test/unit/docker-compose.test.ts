@@ -23,6 +23,8 @@ interface Service {
   ports?: Port[];
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[] };
+  volumes?: (string | { type?: string; source?: string; target?: string; read_only?: boolean })[];
+  deploy?: { replicas?: number };
 }
 
 interface ComposeFile {
@@ -53,6 +55,59 @@ function envNames(svc: Service): string[] {
   if (!env) return [];
   if (Array.isArray(env)) return env.map((entry) => entry.split('=')[0]!);
   return Object.keys(env);
+}
+
+/** A variable's value, from the map or the list (`NAME=value`) form; undefined when unset. */
+function envValue(svc: Service, name: string): string | undefined {
+  const env = svc.environment;
+  if (!env) return undefined;
+  if (Array.isArray(env)) {
+    const entry = env.find((e) => e.split('=')[0] === name);
+    return entry === undefined ? undefined : entry.slice(name.length + 1);
+  }
+  const value = env[name];
+  return value === undefined || value === null ? undefined : String(value);
+}
+
+function healthcheckText(svc: Service): string {
+  const test = svc.healthcheck?.test;
+  return Array.isArray(test) ? test.join(' ') : (test ?? '');
+}
+
+/** Repository and tag of an image reference ("temporalio/ui:2.42.1"); tag '' when none. */
+function imageParts(image: string | undefined): { repository: string; tag: string } {
+  const ref = (image ?? '').split('@')[0]!;
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/')
+    ? { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) }
+    : { repository: ref, tag: '' };
+}
+
+/** Bind mounts as host path (resolved from the project directory), container path and read-only flag. */
+function bindMounts(svc: Service): { source: string; target: string; readOnly: boolean }[] {
+  return (svc.volumes ?? []).flatMap((v) => {
+    if (typeof v === 'object') {
+      return v.type === 'bind' && v.source && v.target
+        ? [{ source: path.resolve(ROOT, v.source), target: v.target, readOnly: v.read_only === true }]
+        : [];
+    }
+    const [source, target, mode] = v.split(':');
+    if (!source || !target || !(source.startsWith('.') || source.startsWith('/'))) return [];
+    return [{ source: path.resolve(ROOT, source), target, readOnly: (mode ?? '').split(',').includes('ro') }];
+  });
+}
+
+/** The container port a service publishes on `host`, from short or long syntax. */
+function targetPort(svc: Service, host: number): number | undefined {
+  for (const port of svc.ports ?? []) {
+    if (typeof port === 'object') {
+      if (Number(port.published) === host) return Number(port.target);
+      continue;
+    }
+    const fields = String(port).split('/')[0]!.split(':');
+    if (fields.length >= 2 && Number(fields[fields.length - 2]) === host) return Number(fields[fields.length - 1]);
+  }
+  return undefined;
 }
 
 function commandText(svc: Service): string {
@@ -105,6 +160,7 @@ function searchAttributes(): { name: string; type: string }[] {
 
 const EXPECTED_SERVICES = [
   'temporal-postgresql',
+  'temporal-schema',
   'temporal',
   'temporal-ui',
   'temporal-search-attributes',
@@ -114,7 +170,16 @@ const EXPECTED_SERVICES = [
   'migrate',
   'worker',
   'api',
+  'api-gateway',
+  'relay',
+  'consume',
 ];
+
+/** The roles without an API: their probes are on HEALTH_PORT. */
+const PROBED_ROLES = ['worker', 'relay', 'consume'];
+/** The scaled-out roles, as `saga cluster up` runs them. */
+const REPLICATED_ROLES = ['worker', 'api', 'relay', 'consume'];
+const GATEWAY_CONFIG = 'deploy/nginx/api-gateway.conf';
 
 describe('docker-compose.yml', () => {
   it('uses the Compose spec (no obsolete top-level version key)', () => {
@@ -158,12 +223,18 @@ describe('docker-compose.yml', () => {
         return [name, argv[0] ?? ''];
       }),
     );
-    expect(commands).toMatchObject({ migrate: 'migrate', worker: 'worker', api: 'api' });
+    expect(commands).toMatchObject({
+      migrate: 'migrate',
+      worker: 'worker',
+      api: 'api',
+      relay: 'relay',
+      consume: 'consume',
+    });
     const unknown = Object.entries(commands).filter(([, command]) => !known.has(command));
     expect(unknown).toEqual([]);
   });
 
-  it.each(['worker', 'api'])('gives %s the database and Temporal connection settings', (name) => {
+  it.each(['worker', 'api', 'relay', 'consume'])('gives %s the database and Temporal connection settings', (name) => {
     expect(envNames(service(name))).toEqual(
       expect.arrayContaining([
         'DATABASE_URL',
@@ -192,17 +263,34 @@ describe('docker-compose.yml', () => {
     expect(service('postgres').healthcheck?.test).toBeDefined();
   });
 
-  it('publishes the API on 3000 and the Temporal UI on 8233', () => {
-    expect(publishedPorts(service('api'))).toContain(3000);
+  it('publishes the API on 3000 through the gateway only, the Temporal UI on 8233 and gRPC on 7233', () => {
+    expect(publishedPorts(service('api-gateway'))).toContain(3000);
+    // Replicas cannot share a fixed host port: they are reached through the gateway.
+    expect(publishedPorts(service('api'))).toEqual([]);
     expect(publishedPorts(service('temporal-ui'))).toContain(8233);
+    expect(targetPort(service('temporal-ui'), 8233)).toBe(8080);
     expect(publishedPorts(service('temporal'))).toContain(7233);
   });
 
-  it('health-checks the API on GET /health', () => {
-    const test = service('api').healthcheck?.test;
-    const text = Array.isArray(test) ? test.join(' ') : (test ?? '');
-    expect(text).toMatch(/\/health\b/);
-    expect(text).toMatch(/:3000\b/);
+  it('health-checks the API on GET /health/ready on its PORT', () => {
+    const port = envValue(service('api'), 'PORT');
+    expect(port).toMatch(/^\d+$/);
+    expect(healthcheckText(service('api'))).toContain(`http://127.0.0.1:${port}/health/ready`);
+  });
+
+  it.each(REPLICATED_ROLES)('runs at least two replicas of %s', (name) => {
+    expect(service(name).deploy?.replicas ?? 1).toBeGreaterThanOrEqual(2);
+  });
+
+  it.each(PROBED_ROLES)('gives %s a HEALTH_PORT and health-checks /health/ready on it', (name) => {
+    const svc = service(name);
+    const port = envValue(svc, 'HEALTH_PORT');
+    expect(port).toMatch(/^\d+$/);
+    expect(healthcheckText(svc)).toContain(`http://127.0.0.1:${port}/health/ready`);
+  });
+
+  it.each(['worker', 'api', 'consume'])('gives %s 30 s to drain after SIGTERM', (name) => {
+    expect((service(name) as { stop_grace_period?: string }).stop_grace_period).toBe('30s');
   });
 
   it('registers every search attribute of src/temporal/search-attributes.ts with its type', () => {
@@ -214,6 +302,128 @@ describe('docker-compose.yml', () => {
       .map(({ name, type }) => `${name}=${type}`);
     expect(unregistered).toEqual([]);
     expect(command).toContain('--address temporal:7233');
+  });
+});
+
+describe('docker-compose.yml: Temporal', () => {
+  const adminTools = Object.entries(services).filter(
+    ([, svc]) => imageParts(svc.image).repository === 'temporalio/admin-tools',
+  );
+
+  it('uses no deprecated auto-setup image', () => {
+    const autoSetup = Object.entries(services)
+      .filter(([, svc]) => /(^|\/)auto-setup(:|@|$)/.test(svc.image ?? ''))
+      .map(([name]) => name);
+    expect(autoSetup).toEqual([]);
+  });
+
+  it('runs temporalio/server at the server version of the admin-tools image', () => {
+    const server = imageParts(service('temporal').image);
+    expect(server.repository).toBe('temporalio/server');
+    expect(server.tag).toMatch(/^\d+\.\d+\.\d+$/);
+    // Admin-tools tags are <server>[-tctl-<tctl>-cli-<cli>]: the schema files and tools of that server.
+    const tags = adminTools.map(([, svc]) => imageParts(svc.image).tag);
+    expect(adminTools.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['temporal-schema', 'temporal-search-attributes']),
+    );
+    expect(tags.map((tag) => tag.split('-')[0])).toEqual(tags.map(() => server.tag));
+  });
+
+  it('configures the server for its PostgreSQL through the variables of its config template', () => {
+    const temporal = service('temporal');
+    expect(envValue(temporal, 'DB')).toBe('postgres12');
+    const seeds = envValue(temporal, 'POSTGRES_SEEDS') ?? '';
+    expect(seeds in services).toBe(true);
+    expect(envValue(temporal, 'POSTGRES_USER')).toBe(envValue(service(seeds), 'POSTGRES_USER'));
+    expect(envValue(temporal, 'POSTGRES_PWD')).toBe(envValue(service(seeds), 'POSTGRES_PASSWORD'));
+    // Binding every interface: the default (the container's IP) is out of reach of a loopback health check.
+    expect(envValue(temporal, 'BIND_ON_IP')).toBe('0.0.0.0');
+  });
+
+  it.each([
+    ['DBNAME', 'temporal'],
+    ['VISIBILITY_DBNAME', 'visibility'],
+  ])('installs the schema of the server database %s before the server starts', (variable, schema) => {
+    const database = envValue(service('temporal'), variable);
+    expect(database).toMatch(/^\w+$/);
+    const command = commandText(service('temporal-schema'));
+    const tool = `temporal-sql-tool --db ${database}`;
+    expect(command).toContain(`${tool} create-database`);
+    expect(command).toContain(`${tool} setup-schema -v 0.0`);
+    expect(command).toContain(`${tool} update-schema -d /etc/temporal/schema/postgresql/v12/${schema}/versioned`);
+    expect(envValue(service('temporal-schema'), 'SQL_HOST')).toBe(envValue(service('temporal'), 'POSTGRES_SEEDS'));
+    expect(dependsOn(service('temporal'))).toMatchObject({ 'temporal-schema': 'service_completed_successfully' });
+  });
+
+  it('health-checks the server and starts the UI and the namespace job once it is healthy', () => {
+    expect(healthcheckText(service('temporal'))).toMatch(
+      /temporal operator cluster health --address 127\.0\.0\.1:7233/,
+    );
+    expect(dependsOn(service('temporal-ui'))).toMatchObject({ temporal: 'service_healthy' });
+    expect(dependsOn(service('temporal-search-attributes'))).toMatchObject({ temporal: 'service_healthy' });
+  });
+
+  it('pins the UI image to a release', () => {
+    const ui = imageParts(service('temporal-ui').image);
+    expect(ui.repository).toBe('temporalio/ui');
+    expect(ui.tag).toMatch(/^v?\d+\.\d+\.\d+$/);
+  });
+
+  it('creates the namespace the roles use when it is missing', () => {
+    const namespace = envValue(service('worker'), 'TEMPORAL_NAMESPACE');
+    const command = commandText(service('temporal-search-attributes'));
+    const flags = `--address temporal:7233 --namespace ${namespace}`;
+    // describe || create: created only when describing it fails.
+    expect(command).toMatch(
+      new RegExp(`namespace describe ${flags}\\b[^|]*\\|\\|\\s*temporal operator namespace create ${flags}\\b`),
+    );
+  });
+});
+
+describe('docker-compose.yml: api-gateway', () => {
+  const gateway = (): Service => service('api-gateway');
+  const config = existsSync(path.join(ROOT, GATEWAY_CONFIG)) ? read(GATEWAY_CONFIG) : '';
+  // Directives only: comments may mention anything.
+  const directives = config.replace(/#.*$/gm, '');
+
+  it(`mounts ${GATEWAY_CONFIG} read-only as nginx's server configuration`, () => {
+    expect(existsSync(path.join(ROOT, GATEWAY_CONFIG))).toBe(true);
+    expect(imageParts(gateway().image).repository).toBe('nginx');
+    expect(bindMounts(gateway())).toContainEqual({
+      source: path.join(ROOT, GATEWAY_CONFIG),
+      target: expect.stringMatching(/^\/etc\/nginx\/conf\.d\/[\w.-]+\.conf$/),
+      readOnly: true,
+    });
+  });
+
+  it('listens on the port it publishes', () => {
+    const target = targetPort(gateway(), 3000);
+    expect(directives).toMatch(new RegExp(`^\\s*listen\\s+(?:[\\d.]+:)?${target};`, 'm'));
+  });
+
+  it("proxies to the api service on the API's PORT, resolved through Docker's DNS per request", () => {
+    const port = envValue(service('api'), 'PORT');
+    expect(directives).toMatch(/^\s*resolver\s+127\.0\.0\.11\b/m);
+    // A variable in proxy_pass makes nginx resolve the name when it serves the request.
+    const upstream = /^\s*set\s+\$(\w+)\s+([^;\s]+);/m.exec(directives);
+    expect(upstream?.[2]).toBe(`api:${port}`);
+    expect(directives).toMatch(new RegExp(`^\\s*proxy_pass\\s+http://\\$${upstream?.[1]};`, 'm'));
+  });
+
+  it('retries the next replica on connection errors without resending non-idempotent requests', () => {
+    expect(directives).toMatch(/^\s*proxy_next_upstream\s+[^;]*\berror\b[^;]*;/m);
+    expect(directives).not.toMatch(/\bnon_idempotent\b/);
+  });
+
+  it('does not drop the request headers the API reads', () => {
+    expect(directives).not.toMatch(/^\s*proxy_pass_request_headers\s+off/m);
+    expect(directives).not.toMatch(
+      /proxy_set_header\s+(X-Correlation-Id|Idempotency-Key|X-API-Key|Authorization)\s+""/i,
+    );
+  });
+
+  it('starts once the API replicas are ready', () => {
+    expect(dependsOn(gateway())).toMatchObject({ api: 'service_healthy' });
   });
 });
 
