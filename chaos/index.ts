@@ -33,6 +33,7 @@ const program = new Command()
   .option('--concurrency <n>', 'orders in flight at once', whole('--concurrency'), 12)
   .option('--seed <n>', 'repeat a run', whole('--seed'))
   .option('--keep-data', 'keep the data folder with every process log')
+  .option('--report <file>', 'write the JSON report here (default chaos/results/chaos-<time>.json)')
   .action(
     async (options: {
       orders: number;
@@ -41,18 +42,20 @@ const program = new Command()
       concurrency: number;
       seed?: number;
       keepData?: boolean;
+      report?: string;
     }) => {
       if (options.transport !== 'nats' && options.transport !== 'rabbitmq') {
         process.stderr.write(`chaos: --transport must be nats or rabbitmq, not "${options.transport}"\n`);
         process.exit(2);
       }
+      const { report: reportFile, ...settings } = options;
       const report = await runChaos({
-        ...options,
+        ...settings,
         transport: options.transport,
         logger: createLogger(process.env.LOG_LEVEL ?? 'warn'),
       });
       process.stdout.write(`${formatReport(report)}\n`);
-      const file = await writeReport(report, path.join(__dirname, 'results'));
+      const file = await writeReport(report, reportFile ?? path.join(__dirname, 'results', `chaos-${Date.now()}.json`));
       process.stdout.write(`Report: ${path.relative(process.cwd(), file)}\n`);
       process.exit(report.ok ? 0 : 1);
     },

@@ -7,7 +7,7 @@ import { startCluster, type Cluster, type Restartable } from '../src/cluster/clu
 import type { Role } from '../src/cluster/topology';
 import type { Logger } from '../src/logger';
 import { createPool, type Pool } from '../src/store/pool';
-import { freePort, isReachable } from '../src/util/free-port';
+import { freePort, freePortBlock } from '../src/util/free-port';
 import { waitFor } from '../src/util/wait';
 import { ownNatsServer, sharedRabbitMq, type ChaosBroker } from './broker';
 import * as invariants from './invariants';
@@ -42,6 +42,8 @@ export interface ChaosOptions {
   transport?: 'nats' | 'rabbitmq';
   /** Orders in flight at once. Default 12. */
   concurrency?: number;
+  /** Pause between order starts. Default: the orders spread over the faults, about 5 s each. */
+  spacingMs?: number;
   /** Seed of the order mix and fault choices (printed, to repeat a run). Default random. */
   seed?: number;
   /** How long a faulted infrastructure part (Temporal, PostgreSQL, broker) stays down. Default 2 s. */
@@ -61,6 +63,8 @@ export interface FaultRecord {
   atMs: number;
   /** Until every process answered ready again. */
   recoveredInMs: number;
+  /** Whether orders were still being placed (later faults hit sagas that are still settling). */
+  duringLoad: boolean;
 }
 
 export interface ChaosReport {
@@ -135,11 +139,22 @@ async function placeOrder(client: Client, kind: OrderKind, customerId: string): 
 }
 
 /** Runs `tasks` with at most `limit` at once. */
-async function pooled<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+/** Runs `task` for each item, at most `limit` at once, item i starting no earlier than i × `spacingMs`. */
+async function paced<T>(
+  items: T[],
+  options: { limit: number; spacingMs: number },
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  const started = Date.now();
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await task(items[next++]!);
+    Array.from({ length: Math.min(options.limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        const wait = started + i * options.spacingMs - Date.now();
+        if (wait > 0) await sleep(wait);
+        await task(items[i]!);
+      }
     }),
   );
 }
@@ -184,8 +199,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     closers.push(() => broker.close());
 
     // Ports: a free front door with its block above, a Temporal block, PostgreSQL.
-    const apiPort = await freeBlock(10);
-    const temporalPort = await freeBlock(9, 20_000, 32_000);
+    const apiPort = await freePortBlock(10);
+    const temporalPort = await freePortBlock(9);
     progress(`seed ${seed}; starting the topology (${transport}) in ${dataDir}`);
     const cluster = await startCluster({
       env: {
@@ -204,6 +219,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       apiPort,
       temporalPort,
       postgresPort: await freePort(),
+      uiPort: 0, // nothing to look at during the run; its CPU goes to the roles
       logger: options.logger,
     });
     closers.push(() => cluster.stop());
@@ -220,7 +236,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const customerId = `chaos-${seed}`;
     let placing = true;
     const loadStarted = Date.now();
-    const load = pooled(kinds, options.concurrency ?? 12, async (kind) => {
+    // Spread over the fault schedule (about 5 s a fault), so faults land while sagas are in flight.
+    const spacingMs = options.spacingMs ?? (faultCount * 5000) / Math.max(1, orderCount);
+    const load = paced(kinds, { limit: options.concurrency ?? 12, spacingMs }, async (kind) => {
       placed.push({ kind, orderId: await placeOrder(client, kind, customerId) });
     }).finally(() => (placing = false));
 
@@ -238,9 +256,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       broker,
     };
     for (const kind of kindsInTurn) {
-      if (!placing && faults.length >= FAULT_KINDS.length) break; // keep faulting only while orders flow
       await sleep(500 + random() * 1500);
       const at = Date.now();
+      const duringLoad = placing;
       let target: string;
       if (kind === 'temporal' || kind === 'postgres' || kind === 'broker') {
         target = kind;
@@ -255,7 +273,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await victim.kill('SIGKILL');
       }
       await allReady(cluster);
-      faults.push({ kind, target, atMs: at - loadStarted, recoveredInMs: Date.now() - at });
+      faults.push({ kind, target, atMs: at - loadStarted, recoveredInMs: Date.now() - at, duringLoad });
       progress(`fault ${faults.length}: killed ${target}; all ready again after ${Date.now() - at} ms`);
     }
     await load;
@@ -310,16 +328,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-/** A port with `size - 1` free ports above it (checked by listening), between `low` and `high`. */
-async function freeBlock(size: number, low = 20_000, high = 60_000): Promise<number> {
-  for (let tries = 0; tries < 50; tries++) {
-    const base = low + Math.floor(Math.random() * (high - low - size));
-    const busy = await Promise.all(Array.from({ length: size }, (_, i) => isReachable('127.0.0.1', base + i, 200)));
-    if (!busy.some(Boolean)) return base;
-  }
-  throw new Error(`no block of ${size} free ports found`);
-}
-
 /** The report as text: what was done, and each invariant's verdict. */
 export function formatReport(report: ChaosReport): string {
   const byKind = new Map<string, number[]>();
@@ -330,7 +338,9 @@ export function formatReport(report: ChaosReport): string {
     `  orders        ${report.orders.total}: ${Object.entries(report.orders.byKind)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')}`,
-    `  faults        ${report.faults.length}: ${[...byKind]
+    `  faults        ${report.faults.length} (${report.faults.filter((f) => f.duringLoad).length} while orders were being placed): ${[
+      ...byKind,
+    ]
       .map(([k, ms]) => `${k} ×${ms.length} (recovered in ≤ ${(Math.max(...ms) / 1000).toFixed(1)} s)`)
       .join(', ')}`,
     `  retries       ${report.requestRetries} HTTP requests retried by the client`,
@@ -344,9 +354,8 @@ export function formatReport(report: ChaosReport): string {
   return lines.join('\n');
 }
 
-export async function writeReport(report: ChaosReport, dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `chaos-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+export async function writeReport(report: ChaosReport, file: string): Promise<string> {
+  await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
 }

@@ -162,6 +162,8 @@ program
     54339,
   )
   .option('--data-dir <dir>', 'configuration, logs and embedded data (default <DATA_DIR>/cluster)')
+  .option('--no-ui', 'do not start the Temporal Web UI (TEMPORAL_UI_PORT, default 8233)')
+  .option('--temporal-database <name>', "the Temporal server's database (and <name>_visibility)", 'temporal')
   .action(
     (options: {
       workers: number;
@@ -171,6 +173,8 @@ program
       temporalPort: number;
       postgresPort: number;
       dataDir?: string;
+      ui: boolean;
+      temporalDatabase: string;
     }) =>
       run(async (config, logger) => {
         let cluster: Awaited<ReturnType<typeof startCluster>>;
@@ -186,6 +190,8 @@ program
             },
             temporalPort: options.temporalPort,
             postgresPort: options.postgresPort,
+            ...(options.ui ? {} : { uiPort: 0 }),
+            temporalDatabase: options.temporalDatabase,
           });
         } catch (err) {
           if (err instanceof RangeError) throw new UsageError(err.message);
@@ -202,7 +208,8 @@ program
             '',
             'Production-like topology is running:',
             `  HTTP API      ${cluster.urls.api}   (front door of ${options.apis} replicas)`,
-            `  Temporal gRPC ${cluster.urls.temporal}   (Temporal server on PostgreSQL; UI: temporal-ui or docker-compose)`,
+            `  Temporal UI   ${cluster.urls.temporalUi ?? '(off: --no-ui)'}`,
+            `  Temporal gRPC ${cluster.urls.temporal}   (the Temporal server on PostgreSQL)`,
             `  PostgreSQL    ${cluster.urls.postgres.replace(/\/\/([^:/@]+):[^@]+@/, '//$1:***@')}`,
             `  Transport     ${config.transport}`,
             `  Processes     ${roles.join('\n                ')}`,
@@ -337,6 +344,7 @@ program
         limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },
         apiKeys: config.api.apiKeys,
         draining: () => draining,
+        trustProxy: config.api.trustProxy,
       });
       await app.listen({ port: config.api.port, host: config.api.host });
       // SIGTERM: not ready at once, then close (fastify finishes the requests in flight).
@@ -594,11 +602,13 @@ program
 
 program
   .command('temporal-server')
-  .description('Print the Temporal server (on PostgreSQL) and schema tool paths, building them with Go if needed')
+  .description(
+    'Print the Temporal server (on PostgreSQL), schema tool and Web UI server paths, building them with Go if needed',
+  )
   .action(() =>
     run(async () => {
       const binaries = await resolveTemporalServer();
-      process.stdout.write(`${binaries.server}\n${binaries.sqlTool}\n`);
+      process.stdout.write(`${binaries.server}\n${binaries.sqlTool}\n${binaries.ui}\n`);
     }),
   );
 

@@ -73,6 +73,12 @@ export const envSchema = z.object({
   PORT: port.default(3000),
   /** HTTP API interface. Default 0.0.0.0 with API_KEYS, 127.0.0.1 (loopback only) without. */
   HOST: z.string().min(1).optional(),
+  /**
+   * Behind a load balancer: which proxies' X-Forwarded-For to believe for the client address
+   * (rate limit, audit): `true` (any: only when nothing reaches the API except through the
+   * proxy), or addresses/CIDRs `10.0.0.0/8,…`. Unset: the socket's address.
+   */
+  TRUST_PROXY: z.string().min(1).optional(),
   /** API keys, `name:role:key,…` with role customer or operator; unset: an open API on loopback. */
   API_KEYS: z.string().optional(),
   /** RabbitMQ; optional for `saga dev`, required by the test suite when CI=true. */
@@ -120,6 +126,7 @@ export interface Config {
     readonly host: string;
     readonly rateLimitPerMinute: number | false;
     readonly apiKeys: readonly ApiKey[];
+    readonly trustProxy: boolean | string;
   };
   readonly amqpUrl: string | undefined;
   readonly natsUrl: string | undefined;
@@ -190,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.HOST ?? (apiKeys.length ? '0.0.0.0' : '127.0.0.1'),
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE || false,
       apiKeys,
+      trustProxy: e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY === 'false' || !e.TRUST_PROXY ? false : e.TRUST_PROXY,
     },
     amqpUrl: e.AMQP_URL,
     natsUrl: e.NATS_URL,

@@ -43,6 +43,8 @@ export interface ApiDeps {
   limits?: ApiLimits;
   /** Who may call: none configured means an open API (keep it on loopback). */
   apiKeys?: readonly ApiKey[];
+  /** X-Forwarded-For from these proxies names the client (fastify `trustProxy`). Default false. */
+  trustProxy?: boolean | string;
   /** Whether the process drains after SIGTERM: /health/ready then answers 503. Default never. */
   draining?: () => boolean;
 }
@@ -59,6 +61,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger?.child({ component: 'api' }),
     bodyLimit: 256 * 1024,
+    trustProxy: deps.trustProxy ?? false,
     // A request that has not been received whole within this time is answered 408.
     requestTimeout: 30_000,
     // URLs the router refuses (bad escapes, over-long ids) are problems like any other.

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { stringify } from 'yaml';
 import { loadConfig } from '../config';
 import type { Logger } from '../logger';
 import { assertPortsFree } from '../runtime/ports';
@@ -35,6 +36,10 @@ export interface ClusterOptions {
   temporalPort?: number;
   /** Embedded PostgreSQL port when DATABASE_URL is unset. Default 54339 (`saga dev` keeps 54329). */
   postgresPort?: number;
+  /** Temporal Web UI port; 0: no UI. Default TEMPORAL_UI_PORT (8233). */
+  uiPort?: number;
+  /** The Temporal server's database; its visibility store is `<name>_visibility`. Default `temporal`. */
+  temporalDatabase?: string;
   /** Server binaries; default: resolved (built with Go into the cache when missing). */
   binaries?: TemporalServerBinaries;
   /** Command that runs `saga`. Default: this process's runtime on src/cli.ts (tsx) or dist/cli.js. */
@@ -50,7 +55,7 @@ export interface Restartable {
 }
 
 export interface Cluster {
-  urls: { api: string; temporal: string; postgres: string };
+  urls: { api: string; temporal: string; temporalUi: string | undefined; postgres: string };
   processes: ManagedProcess[];
   /** The application PostgreSQL (also the Temporal server's store), when embedded. */
   postgres: (Restartable & { url: string }) | undefined;
@@ -75,6 +80,19 @@ function postmasterPid(dataDir: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/** The Web UI server's configuration: our server and namespace, loopback only. */
+function uiConfig(o: { temporalAddress: string; port: number; namespace: string }): string {
+  return stringify({
+    temporalGrpcAddress: o.temporalAddress,
+    host: '127.0.0.1',
+    port: o.port,
+    enableUi: true,
+    defaultNamespace: o.namespace,
+    notifyOnNewVersion: false,
+    cors: { cookieInsecure: true, allowOrigins: [`http://127.0.0.1:${o.port}`, `http://localhost:${o.port}`] },
+  });
+}
+
 /**
  * The production-like topology on one machine: PostgreSQL (DATABASE_URL or embedded), the
  * real Temporal server on it, migrations, then every role of ours as its own supervised
@@ -93,6 +111,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const apiPort = options.apiPort ?? config.api.port;
   const temporalPort = options.temporalPort ?? 7233;
   const postgresPort = options.postgresPort ?? 54339;
+  const uiPort = options.uiPort ?? config.temporal.uiPort;
   const specs = processSpecs({ shape, transport: config.transport, apiPort });
 
   const cleanups: (() => Promise<void>)[] = [];
@@ -119,6 +138,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ...(config.databaseUrl
         ? []
         : [{ port: postgresPort, host: '127.0.0.1', variable: '--postgres-port', what: 'embedded PostgreSQL' }]),
+      ...(uiPort ? [{ port: uiPort, host: '127.0.0.1', variable: 'TEMPORAL_UI_PORT', what: 'Temporal Web UI' }] : []),
     ]);
 
     // PostgreSQL: the application's database and the Temporal server's two.
@@ -164,6 +184,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       dataDir: path.join(dataDir, 'temporal'),
       port: temporalPort,
       namespace: config.temporal.namespace,
+      databases: {
+        main: options.temporalDatabase ?? 'temporal',
+        visibility: `${options.temporalDatabase ?? 'temporal'}_visibility`,
+      },
     };
     await mkdir(serverOptions.dataDir, { recursive: true });
     let server: RunningTemporalServer = await startTemporalServer(serverOptions);
@@ -185,6 +209,22 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       TEMPORAL_ADDRESS: server.address,
       WORKFLOW_BUNDLE: bundle,
     };
+    if (uiPort) {
+      const uiDir = path.join(dataDir, 'temporal-ui');
+      await mkdir(path.join(uiDir, 'config'), { recursive: true });
+      await writeFile(
+        path.join(uiDir, 'config', 'development.yaml'),
+        uiConfig({ temporalAddress: server.address, port: uiPort, namespace: config.temporal.namespace }),
+      );
+      specs.push({
+        name: 'temporal-ui',
+        role: 'temporal-ui',
+        program: binaries.ui,
+        args: ['--root', uiDir, '--config', 'config', '--env', 'development', 'start'],
+        env: {},
+        readyUrl: `http://127.0.0.1:${uiPort}/`,
+      });
+    }
     const processes = specs.map(
       (spec) =>
         new ManagedProcess(spec, {
@@ -209,7 +249,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     cleanups.push(() => frontDoor.close());
 
     return {
-      urls: { api: frontDoor.url, temporal: server.address, postgres: databaseUrl },
+      urls: {
+        api: frontDoor.url,
+        temporal: server.address,
+        temporalUi: uiPort ? `http://127.0.0.1:${uiPort}` : undefined,
+        postgres: databaseUrl,
+      },
       processes,
       postgres,
       temporal: {

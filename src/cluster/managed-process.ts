@@ -46,7 +46,7 @@ export class ManagedProcess {
   }
 
   start(): void {
-    const [program, ...leading] = this.options.command;
+    const [program, ...leading] = this.spec.program ? [this.spec.program] : this.options.command;
     const child = spawn(program, [...leading, ...this.spec.args], {
       cwd: this.options.cwd,
       env: { ...this.options.env, ...this.spec.env },

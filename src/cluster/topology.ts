@@ -7,6 +7,8 @@ import type { TransportKind } from '../transports/transport';
  */
 
 export type Role = 'worker' | 'api' | 'relay' | 'consume';
+/** Processes of the topology that are not our roles. */
+export type Auxiliary = 'temporal-ui';
 
 /** Replicas per role. */
 export interface ClusterShape {
@@ -23,8 +25,10 @@ export const DEFAULT_SHAPE: ClusterShape = { workers: 2, apis: 2, relays: 2, con
 export interface ProcessSpec {
   /** Unique per process: `worker-1`, `api-2` … */
   name: string;
-  role: Role;
-  /** `saga` arguments. */
+  role: Role | Auxiliary;
+  /** A program to run instead of `saga` (the Temporal UI server). */
+  program?: string;
+  /** `saga` arguments (or the program's). */
   args: string[];
   /** Variables this process gets on top of the cluster's environment. */
   env: Record<string, string>;

@@ -13,12 +13,17 @@ import { defaultCacheDir, hasGo } from './cli-binary';
  */
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 const SERVER_MODULE = 'go.temporal.io/server';
+/** The Web UI server of the same release train (the one the Temporal CLI v1.5.1 embeds). */
+export const TEMPORAL_UI_VERSION = 'v2.42.1';
+const UI_MODULE = 'github.com/temporalio/ui-server/v2';
 
 export interface TemporalServerBinaries {
   server: string;
   sqlTool: string;
   /** `schema/postgresql/v12` of the server module: `temporal/versioned`, `visibility/versioned`. */
   schemaDir: string;
+  /** The Temporal Web UI server (`ui-server`), its UI embedded. */
+  ui: string;
 }
 
 export class TemporalServerNotFoundError extends Error {
@@ -35,11 +40,15 @@ function cached(dir: string): TemporalServerBinaries {
     server: path.join(dir, 'bin', 'temporal-server'),
     sqlTool: path.join(dir, 'bin', 'temporal-sql-tool'),
     schemaDir: path.join(dir, 'schema', 'postgresql', 'v12'),
+    ui: path.join(dir, 'bin', 'temporal-ui-server'),
   };
 }
 
 const complete = (b: TemporalServerBinaries) =>
-  isExecutable(b.server) && isExecutable(b.sqlTool) && existsSync(path.join(b.schemaDir, 'temporal', 'versioned'));
+  isExecutable(b.server) &&
+  isExecutable(b.sqlTool) &&
+  existsSync(path.join(b.schemaDir, 'temporal', 'versioned')) &&
+  isExecutable(b.ui);
 
 /**
  * Finds the server in the cache, or builds it with Go (a minute or two on 2 cores once the
@@ -74,6 +83,16 @@ export async function resolveTemporalServer(
       binary: 'sql',
       target: binaries.sqlTool,
       label: `the Temporal SQL schema tool ${TEMPORAL_SERVER_VERSION}`,
+      onProgress: options.onProgress,
+    });
+  }
+  if (!isExecutable(binaries.ui)) {
+    await goInstall({
+      pkg: `${UI_MODULE}/cmd/server`,
+      version: TEMPORAL_UI_VERSION,
+      binary: 'server',
+      target: binaries.ui,
+      label: `the Temporal Web UI server ${TEMPORAL_UI_VERSION}`,
       onProgress: options.onProgress,
     });
   }

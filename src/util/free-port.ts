@@ -25,3 +25,17 @@ export function isReachable(host: string, port: number, timeoutMs = 1000): Promi
     socket.once('error', () => done(false));
   });
 }
+
+/**
+ * The first of `size` consecutive ports that nothing answers on, between `low` and `high`
+ * (for a topology that numbers its ports upwards from a base). Default range 20000–32000:
+ * below 32768, as the Temporal server needs, and below the OS's ephemeral ports.
+ */
+export async function freePortBlock(size: number, low = 20_000, high = 32_000): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const base = low + Math.floor(Math.random() * (high - low - size));
+    const busy = await Promise.all(Array.from({ length: size }, (_, i) => isReachable('127.0.0.1', base + i, 200)));
+    if (!busy.some(Boolean)) return base;
+  }
+  throw new Error(`no block of ${size} free ports between ${low} and ${high}`);
+}

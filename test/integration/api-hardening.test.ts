@@ -21,8 +21,9 @@ afterAll(async () => {
   await db?.drop();
 });
 
-function app(limits: Parameters<typeof buildApp>[0]['limits']): FastifyInstance {
+function app(limits: Parameters<typeof buildApp>[0]['limits'], trustProxy?: boolean): FastifyInstance {
   const built = buildApp({
+    trustProxy,
     pool: db.pool,
     temporal: temporal.client,
     taskQueue: temporal.taskQueue,
@@ -52,6 +53,19 @@ test('rate limit per API key (or client address): 429 problem with Retry-After; 
   expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(refused.json()).toMatchObject({ code: 'rate_limited', status: 429 });
   expect((await limited.inject({ url: '/products', headers: { 'x-api-key': 'b' } })).statusCode).toBe(200);
+});
+
+test('behind a trusted proxy, clients without a key are limited by their forwarded address, not the proxy', async () => {
+  const statuses = async (limited: FastifyInstance) => {
+    const out = [];
+    for (const client of ['203.0.113.1', '203.0.113.1', '203.0.113.2', '203.0.113.3']) {
+      out.push((await limited.inject({ url: '/products', headers: { 'x-forwarded-for': client } })).statusCode);
+    }
+    return out;
+  };
+  expect(await statuses(app({ rateLimitPerMinute: 2 }, true))).toEqual([200, 200, 200, 200]);
+  // Not trusted: every request comes from the proxy's own address and shares one budget.
+  expect(await statuses(app({ rateLimitPerMinute: 2 }))).toEqual([200, 200, 429, 429]);
 });
 
 test('a body nesting deeper than the limit is refused with a field error', async () => {

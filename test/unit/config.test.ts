@@ -54,7 +54,9 @@ describe('loadConfig', () => {
       ],
     });
     // No keys: an open API, on loopback only, and a public HOST is refused.
-    expect(loadConfig({}).api).toMatchObject({ host: '127.0.0.1', apiKeys: [] });
+    expect(loadConfig({}).api).toMatchObject({ host: '127.0.0.1', apiKeys: [], trustProxy: false });
+    expect(loadConfig({ TRUST_PROXY: 'true' }).api.trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).api.trustProxy).toBe('10.0.0.0/8,127.0.0.1');
     expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/HOST: an open API \(no API_KEYS\) listens on loopback only/);
     for (const bad of [
       'alice:admin:customer-key-0123456789',
