@@ -8,6 +8,8 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { startDevStack } from './dev';
 import { startCluster } from './cluster/cluster';
+import { startTracing } from './telemetry/tracing';
+import { bundleIsTraced } from './worker';
 import { buildApp } from './api/app';
 import { Registry } from 'prom-client';
 import { onShutdownSignal } from './runtime/signals';
@@ -97,10 +99,12 @@ program
   .description('Run the whole system locally: Temporal dev server + UI, PostgreSQL, worker, API')
   .action(() =>
     run(async (config, logger) => {
+      const tracing = startTracing({ serviceName: 'saga-dev' });
       const stack = await startDevStack(config, logger);
       onShutdownSignal(async (signal) => {
         logger.info({ signal }, 'stopping');
         await stack.stop();
+        await tracing.shutdown();
         process.stdout.write('Stopped.\n');
       });
       process.stdout.write(
@@ -279,6 +283,13 @@ program
   .action(() =>
     run(async (config, logger) => {
       const pool = createPool(requireDatabaseUrl(config));
+      const tracing = startTracing({ serviceName: 'saga-worker' });
+      if (tracing.enabled && config.temporal.workflowBundle && !bundleIsTraced(config.temporal.workflowBundle)) {
+        logger.warn(
+          { bundle: config.temporal.workflowBundle },
+          'tracing is on but WORKFLOW_BUNDLE was built without the OpenTelemetry workflow interceptors: workflow spans are missing',
+        );
+      }
       installTemporalRuntime(logger);
       const temporalTarget = temporalConnectOptions(config.temporal);
       // Sagas upsert the project's search attributes: check (or add) them before taking tasks.
@@ -317,6 +328,7 @@ program
       await connection.close();
       await pool.end();
       await probes?.close();
+      await tracing.shutdown();
     }),
   );
 
@@ -326,6 +338,7 @@ program
   .action(() =>
     run(async (config, logger) => {
       const pool = createPool(requireDatabaseUrl(config));
+      const tracing = startTracing({ serviceName: 'saga-api' });
       const target = temporalConnectOptions(config.temporal);
       const temporal = await createTemporalClient({
         address: target.connection.address,
@@ -353,6 +366,7 @@ program
         await app.close();
         await temporal.connection.close();
         await pool.end();
+        await tracing.shutdown();
       });
     }),
   );
@@ -365,6 +379,7 @@ async function runDelivery(
 ): Promise<void> {
   const url = requireDatabaseUrl(config);
   const pool = createPool(url, { applicationName: roles.relay ? 'saga-relay-pool' : 'saga-consume-pool' });
+  const tracing = startTracing({ serviceName: roles.relay ? 'saga-relay' : 'saga-consume' });
   // Delivery figures (backlog, lag, retries, dead letters) on the probe server's /metrics.
   const registry = new Registry();
   const delivery = await startDelivery({
@@ -385,6 +400,7 @@ async function runDelivery(
     await delivery.stop();
     await pool.end();
     await probes?.close();
+    await tracing.shutdown();
   });
 }
 

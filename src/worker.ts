@@ -1,4 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import {
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  makeWorkflowExporter,
+} from '@temporalio/interceptors-opentelemetry/lib/worker';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { activeTracing } from './telemetry/tracing';
 import {
   bundleWorkflowCode,
   DefaultLogger,
@@ -26,16 +34,53 @@ export const WORKFLOWS_PATH = require.resolve('./workflows');
 /** Workflow interceptor modules; a pre-built bundle must include them (`bundleWorkflowCode`). */
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('./workflows/interceptors')];
 
+/** The OpenTelemetry workflow interceptors (inbound, outbound, internals) for the workflow bundle. */
+export const OTEL_WORKFLOW_INTERCEPTORS =
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+
+/**
+ * With tracing on: a span per workflow task and activity (the SDK's OpenTelemetry
+ * interceptors), continuing the trace the client started; workflow spans leave through a sink
+ * into this process's span processor. Nothing at all while tracing is off.
+ */
+function tracingOptions(bundled: boolean): {
+  activity: ActivityInterceptorsFactory[];
+  workflowModules?: string[];
+  sinks?: WorkerOptions['sinks'];
+} {
+  const tracing = activeTracing();
+  if (!tracing.enabled) return { activity: [] };
+  return {
+    activity: [
+      (ctx) => ({
+        inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+        outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+      }),
+    ],
+    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor!, tracing.resource!) },
+    // A pre-built bundle must have been built with them (`writeWorkflowBundle` does when tracing).
+    ...(bundled ? {} : { workflowModules: [OTEL_WORKFLOW_INTERCEPTORS] }),
+  };
+}
+
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  const {
+    activity: tracedActivities,
+    workflowModules: tracedWorkflows,
+    ...tracing
+  } = tracingOptions(Boolean(options.workflowBundle));
   return Worker.create({
+    ...tracing,
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: createActivities(options.deps),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     interceptors: {
-      activity: [correlationActivityInterceptor],
-      ...(options.workflowBundle ? {} : { workflowModules: WORKFLOW_INTERCEPTOR_MODULES }),
+      activity: [...tracedActivities, correlationActivityInterceptor],
+      ...(options.workflowBundle
+        ? {}
+        : { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES, ...(tracedWorkflows ?? [])] }),
     },
     shutdownGraceTime: '10 seconds',
     ...options.overrides,
@@ -51,11 +96,19 @@ export async function connectWorker(target: string | NativeConnectionOptions): P
  * Bundles the workflow code (with the interceptors) once into `file`, for workers started with
  * `WORKFLOW_BUNDLE`: each then starts in about a second instead of running webpack itself.
  */
-export async function writeWorkflowBundle(file: string): Promise<void> {
+export async function writeWorkflowBundle(file: string, options: { tracing?: boolean } = {}): Promise<void> {
   const bundle = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    workflowInterceptorModules: [
+      ...WORKFLOW_INTERCEPTOR_MODULES,
+      ...(options.tracing ? [OTEL_WORKFLOW_INTERCEPTORS] : []),
+    ],
     logger: new DefaultLogger('WARN'),
   });
   await writeFile(file, bundle.code);
+}
+
+/** Whether a pre-built bundle holds the OpenTelemetry workflow interceptors. */
+export function bundleIsTraced(file: string): boolean {
+  return readFileSync(file, 'utf8').includes('OpenTelemetryInboundInterceptor');
 }

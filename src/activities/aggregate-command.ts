@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { currentTraceparent } from '../telemetry/tracing';
 import type { Decider, DomainEvent } from '../domain/decider';
 import { upcastToLatest, validateNewEvent } from '../events/catalog';
 import { currentCorrelation } from '../correlation/context';
@@ -57,6 +58,12 @@ export async function loadAggregate<S, E extends DomainEvent, C>(
   };
 }
 
+/** The activity's span, so the relay and consumers continue its trace (none while tracing is off). */
+function traceMetadata(): Pick<EventMetadata, 'traceparent'> {
+  const traceparent = currentTraceparent();
+  return traceparent ? { traceparent } : {};
+}
+
 function activityMetadata(): Pick<EventMetadata, 'workflowId' | 'runId'> {
   try {
     const execution = Context.current().info.workflowExecution;
@@ -109,7 +116,7 @@ export async function runCommand<S, E extends DomainEvent, C, R>(
           eventType: e.type,
           // Validated against the newest schema: an invalid event fails loudly and nothing is written.
           ...validateNewEvent(e.type, e.data),
-          metadata: { correlationId, causationId: input.commandId, ...activityMetadata() },
+          metadata: { correlationId, causationId: input.commandId, ...activityMetadata(), ...traceMetadata() },
         })),
       );
       return { ...p.result(events, state), lastEventId: appended.at(-1)?.eventId ?? null };

@@ -21,6 +21,7 @@ import { healthRoutes } from './routes/health';
 import { orderActionRoutes } from './routes/order-actions';
 import { orderRoutes } from './routes/orders';
 import { returnRoutes } from './routes/returns';
+import { registerRequestTracing } from './tracing';
 
 export interface ApiDeps {
   pool: Pool;
@@ -75,6 +76,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  registerRequestTracing(app);
   // Take or create the correlation id; it is answered back and made ambient for the request,
   // so logs, Temporal calls and (through the saga) every event carry it.
   app.addHook('onRequest', async (request, reply) => {

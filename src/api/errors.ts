@@ -1,4 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { isGrpcServiceError } from '@temporalio/client';
+import { isTransientDatabaseError } from '../store/transient-errors';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { currentCorrelation } from '../correlation/context';
@@ -158,6 +160,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     if (error instanceof NotFoundError) return sendProblem(reply, problem('not_found', error.message, { instance }));
     if (error instanceof ConflictError) return sendProblem(reply, problem('conflict', error.message, { instance }));
+    if (dependencyDown(error)) {
+      // PostgreSQL or Temporal unreachable (restarting, failing over): the request may be retried.
+      request.log.warn({ err }, 'a dependency is unavailable');
+      reply.header('retry-after', '1');
+      return sendProblem(
+        reply,
+        problem('unavailable', 'PostgreSQL or Temporal is unavailable; retry shortly.', { instance, status: 503 }),
+      );
+    }
     const status = error.statusCode ?? 500;
     if (status < 500 || status === 503) {
       // fastify's and its plugins' own client errors (unparseable JSON, body too large, rate limit …);
@@ -181,4 +192,16 @@ export function registerErrorHandler(app: FastifyInstance): void {
       }),
     ),
   );
+}
+
+/** gRPC UNAVAILABLE: the Temporal frontend cannot be reached (the client retried already). */
+const GRPC_UNAVAILABLE = 14;
+
+/** Whether `err` (or its cause) says a dependency is down rather than that the request is wrong. */
+function dependencyDown(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isTransientDatabaseError(e)) return true;
+    if (isGrpcServiceError(e) && e.code === GRPC_UNAVAILABLE) return true;
+  }
+  return false;
 }

@@ -177,7 +177,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
     const binaries = options.binaries ?? (await resolveTemporalServer({ onProgress: (line) => logger.info(line) }));
     const bundle = path.join(dataDir, 'workflow-bundle.js');
-    const bundled = writeWorkflowBundle(bundle);
+    // With an OTLP endpoint the roles trace, and the workers' bundle carries the workflow interceptors.
+    const bundled = writeWorkflowBundle(bundle, {
+      tracing: Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+    });
     const serverOptions = {
       binaries,
       postgresUrl: databaseUrl,

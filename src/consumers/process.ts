@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { inConsumeSpan } from '../telemetry/delivery-spans';
 import { toEnvelope } from '../events/envelope';
 import { EventSchemaViolationError, UnknownEventTypeError, UnknownEventVersionError } from '../events/errors';
 import { eventDefinition } from '../events/catalog';
@@ -180,6 +181,17 @@ export async function processDelivery(
     throw err;
   }
 
+  return inConsumeSpan(consumer.name, raw, delivery.traceparent, () => attempts(pool, consumer, raw, event, hooks));
+}
+
+/** Attempts with backoff until handled, or dead-lettered after `maxAttempts`. */
+async function attempts(
+  pool: Pool,
+  consumer: ConsumerDefinition,
+  raw: RawEvent,
+  event: ConsumedEvent,
+  hooks: ProcessHooks,
+): Promise<DeliveryOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await withTransaction(pool, (tx) => attemptOnce(tx, consumer, raw, event));

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger';
+import { publishSpans } from '../telemetry/delivery-spans';
 import type { Pool } from '../store/pool';
 import type { ConsumerTopology, Publisher, Transport } from '../transports/transport';
 import { backoffDelay } from '../util/backoff';
@@ -111,7 +112,14 @@ export class Relay {
           await this.options.wakeup.wait(this.options.pollIntervalMs ?? 1000, seen);
           continue;
         }
-        await this.publisher.publish(events);
+        const spans = publishSpans(events, this.options.transport.kind);
+        try {
+          await this.publisher.publish(events, spans.traceparents);
+          spans.end();
+        } catch (err) {
+          spans.end(err);
+          throw err;
+        }
         // A relay that lost its lock mid-publish must not move the checkpoint: the CAS refuses.
         const to = positionOf(events.at(-1)!);
         await advanceCheckpoint(this.options.pool, this.subscriber, position, to);

@@ -44,6 +44,11 @@ function afterCommit(pool: Pool, tx: Tx): void {
 /** Runs `fn` in one transaction: COMMIT when it resolves (then the `onCommit` hooks), ROLLBACK when it throws. */
 export async function withTransaction<T>(pool: Pool, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // pg-pool takes its error listener off a checked-out client: a server that goes away between
+  // two statements would then crash the process instead of failing this transaction.
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  let broken = false;
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -52,9 +57,14 @@ export async function withTransaction<T>(pool: Pool, fn: (tx: Tx) => Promise<T>)
     return result;
   } catch (err) {
     commitHooks.delete(client);
-    await client.query('ROLLBACK').catch(() => undefined);
+    // A connection that cannot even roll back is dropped, not handed to the next caller.
+    broken = await client.query('ROLLBACK').then(
+      () => false,
+      () => true,
+    );
     throw err;
   } finally {
-    client.release();
+    client.removeListener('error', ignore);
+    client.release(broken);
   }
 }

@@ -1,5 +1,7 @@
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 import { correlationClientInterceptor } from '../correlation/client-interceptor';
+import { tracingEnabled } from '../telemetry/tracing';
 
 export interface TemporalClientOptions {
   address: string;
@@ -15,6 +17,12 @@ export async function createTemporalClient(options: TemporalClientOptions): Prom
   return new Client({
     connection,
     namespace: options.namespace,
-    interceptors: { workflow: [correlationClientInterceptor()] },
+    // With tracing on, starts, signals, queries and updates continue the caller's trace.
+    interceptors: {
+      workflow: [
+        ...(tracingEnabled() ? [new OpenTelemetryWorkflowClientInterceptor()] : []),
+        correlationClientInterceptor(),
+      ],
+    },
   });
 }

@@ -8,7 +8,11 @@ export function encodeEvent(event: RawEvent): Buffer {
 }
 
 /** Reads a message body; anything that is not a stored event becomes a `malformed` delivery. */
-export function decodeMessage(body: Buffer | Uint8Array, messageId: string | undefined): Delivery {
+export function decodeMessage(
+  body: Buffer | Uint8Array,
+  messageId: string | undefined,
+  traceparent?: string,
+): Delivery {
   const text = Buffer.from(body).toString('utf8');
   let json: unknown;
   try {
@@ -21,11 +25,14 @@ export function decodeMessage(body: Buffer | Uint8Array, messageId: string | und
     const problem = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ');
     return { kind: 'malformed', messageId, text, problem: `message is not an event envelope: ${problem}` };
   }
-  return { kind: 'event', event: parsed.data as RawEvent };
+  return { kind: 'event', event: parsed.data as RawEvent, ...(traceparent ? { traceparent } : {}) };
 }
 
 /** Headers every broker message carries (the body stays the source of truth). */
-export function eventHeaders(event: RawEvent): Partial<Record<keyof typeof WIRE_HEADERS, string>> {
+export function eventHeaders(
+  event: RawEvent,
+  traceparent = typeof event.metadata.traceparent === 'string' ? event.metadata.traceparent : undefined,
+): Partial<Record<keyof typeof WIRE_HEADERS, string>> {
   const meta = event.metadata;
   return {
     'saga-event-type': event.eventType,
@@ -34,7 +41,7 @@ export function eventHeaders(event: RawEvent): Partial<Record<keyof typeof WIRE_
     'saga-stream-version': String(event.streamVersion),
     ...(typeof meta.correlationId === 'string' ? { 'saga-correlation-id': meta.correlationId } : {}),
     ...(typeof meta.causationId === 'string' ? { 'saga-causation-id': meta.causationId } : {}),
-    ...(typeof meta.traceparent === 'string' ? { traceparent: meta.traceparent } : {}),
+    ...(traceparent ? { traceparent } : {}),
   };
 }
 

@@ -142,18 +142,22 @@ class NatsPublisher implements Publisher {
     this.lost.catch(() => undefined);
   }
 
-  async publish(events: RawEvent[]): Promise<void> {
+  async publish(events: RawEvent[], traceparents?: ReadonlyMap<string, string>): Promise<void> {
     const js = jetstream(this.nc);
     // Published concurrently, each awaited for its PubAck; Nats-Msg-Id makes a re-publish
     // after a crash a server-side duplicate instead of a second message.
-    await wrap('NATS publish failed', () => Promise.race([this.lost, this.sendAll(js, events)]));
+    await wrap('NATS publish failed', () => Promise.race([this.lost, this.sendAll(js, events, traceparents)]));
   }
 
-  private sendAll(js: ReturnType<typeof jetstream>, events: RawEvent[]) {
+  private sendAll(
+    js: ReturnType<typeof jetstream>,
+    events: RawEvent[],
+    traceparents: ReadonlyMap<string, string> | undefined,
+  ) {
     return Promise.all(
       events.map((event) => {
         const h = headers();
-        for (const [k, v] of Object.entries(eventHeaders(event))) h.set(k, v);
+        for (const [k, v] of Object.entries(eventHeaders(event, traceparents?.get(event.eventId)))) h.set(k, v);
         return js.publish(subjectOf(event.eventType, this.prefix), encodeEvent(event), {
           msgID: event.eventId,
           headers: h,
@@ -189,7 +193,8 @@ class NatsPartitionSource extends BufferedPartitionSource<JsMsg> {
       try {
         for await (const message of messages) {
           const messageId = message.headers?.get('Nats-Msg-Id') || undefined;
-          this.buffer.push(decodeMessage(message.data, messageId), message);
+          const traceparent = message.headers?.get('traceparent') || undefined;
+          this.buffer.push(decodeMessage(message.data, messageId, traceparent), message);
         }
         if (this.messages === messages) this.buffer.fail(new BrokerUnavailableError('NATS consumer stopped'));
       } catch (err) {

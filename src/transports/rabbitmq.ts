@@ -80,7 +80,7 @@ class RabbitPublisher implements Publisher {
     this.lost.catch(() => undefined);
   }
 
-  async publish(events: RawEvent[]): Promise<void> {
+  async publish(events: RawEvent[], traceparents?: ReadonlyMap<string, string>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -89,13 +89,13 @@ class RabbitPublisher implements Publisher {
       );
     });
     try {
-      await Promise.race([this.send(events), this.lost, timeout]);
+      await Promise.race([this.send(events, traceparents), this.lost, timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async send(events: RawEvent[]): Promise<void> {
+  private async send(events: RawEvent[], traceparents: ReadonlyMap<string, string> | undefined): Promise<void> {
     for (const event of events) {
       const accepted = this.channel.publish(this.exchange, event.eventType, encodeEvent(event), {
         persistent: true,
@@ -104,7 +104,7 @@ class RabbitPublisher implements Publisher {
         contentType: 'application/json',
         timestamp: Math.floor(Date.parse(event.occurredAt) / 1000),
         correlationId: typeof event.metadata.correlationId === 'string' ? event.metadata.correlationId : undefined,
-        headers: eventHeaders(event),
+        headers: eventHeaders(event, traceparents?.get(event.eventId)),
       });
       if (!accepted) await new Promise((resolve) => this.channel.once('drain', resolve));
     }
@@ -144,7 +144,11 @@ class RabbitPartitionSource extends BufferedPartitionSource<ConsumeMessage> {
       this.queue,
       (message) => {
         if (!message) return this.buffer.fail(new BrokerUnavailableError(`Queue ${this.queue} was deleted`));
-        this.buffer.push(decodeMessage(message.content, message.properties.messageId), message);
+        const traceparent = message.properties.headers?.traceparent as string | Buffer | undefined;
+        this.buffer.push(
+          decodeMessage(message.content, message.properties.messageId, traceparent ? String(traceparent) : undefined),
+          message,
+        );
       },
       { noAck: false },
     );

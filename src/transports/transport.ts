@@ -13,7 +13,11 @@ export interface ConsumerTopology {
 
 /** One message as a consumer receives it: the event, or why it could not be read. */
 export type Delivery =
-  | { kind: 'event'; event: RawEvent }
+  | {
+      kind: 'event';
+      event: RawEvent;
+      /** The message's `traceparent` header (the relay's publish span). */ traceparent?: string;
+    }
   | { kind: 'malformed'; messageId: string | undefined; text: string; problem: string };
 
 /**
@@ -32,7 +36,8 @@ export interface PartitionSource {
 
 /** Publishes to a broker; resolves only once the broker confirmed every event. */
 export interface Publisher {
-  publish(events: RawEvent[]): Promise<void>;
+  /** `traceparents`: per event id, the trace context for the message headers (default: the event's own). */
+  publish(events: RawEvent[], traceparents?: ReadonlyMap<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -100,6 +100,9 @@ describe('HTTP API', () => {
       expect(res.statusCode).toBe(503);
       expect(res.json().checks.postgres.status).toBe('down');
       expect(res.json().checks.temporal.status).toBe('up');
+      // Any route that needs it: 503 with Retry-After (a client may retry), never a 500.
+      const read = await broken.inject({ method: 'GET', url: `/orders/${randomUUID()}` });
+      expect([read.statusCode, read.headers['retry-after'], read.json().code]).toEqual([503, '1', 'unavailable']);
     } finally {
       await broken.close();
       await deadPool.end();
