@@ -11,7 +11,9 @@ import { startCluster } from './cluster/cluster';
 import { startTracing } from './telemetry/tracing';
 import { bundleIsTraced } from './worker';
 import { buildApp } from './api/app';
-import { Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { registerSagaMetrics } from './telemetry/saga-metrics';
+import { freePort } from './util/free-port';
 import { onShutdownSignal } from './runtime/signals';
 import { startProbeServer } from './runtime/probe-server';
 import { AlreadyRunningError } from './runtime/dev-lock';
@@ -26,7 +28,7 @@ import { verifySearchAttributes } from './temporal/search-attribute-registry';
 import { resolveTemporalCli, TemporalCliNotFoundError } from './temporal/cli-binary';
 import { DevServerStartError } from './temporal/dev-server';
 import { createTemporalClient, type TemporalClientOptions } from './temporal/client';
-import { installTemporalRuntime } from './temporal/runtime';
+import { installTemporalRuntime, sdkMetricsText } from './temporal/runtime';
 import { connectWorker, createWorker } from './worker';
 import { activityDeps } from './ports/adapters';
 import { needsSimulatorMigrations } from './simulators/migrations';
@@ -290,7 +292,12 @@ program
           'tracing is on but WORKFLOW_BUNDLE was built without the OpenTelemetry workflow interceptors: workflow spans are missing',
         );
       }
-      installTemporalRuntime(logger);
+      // Saga figures and, from the SDK, task slots and latencies: both on the probe server's /metrics.
+      const registry = new Registry();
+      collectDefaultMetrics({ register: registry, prefix: 'saga_worker_' });
+      const sagaMetrics = registerSagaMetrics(registry, pool);
+      const sdkMetricsPort = config.healthPort ? await freePort() : undefined;
+      installTemporalRuntime(logger, { metricsPort: sdkMetricsPort });
       const temporalTarget = temporalConnectOptions(config.temporal);
       // Sagas upsert the project's search attributes: check (or add) them before taking tasks.
       const check = await createTemporalClient({
@@ -309,6 +316,7 @@ program
         namespace: temporalTarget.namespace,
         taskQueue: config.temporal.taskQueue,
         deps: activityDeps(pool, config.adapters),
+        activityInterceptors: [sagaMetrics.interceptor],
         ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
       });
       let draining = false;
@@ -316,6 +324,8 @@ program
         ? await startProbeServer({
             port: config.healthPort,
             ready: () => !draining && worker.getState() === 'RUNNING',
+            registry,
+            extraMetrics: () => sdkMetricsText(sdkMetricsPort!),
           })
         : undefined;
       // SIGTERM: not ready at once (no new work routed here), finish what is in flight, exit.

@@ -19,6 +19,7 @@ import { connectWorker, createWorker } from './worker';
 import { activityDeps } from './ports/adapters';
 import { needsSimulatorMigrations } from './simulators/migrations';
 import { Registry } from 'prom-client';
+import { registerSagaMetrics } from './telemetry/saga-metrics';
 import { CONSUMERS } from './consumers';
 import { startDelivery } from './delivery/start';
 import { transportSettings } from './delivery/transport-factory';
@@ -98,11 +99,14 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
     installTemporalRuntime(logger);
     const workerConnection = await connectWorker(server.address);
     cleanups.push(() => workerConnection.close());
+    // One registry for the API's /metrics: saga figures from the worker, delivery, HTTP.
+    const registry = new Registry();
     const worker: Worker = await createWorker({
       connection: workerConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       deps: activityDeps(pool, config.adapters),
+      activityInterceptors: [registerSagaMetrics(registry, pool).interceptor],
     });
     const running = worker.run();
     cleanups.push(async () => {
@@ -111,7 +115,6 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
     });
 
     // Consumers in-process; with a broker transport the relay too (Postgres-native needs none).
-    const registry = new Registry();
     const delivery = await startDelivery({
       pool,
       connectionString: postgres.url,

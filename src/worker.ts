@@ -25,6 +25,8 @@ export interface CreateWorkerOptions {
   deps: ActivityDeps;
   /** Pre-built workflow bundle (tests build it once). Default: bundle src/workflows at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** More activity interceptors (the saga metrics of `registerSagaMetrics`). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
   /** Extra Worker options (concurrency, shutdown grace …). */
   overrides?: Partial<WorkerOptions>;
 }
@@ -77,7 +79,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     activities: createActivities(options.deps),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     interceptors: {
-      activity: [...tracedActivities, correlationActivityInterceptor],
+      activity: [...tracedActivities, correlationActivityInterceptor, ...(options.activityInterceptors ?? [])],
       ...(options.workflowBundle
         ? {}
         : { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES, ...(tracedWorkflows ?? [])] }),

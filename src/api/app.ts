@@ -13,6 +13,7 @@ import { metricsRoute, registerMetrics } from './metrics';
 import { CONSUMERS } from '../consumers';
 import type { ConsumerDefinition } from '../consumers/consumer';
 import { registerDeliveryGauges } from '../delivery/metrics';
+import { registerSagaStateGauges } from '../telemetry/saga-metrics';
 import type { TransportKind } from '../transports/transport';
 import type { Registry } from 'prom-client';
 import { correlationRoutes } from './routes/correlations';
@@ -89,6 +90,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   });
   const registry = registerMetrics(app, deps.registry);
   registerDeliveryGauges(registry, deps.pool, deps.transport);
+  registerSagaStateGauges(registry, deps.temporal);
   registerAuth(app, deps.apiKeys ?? []);
   registerHardening(app, deps.limits);
   registerOpenApi(app);

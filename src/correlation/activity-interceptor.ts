@@ -3,11 +3,12 @@ import { runWithCorrelation } from './context';
 import { correlationFromHeaders } from './temporal-headers';
 
 /** Runs each activity inside the correlation its workflow sent as headers. */
-export const correlationActivityInterceptor: ActivityInterceptorsFactory = () => ({
+export const correlationActivityInterceptor: ActivityInterceptorsFactory = (ctx) => ({
   inbound: {
     execute(input, next) {
       const correlation = correlationFromHeaders(input.headers);
-      return correlation ? runWithCorrelation(correlation, () => next(input)) : next(input);
+      const workflowId = ctx.info.workflowExecution?.workflowId;
+      return correlation ? runWithCorrelation({ ...correlation, workflowId }, () => next(input)) : next(input);
     },
   },
 });

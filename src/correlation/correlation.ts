@@ -5,6 +5,8 @@ export interface Correlation {
   correlationId: string;
   /** The message (command or event) that caused the current work, when known. */
   causationId?: string;
+  /** The saga's workflow, when the work runs for one (activities); logged with every line. */
+  workflowId?: string;
 }
 
 /** Header names used on Temporal calls and broker messages. */

@@ -5,6 +5,9 @@ import type { Pool } from '../store/pool';
 import type { TransportKind } from '../transports/transport';
 import type { DeliveryOutcome } from '../consumers/process';
 
+/** Consumers that keep a read model (their lag is the projection lag). */
+const PROJECTIONS = new Set(['order-summary']);
+
 const SQL = {
   consumerCheckpoints: `SELECT subscriber, transaction_id::text, global_position FROM subscription_checkpoints
     WHERE subscriber LIKE 'consumer:%'`,
@@ -30,6 +33,8 @@ export function registerDeliveryGauges(registry: Registry, pool: Pool, transport
           oldest.set({ transport }, b.oldestAgeSeconds);
         }
         lag.reset();
+        projectionLag.reset();
+        const projectionAges = new Map<string, number>();
         const { rows } = await pool.query<{ subscriber: string; transaction_id: string; global_position: number }>(
           SQL.consumerCheckpoints,
         );
@@ -41,7 +46,13 @@ export function registerDeliveryGauges(registry: Registry, pool: Pool, transport
             globalPosition: row.global_position,
           });
           lag.set({ consumer: consumer!, partition: partition! }, b.events);
+          // A read model is as stale as the oldest event one of its partitions has not applied.
+          if (PROJECTIONS.has(consumer!)) {
+            const seconds = b.events > 0 ? b.oldestAgeSeconds : 0;
+            projectionAges.set(consumer!, Math.max(seconds, projectionAges.get(consumer!) ?? 0));
+          }
         }
+        for (const [projection, seconds] of projectionAges) projectionLag.set({ projection }, seconds);
         deadLetters.reset();
         const dl = await pool.query<{ consumer: string; status: string; n: number }>(SQL.deadLetters);
         for (const row of dl.rows) deadLetters.set({ consumer: row.consumer, status: row.status }, row.n);
@@ -70,6 +81,13 @@ export function registerDeliveryGauges(registry: Registry, pool: Pool, transport
     registers: [registry],
     collect: () => collect(),
   });
+  const projectionLag = new Gauge({
+    name: 'saga_projection_lag_seconds',
+    help: 'How far a read model trails the log: age of the oldest committed event it has not applied (0 when current)',
+    labelNames: ['projection'] as const,
+    registers: [registry],
+    collect: () => collect(),
+  });
   const deadLetters = new Gauge({
     name: 'saga_dead_letters',
     help: 'Unresolved dead letters by consumer and status (open, parked)',
@@ -80,7 +98,7 @@ export function registerDeliveryGauges(registry: Registry, pool: Pool, transport
 }
 
 /** Counters of the process that runs the relay or consumers. */
-export function createDeliveryCounters(registry: Registry) {
+export function createDeliveryCounters(registry: Registry, consumers: readonly string[] = []) {
   const deliveries = new Counter({
     name: 'saga_consumer_deliveries_total',
     help: 'Deliveries by consumer and outcome (handled, duplicate, skipped, parked, dead_lettered)',
@@ -99,6 +117,11 @@ export function createDeliveryCounters(registry: Registry) {
     labelNames: ['transport'] as const,
     registers: [registry],
   });
+  // Series at zero from the start, so rates and alerts see them before the first retry.
+  for (const consumer of consumers) {
+    retries.inc({ consumer }, 0);
+    deliveries.inc({ consumer, outcome: 'handled' }, 0);
+  }
   return {
     delivered: (consumer: string, outcome: DeliveryOutcome) => deliveries.inc({ consumer, outcome }),
     retried: (consumer: string) => retries.inc({ consumer }),

@@ -9,6 +9,8 @@ export interface ProbeServerOptions {
   ready: () => boolean;
   /** Served as Prometheus text on /metrics when given. */
   registry?: Registry;
+  /** More Prometheus text appended to /metrics (the Temporal SDK's own worker metrics). */
+  extraMetrics?: () => Promise<string>;
 }
 
 export interface ProbeServer {
@@ -36,10 +38,12 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
       return send(ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'not ready' }));
     }
     if (path === '/metrics' && options.registry) {
-      options.registry.metrics().then(
-        (text) => send(200, text, options.registry!.contentType),
-        () => send(500, JSON.stringify({ status: 'metrics failed' })),
-      );
+      Promise.all([options.registry.metrics(), options.extraMetrics?.().catch(() => '') ?? ''])
+        .then(([ours, sdk]) => (sdk ? `${ours}\n${sdk}` : ours))
+        .then(
+          (text) => send(200, text, options.registry!.contentType),
+          () => send(500, JSON.stringify({ status: 'metrics failed' })),
+        );
       return;
     }
     send(404, JSON.stringify({ status: 'not found' }));
