@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import {
@@ -13,6 +13,18 @@ import {
   readAlertRules,
   readDashboard,
 } from '../helpers/dashboard-metrics';
+import {
+  bindMounts,
+  compose,
+  envValue,
+  imageParts,
+  readRepoFile as read,
+  ROOT,
+  service,
+  services,
+  targetPort,
+  type Service,
+} from '../helpers/compose';
 
 /**
  * Static checks of the observability files under deploy/ (Grafana dashboard and provisioning,
@@ -20,9 +32,6 @@ import {
  * Prometheus, Grafana or Docker is needed, but a renamed metric, a dangling mount or a scrape
  * job on the wrong port fails here.
  */
-
-const ROOT = path.resolve(__dirname, '../..');
-const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8');
 
 const DASHBOARD_FILE = 'deploy/grafana/dashboards/saga-orchestrator.json';
 const PROMETHEUS_FILE = 'deploy/prometheus/prometheus.yml';
@@ -65,82 +74,12 @@ const baseName = (series: string): string => (series in METRICS ? series : serie
 
 // ---- docker-compose.yml --------------------------------------------------------------
 
-type Environment = Record<string, string | number | boolean | null> | string[];
-type Port = string | number | { target?: number | string; published?: number | string };
-type Volume = string | { type?: string; source?: string; target?: string; read_only?: boolean };
-
-interface Service {
-  image?: string;
-  environment?: Environment;
-  ports?: Port[];
-  expose?: (string | number)[];
-  volumes?: Volume[];
-  depends_on?: string[] | Record<string, { condition?: string }>;
-}
-
-const compose = parse(read('docker-compose.yml'), { merge: true }) as {
-  services?: Record<string, Service>;
-  volumes?: Record<string, unknown>;
-};
-const services = compose.services ?? {};
-
-function service(name: string): Service {
-  const found = services[name];
-  if (!found) throw new Error(`docker-compose.yml has no service "${name}"`);
-  return found;
-}
-
-function envValue(svc: Service, name: string): string | undefined {
-  const env = svc.environment;
-  if (!env) return undefined;
-  if (Array.isArray(env)) {
-    const entry = env.find((e) => e.split('=')[0] === name);
-    return entry === undefined ? undefined : entry.slice(name.length + 1);
-  }
-  const value = env[name];
-  return value === undefined || value === null ? undefined : String(value);
-}
-
-/** Bind mounts (sources starting with . or /), resolved against the repository root. */
-function bindMounts(svc: Service): { source: string; target: string; readOnly: boolean }[] {
-  return (svc.volumes ?? []).flatMap((v) => {
-    if (typeof v === 'object') {
-      if (v.type !== 'bind' || !v.source || !v.target) return [];
-      return [{ source: path.resolve(ROOT, v.source), target: v.target, readOnly: v.read_only === true }];
-    }
-    const [source = '', target = '', mode] = v.split(':');
-    if (!source.startsWith('.') && !source.startsWith('/')) return [];
-    return [{ source: path.resolve(ROOT, source), target, readOnly: (mode ?? '').split(',').includes('ro') }];
-  });
-}
-
-/** The container port a service publishes on `host`. */
-function targetPort(svc: Service, host: number): number | undefined {
-  for (const port of svc.ports ?? []) {
-    if (typeof port === 'object') {
-      if (Number(port.published) === host) return Number(port.target);
-      continue;
-    }
-    const fields = String(port).split('/')[0]!.split(':');
-    if (fields.length >= 2 && Number(fields[fields.length - 2]) === host) return Number(fields[fields.length - 1]);
-  }
-  return undefined;
-}
-
 /** Container ports reachable from the other services: published targets and `expose`. */
 function containerPorts(svc: Service): number[] {
   const published = (svc.ports ?? []).map((port) =>
     typeof port === 'object' ? Number(port.target) : Number(String(port).split('/')[0]!.split(':').pop()),
   );
   return [...published, ...(svc.expose ?? []).map((p) => Number(String(p).split('/')[0]))];
-}
-
-function imageParts(image: string | undefined): { repository: string; tag: string } {
-  const ref = (image ?? '').split('@')[0]!;
-  const colon = ref.lastIndexOf(':');
-  return colon > ref.lastIndexOf('/')
-    ? { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) }
-    : { repository: ref, tag: '' };
 }
 
 /** Where a container path of `svc` comes from on the host, through its bind mounts. */
