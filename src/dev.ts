@@ -14,7 +14,8 @@ import { createPool } from './store/pool';
 import { resolveTemporalCli } from './temporal/cli-binary';
 import { createTemporalClient } from './temporal/client';
 import { startDevServer } from './temporal/dev-server';
-import { installTemporalRuntime } from './temporal/runtime';
+import { installTemporalRuntime, sdkMetricsText } from './temporal/runtime';
+import { freePort } from './util/free-port';
 import { connectWorker, createWorker } from './worker';
 import { activityDeps } from './ports/adapters';
 import { needsSimulatorMigrations } from './simulators/migrations';
@@ -96,7 +97,9 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
 
     const temporal = await createTemporalClient({ address: server.address, namespace: config.temporal.namespace });
     cleanups.push(() => temporal.connection.close());
-    installTemporalRuntime(logger);
+    // The SDK's worker metrics on loopback, served with ours on the API's /metrics.
+    const sdkMetricsPort = await freePort();
+    installTemporalRuntime(logger, { metricsPort: sdkMetricsPort });
     const workerConnection = await connectWorker(server.address);
     cleanups.push(() => workerConnection.close());
     // One registry for the API's /metrics: saga figures from the worker, delivery, HTTP.
@@ -139,6 +142,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       registry,
       limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },
       apiKeys: config.api.apiKeys,
+      extraMetrics: () => sdkMetricsText(sdkMetricsPort),
     });
     await app.listen({ port: config.api.port, host: config.api.host });
     cleanups.push(() => app.close());

@@ -47,6 +47,8 @@ export interface ApiDeps {
   apiKeys?: readonly ApiKey[];
   /** X-Forwarded-For from these proxies names the client (fastify `trustProxy`). Default false. */
   trustProxy?: boolean | string;
+  /** More Prometheus text for GET /metrics (the SDK's worker metrics in `npm start`). Default none. */
+  extraMetrics?: () => Promise<string>;
   /** Whether the process drains after SIGTERM: /health/ready then answers 503. Default never. */
   draining?: () => boolean;
 }
@@ -98,7 +100,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   void app.register(async (routes) => {
     const r = routes as FastifyInstance;
     healthRoutes(r, deps);
-    metricsRoute(r, registry);
+    metricsRoute(r, registry, deps.extraMetrics);
     orderRoutes(r, deps);
     orderActionRoutes(r, deps);
     returnRoutes(r, deps);

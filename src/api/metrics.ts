@@ -26,11 +26,15 @@ export function registerMetrics(app: FastifyInstance, registry: Registry = new R
 }
 
 /** GET /metrics (registered with the other routes, so the OpenAPI document lists it). */
-export function metricsRoute(app: FastifyInstance, registry: Registry): void {
+export function metricsRoute(app: FastifyInstance, registry: Registry, extra?: () => Promise<string>): void {
   app.get(
     '/metrics',
     { config: { access: 'public' }, schema: { tags: ['operations'], summary: 'Prometheus text exposition' } },
-    async (_request, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()),
+    async (_request, reply) => {
+      // The Temporal SDK's own metrics, when this process runs a worker too (`npm start`).
+      const [ours, more] = await Promise.all([registry.metrics(), extra?.().catch(() => '') ?? '']);
+      return reply.header('content-type', registry.contentType).send(more ? `${ours}\n${more}` : ours);
+    },
   );
 }
 

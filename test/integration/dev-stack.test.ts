@@ -181,6 +181,17 @@ describe('saga dev (npm start)', () => {
     );
     expect(notified).toEqual([expect.objectContaining({ kind: 'order_confirmed', customerId: order.customerId })]);
 
+    // One /metrics for the one process: saga figures from its worker, the SDK's worker metrics, delivery.
+    const metrics = await waitFor(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${ports.api}/metrics`)).text();
+        return /^saga_sagas_completed_total\{saga="orderSaga"\} 1$/m.test(text) ? text : undefined;
+      },
+      { timeoutMs: 10_000, description: 'the completed saga on /metrics' },
+    );
+    expect(metrics).toMatch(/^temporal_worker_task_slots_available\{/m);
+    expect(metrics).toMatch(/^saga_consumer_deliveries_total\{consumer="notifier",outcome="handled"\} [1-9]/m);
+
     // A second instance on the same data folder says so and exits non-zero.
     const second = startDev(dataDir, { ...ports, api: await freePort(), temporal: await freePort() }, external?.url);
     started.push(second);
