@@ -1,4 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
@@ -156,13 +158,29 @@ describe('saga dlq', () => {
     expect(role.output).not.toMatch(/\n\s+at /);
   });
 
-  it('saga consume runs the notifier on the events table and stops cleanly on SIGTERM', async () => {
+  it('saga consume runs the notifier on the events table, exports its spans over OTLP and stops cleanly on SIGTERM', async () => {
+    // A stand-in OpenTelemetry collector: what the role POSTs to /v1/traces (OTLP/HTTP, protobuf).
+    const exported: { path: string; body: Buffer }[] = [];
+    const collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        exported.push({ path: req.url ?? '', body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
     const orderId = randomUUID();
     await db.pool.query('INSERT INTO orders (order_id, customer_id) VALUES ($1, $2)', [orderId, 'cust-cli']);
     await withTransaction(db.pool, (tx) =>
       appendToStream(tx, `order-${orderId}`, 0, [{ eventType: 'order.confirmed', payload: { orderId } }]),
     );
-    const role = startRole(['consume', 'notifier'], { DATABASE_URL: db.url, TRANSPORT: 'postgres' });
+    const role = startRole(['consume', 'notifier'], {
+      DATABASE_URL: db.url,
+      TRANSPORT: 'postgres',
+      OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl,
+    });
     try {
       const rows = await waitFor(
         async () => {
@@ -184,6 +202,11 @@ describe('saga dlq', () => {
     }
     expect(await role.exited).toBe(0);
     expect(role.output).not.toMatch(/\n\s+at /);
+    // Shutdown flushed the consumer's span for the event to the collector.
+    collector.close();
+    const traces = exported.filter((e) => e.path === '/v1/traces');
+    expect(traces.length).toBeGreaterThan(0);
+    expect(Buffer.concat(traces.map((t) => t.body)).toString('latin1')).toContain('consume notifier order.confirmed');
   });
 
   it('saga projections rebuild order-summary replays the log and swaps the table in; unknown names exit 2', async () => {
