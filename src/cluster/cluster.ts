@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -7,7 +6,7 @@ import type { Logger } from '../logger';
 import { assertPortsFree } from '../runtime/ports';
 import { needsSimulatorMigrations } from '../simulators/migrations';
 import { seedCatalog } from '../store/catalog';
-import { startEmbeddedPostgres } from '../store/embedded-postgres';
+import { postmasterPid, startEmbeddedPostgres } from '../store/embedded-postgres';
 import { runMigrations } from '../store/migrations';
 import { createPool } from '../store/pool';
 import { resolveTemporalServer, type TemporalServerBinaries } from '../temporal/server-binary';
@@ -71,13 +70,6 @@ function defaultSagaCommand(): [string, ...string[]] {
   const entry = require.resolve('../cli');
   // Under tsx or jest the entry is TypeScript: run it the way `npm run saga` does.
   return entry.endsWith('.ts') ? [process.execPath, '--import', 'tsx', entry] : [process.execPath, entry];
-}
-
-function postmasterPid(dataDir: string): number | undefined {
-  const file = path.join(dataDir, 'postmaster.pid');
-  if (!existsSync(file)) return undefined;
-  const pid = Number.parseInt(readFileSync(file, 'utf8').split('\n')[0] ?? '', 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** The Web UI server's configuration: our server and namespace, loopback only. */

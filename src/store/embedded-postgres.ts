@@ -29,15 +29,21 @@ export interface RunningPostgres {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
+/** The postmaster's pid from its pid file in `dataDir` (the file's first line), if there is one. */
+export function postmasterPid(dataDir: string): number | undefined {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
 /**
  * A postmaster left running by a previous run that was killed (its parent gone) holds the
  * data folder; stop it so this run can start cleanly.
  */
 async function stopOrphanedPostmaster(dataDir: string): Promise<void> {
-  const pidFile = path.join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const pid = postmasterPid(dataDir);
+  if (pid === undefined || !isAlive(pid)) return;
   process.kill(pid, 'SIGINT'); // PostgreSQL's "fast" shutdown
   await waitFor(() => !isAlive(pid), { timeoutMs: 30_000, description: `old PostgreSQL (pid ${pid}) to stop` });
 }

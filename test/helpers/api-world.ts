@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { buildApp, type ApiDeps } from '../../src/api/app';
 import { CONSUMERS } from '../../src/consumers';
 import { startDelivery, type Delivery } from '../../src/delivery/start';
+import type { TransportSettings } from '../../src/delivery/transport-factory';
 import { createLogger } from '../../src/logger';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from './saga-world';
 
@@ -17,17 +18,7 @@ export async function startApiWorld(
 ): Promise<ApiWorld> {
   const world = await startSagaWorld();
   const registry = new Registry();
-  const delivery = await startDelivery({
-    pool: world.db.pool,
-    connectionString: world.db.url,
-    transport: { kind: 'postgres' },
-    consumers: CONSUMERS,
-    topology: CONSUMERS,
-    relay: false,
-    logger: createLogger('silent'),
-    registry,
-    intervals: { pollMs: 250, rebalanceMs: 250 },
-  });
+  const delivery = await startProjectDelivery(world.db, { kind: 'postgres' }, registry);
   const app = buildApp({
     pool: world.db.pool,
     temporal: world.temporal.client,
@@ -43,4 +34,26 @@ export async function stopApiWorld(world: ApiWorld | undefined): Promise<void> {
   await world?.app.close();
   await world?.delivery.stop();
   await stopSagaWorld(world);
+}
+
+/**
+ * The project's consumers (and, with a broker, the relay) in this process on `db`, polling
+ * fast, as the API worlds and the observability tests run them.
+ */
+export function startProjectDelivery(
+  db: { pool: ApiDeps['pool']; url: string },
+  transport: TransportSettings,
+  registry: Registry,
+): Promise<Delivery> {
+  return startDelivery({
+    pool: db.pool,
+    connectionString: db.url,
+    transport,
+    consumers: CONSUMERS,
+    topology: CONSUMERS,
+    relay: transport.kind !== 'postgres',
+    logger: createLogger('silent'),
+    registry,
+    intervals: { pollMs: 250, rebalanceMs: 250 },
+  });
 }

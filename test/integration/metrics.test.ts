@@ -5,13 +5,13 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildApp } from '../../src/api/app';
 import { CONSUMERS } from '../../src/consumers';
-import { startDelivery, type Delivery } from '../../src/delivery/start';
+import type { Delivery } from '../../src/delivery/start';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
-import { createLogger } from '../../src/logger';
 import { seedCatalog } from '../../src/store/catalog';
 import { createTemporalClient } from '../../src/temporal/client';
 import { freePort } from '../../src/util/free-port';
 import { waitFor } from '../../src/util/wait';
+import { startProjectDelivery } from '../helpers/api-world';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { metricNamesInDeployFiles } from '../helpers/dashboard-metrics';
 import { isolatedTransport, openDeadLetter, removeBrokerResources, transportsUnderTest } from '../helpers/delivery';
@@ -55,17 +55,7 @@ beforeAll(async () => {
   worker.stdout!.on('data', (c: Buffer) => (workerOutput += c.toString()));
   worker.stderr!.on('data', (c: Buffer) => (workerOutput += c.toString()));
   transport = isolatedTransport(kind);
-  delivery = await startDelivery({
-    pool: db.pool,
-    connectionString: db.url,
-    transport,
-    consumers: CONSUMERS,
-    topology: CONSUMERS,
-    relay: true,
-    logger: createLogger('silent'),
-    registry,
-    intervals: { pollMs: 250, rebalanceMs: 250 },
-  });
+  delivery = await startProjectDelivery(db, transport, registry);
   const temporal = await createTemporalClient({ address: testEnv('temporalAddress'), namespace: 'default' });
   closeClient = () => temporal.connection.close();
   app = buildApp({

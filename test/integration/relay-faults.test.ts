@@ -1,12 +1,11 @@
 // Faults on the way from the log to the consumers: the relay killed with SIGKILL mid-publish
 // and restarted, the active relay killed while a standby waits, and each broker going away
 // under load. Whatever happens, every event must take effect exactly once, in stream order.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
@@ -18,7 +17,8 @@ import { relaySubscriber } from '../../src/outbox/relay';
 import type { Pool } from '../../src/store/pool';
 import type { TransportKind } from '../../src/transports/transport';
 import { findOnPath } from '../../src/util/executable';
-import { freePort, isReachable } from '../../src/util/free-port';
+import { isReachable } from '../../src/util/free-port';
+import { ownNatsServer, sharedRabbitMq } from '../../chaos/broker';
 import { waitFor, WaitTimeoutError } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import {
@@ -377,16 +377,6 @@ for (const kind of BROKERS) {
 
 // ---------------------------------------------------------------------------------------------
 
-let rabbitDown = false;
-const rabbitmqctl = async (command: 'stop_app' | 'start_app') => {
-  await promisify(execFile)(RABBITMQCTL!, [command], { timeout: 60_000 });
-  rabbitDown = command === 'stop_app';
-};
-afterAll(async () => {
-  // Whatever happened above, never leave the shared broker stopped.
-  if (rabbitDown) await rabbitmqctl('start_app');
-});
-
 describeIf(
   brokerMissing('rabbitmq') ?? (RABBITMQCTL ? null : 'rabbitmqctl is not on PATH'),
   'RabbitMQ outage under load',
@@ -396,6 +386,9 @@ describeIf(
       const { delivery, registry } = await startHere(world, { relay: true });
       const { pool } = world.db;
       const amqp = new URL(BROKER_URL.rabbitmq!);
+      // The chaos suite's handle on the shared broker: stop_app / start_app, never left stopped.
+      const rabbit = await sharedRabbitMq(BROKER_URL.rabbitmq!);
+      atEnd('start RabbitMQ again if it is stopped', () => rabbit.close());
 
       const load = new Load(pool, { writers: 6, streamsPerWriter: 8, pauseMs: 10 });
       atEnd('stop the load', () => load.stop());
@@ -403,7 +396,7 @@ describeIf(
 
       const stoppedAt = Date.now();
       try {
-        await rabbitmqctl('stop_app');
+        await rabbit.kill();
         expect(await isReachable(amqp.hostname, Number(amqp.port || 5672))).toBe(false);
         const appendedAtStop = load.appended;
         // The relay notices: its next publish fails.
@@ -415,7 +408,7 @@ describeIf(
         });
         expect(load.appended).toBeGreaterThan(appendedAtStop);
       } finally {
-        if (rabbitDown) await rabbitmqctl('start_app');
+        await rabbit.start();
       }
       const startedAt = Date.now();
 
@@ -441,30 +434,14 @@ describeIf(
   'NATS outage under load (a nats-server of its own)',
   () => {
     test('nats-server killed with SIGKILL and restarted on its store: every event once, in order', async () => {
-      const port = await freePort();
       const storeDir = await mkdtemp(path.join(os.tmpdir(), 'saga-nats-'));
       atEnd('remove the NATS store', () => rm(storeDir, { recursive: true, force: true }));
+      // The chaos suite's own nats-server: SIGKILLed and restarted on its store.
+      const server = await ownNatsServer(storeDir);
       // Registered before the world's clean-up, so it runs after: delivery stops against a live server.
-      let server: ChildProcess | undefined;
-      atEnd('kill nats-server', async () => server && killChild(server));
-      const startServer = async () => {
-        const child = spawn(NATS_SERVER!, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        server = child;
-        let log = '';
-        child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-        await waitFor(
-          async () => {
-            if (child.exitCode !== null) throw new Error(`nats-server exited (${child.exitCode}):\n${log}`);
-            return isReachable('127.0.0.1', port, 200);
-          },
-          { timeoutMs: 15_000, description: `nats-server on port ${port}` },
-        );
-      };
-      await startServer();
+      atEnd('kill nats-server', () => server.close());
 
-      const world = await createWorld('nats', { natsUrl: `nats://127.0.0.1:${port}`, partitions: 2 });
+      const world = await createWorld('nats', { natsUrl: server.env.NATS_URL, partitions: 2 });
       const { registry } = await startHere(world, { relay: true });
       const { pool } = world.db;
 
@@ -473,7 +450,7 @@ describeIf(
       await waitFor(async () => (await handled(pool)) >= 300, { timeoutMs: 30_000, description: 'delivery' });
 
       const killedAt = Date.now();
-      await killChild(server!);
+      await server.kill();
       const appendedAtKill = load.appended;
       // Load while the broker is down: a backlog of events committed behind its back.
       await waitFor(() => load.appended >= appendedAtKill + OUTAGE_BACKLOG, {
@@ -481,7 +458,7 @@ describeIf(
         description: 'events appended while NATS is down',
       });
       expect(load.appended).toBeGreaterThan(appendedAtKill);
-      await startServer();
+      await server.start();
       const startedAt = Date.now();
 
       // Everything written up to the restart is delivered while writers go on, then they stop.

@@ -5,15 +5,15 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildApp } from '../../src/api/app';
 import { CONSUMERS } from '../../src/consumers';
-import { startDelivery, type Delivery } from '../../src/delivery/start';
+import type { Delivery } from '../../src/delivery/start';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
-import { createLogger } from '../../src/logger';
 import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
 import { seedCatalog } from '../../src/store/catalog';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing';
 import { createTemporalClient } from '../../src/temporal/client';
 import { waitFor } from '../../src/util/wait';
 import { createWorker } from '../../src/worker';
+import { startProjectDelivery } from '../helpers/api-world';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { isolatedTransport, removeBrokerResources } from '../helpers/delivery';
 import { testEnv } from '../helpers/env';
@@ -56,17 +56,7 @@ maybe(`tracing over ${transportKind}`, () => {
     });
     worker = { worker: w, running: w.run(), connection };
     transport = isolatedTransport(transportKind!);
-    delivery = await startDelivery({
-      pool: db.pool,
-      connectionString: db.url,
-      transport,
-      consumers: CONSUMERS,
-      topology: CONSUMERS,
-      relay: true,
-      logger: createLogger('silent'),
-      registry: new Registry(),
-      intervals: { pollMs: 250, rebalanceMs: 250 },
-    });
+    delivery = await startProjectDelivery(db, transport, new Registry());
     app = buildApp({
       pool: db.pool,
       temporal,
