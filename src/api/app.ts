@@ -23,6 +23,12 @@ import { orderActionRoutes } from './routes/order-actions';
 import { orderRoutes } from './routes/orders';
 import { returnRoutes } from './routes/returns';
 import { registerRequestTracing } from './tracing';
+import { registerAudit } from './audit';
+import { consoleRoutes } from './console/route';
+import { operationsRoutes } from './routes/operations';
+import { orderStoryRoutes } from './routes/order-story';
+import { ordersLiveRoute } from './routes/orders-live';
+import { sagaOperatorRoutes } from './routes/saga-operator';
 
 export interface ApiDeps {
   pool: Pool;
@@ -49,6 +55,8 @@ export interface ApiDeps {
   trustProxy?: boolean | string;
   /** More Prometheus text for GET /metrics (the SDK's worker metrics in `npm start`). Default none. */
   extraMetrics?: () => Promise<string>;
+  /** The Temporal Web UI, for links to workflows (the console, an order's story). Default none. */
+  temporalUi?: { url: string; namespace: string };
   /** Whether the process drains after SIGTERM: /health/ready then answers 503. Default never. */
   draining?: () => boolean;
 }
@@ -94,6 +102,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   registerDeliveryGauges(registry, deps.pool, deps.transport);
   registerSagaStateGauges(registry, deps.temporal);
   registerAuth(app, deps.apiKeys ?? []);
+  registerAudit(app, deps.pool, deps.logger);
   registerHardening(app, deps.limits);
   registerOpenApi(app);
   // Routes in a context registered after the plugins, so rate limiting and the rest see them.
@@ -106,6 +115,11 @@ export function buildApp(options: ApiDeps): FastifyInstance {
     returnRoutes(r, deps);
     correlationRoutes(r, deps);
     deadLetterRoutes(r, deps);
+    sagaOperatorRoutes(r, deps);
+    operationsRoutes(r, deps);
+    orderStoryRoutes(r, deps);
+    ordersLiveRoute(r, deps);
+    consoleRoutes(r);
   });
   return app;
 }

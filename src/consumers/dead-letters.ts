@@ -40,6 +40,10 @@ export interface DeadLetterFilter {
   eventType?: string;
   /** Default: the unresolved ones (open and parked). */
   status?: DeadLetterStatus | 'unresolved' | 'all';
+  /** Only this stream's (e.g. `order-<orderId>`). */
+  streamId?: string | undefined;
+  /** Only this reason (handler_failed, malformed, unknown_type, unknown_version, invalid_payload, parked). */
+  reason?: string | undefined;
   /** Default 100. */
   limit?: number;
 }
@@ -64,6 +68,7 @@ const SQL = {
   list: `SELECT ${COLUMNS} FROM dead_letters
     WHERE ($1::text IS NULL OR consumer = $1) AND ($2::text IS NULL OR event_type = $2)
       AND (CASE $3::text WHEN 'all' THEN true WHEN 'unresolved' THEN status IN ('open', 'parked') ELSE status = $3 END)
+      AND ($5::text IS NULL OR stream_id = $5) AND ($6::text IS NULL OR reason = $6)
     ORDER BY id LIMIT $4`,
   show: `SELECT ${COLUMNS}, stack, event FROM dead_letters WHERE id = $1`,
   lock: `SELECT ${COLUMNS}, event FROM dead_letters WHERE id = $1 FOR UPDATE`,
@@ -76,6 +81,16 @@ const SQL = {
   record: `INSERT INTO dead_letter_actions (dead_letter_id, action, actor, outcome, detail) VALUES ($1, $2, $3, $4, $5)`,
   nextParked: `SELECT id FROM dead_letters WHERE consumer = $1 AND stream_id = $2 AND status = 'parked'
     ORDER BY global_position LIMIT 1`,
+  // Bulk actions pick the open dead letters a filter matches, in log order: the parked events
+  // behind each are released by resolving it.
+  matching: `SELECT id FROM dead_letters
+    WHERE status = 'open' AND ($1::text IS NULL OR consumer = $1) AND ($2::text IS NULL OR event_type = $2)
+      AND ($3::text IS NULL OR reason = $3) AND ($4::timestamptz IS NULL OR first_failed_at >= $4)
+      AND ($5::timestamptz IS NULL OR first_failed_at < $5)
+    ORDER BY global_position, id`,
+  parkedBehind: `SELECT count(*)::int AS n FROM dead_letters p WHERE p.status = 'parked'
+    AND EXISTS (SELECT 1 FROM dead_letters d WHERE d.id = ANY($1::bigint[])
+      AND d.consumer = p.consumer AND d.stream_id = p.stream_id)`,
   // A discarded event counts as handled: a redelivery of it must not take effect later.
   markHandled: `INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 } as const;
@@ -122,6 +137,8 @@ export async function listDeadLetters(db: Pool, filter: DeadLetterFilter = {}): 
     filter.eventType ?? null,
     filter.status ?? 'unresolved',
     filter.limit ?? 100,
+    filter.streamId ?? null,
+    filter.reason ?? null,
   ]);
   return rows.map(toDeadLetter);
 }
@@ -260,4 +277,80 @@ export async function discardDeadLetter(
   });
   const letter = await showDeadLetter(pool, id);
   return { deadLetter: letter, outcome: 'discarded', released: await releaseParked(pool, consumers, letter, actor) };
+}
+
+/** Which dead letters a bulk action takes: the open ones matching every field given. */
+export interface BulkFilter {
+  consumer?: string | undefined;
+  eventType?: string | undefined;
+  reason?: string | undefined;
+  /** First failed at or after (ISO 8601). */
+  from?: string | undefined;
+  /** First failed before (ISO 8601). */
+  to?: string | undefined;
+}
+
+export interface BulkResult {
+  dryRun: boolean;
+  /** Open dead letters the filter matched. */
+  matched: number;
+  /** Parked events of the same streams waiting behind them (released when they resolve). */
+  parkedBehind: number;
+  counts: { applied: number; duplicate: number; failed: number; discarded: number; skipped: number; released: number };
+  results: { id: number; outcome: ActionResult['outcome'] | 'skipped' | 'matched'; error?: string }[];
+}
+
+async function matchingIds(pool: Pool, filter: BulkFilter): Promise<number[]> {
+  const { rows } = await pool.query<{ id: string }>(SQL.matching, [
+    filter.consumer ?? null,
+    filter.eventType ?? null,
+    filter.reason ?? null,
+    filter.from ?? null,
+    filter.to ?? null,
+  ]);
+  return rows.map((r) => Number(r.id));
+}
+
+/**
+ * Replays or discards every open dead letter a filter matches, one at a time in log order,
+ * each exactly as the single action would (its parked events released after it). A dead letter
+ * resolved meanwhile, or waiting behind another, is skipped; a second run finds nothing left.
+ * With `dryRun`, only counts.
+ */
+export async function bulkResolve(
+  pool: Pool,
+  consumers: readonly ConsumerDefinition[],
+  action: 'replay' | 'discard',
+  filter: BulkFilter,
+  options: { actor: string; dryRun?: boolean; note?: string },
+): Promise<BulkResult> {
+  const ids = await matchingIds(pool, filter);
+  const { rows } = await pool.query<{ n: number }>(SQL.parkedBehind, [ids]);
+  const result: BulkResult = {
+    dryRun: options.dryRun ?? false,
+    matched: ids.length,
+    parkedBehind: rows[0]!.n,
+    counts: { applied: 0, duplicate: 0, failed: 0, discarded: 0, skipped: 0, released: 0 },
+    results: [],
+  };
+  if (result.dryRun) {
+    result.results = ids.map((id) => ({ id, outcome: 'matched' }));
+    return result;
+  }
+  for (const id of ids) {
+    try {
+      const done =
+        action === 'replay'
+          ? await replayDeadLetter(pool, consumers, id, options.actor)
+          : await discardDeadLetter(pool, consumers, id, options.actor, options.note);
+      result.counts[done.outcome]++;
+      result.counts.released += done.released.filter((r) => r.outcome !== 'failed').length;
+      result.results.push({ id, outcome: done.outcome, ...(done.error ? { error: done.error } : {}) });
+    } catch (err) {
+      if (!(err instanceof DeadLetterStateError || err instanceof DeadLetterNotFoundError)) throw err;
+      result.counts.skipped++;
+      result.results.push({ id, outcome: 'skipped', error: err.message });
+    }
+  }
+  return result;
 }

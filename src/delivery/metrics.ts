@@ -1,61 +1,37 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { backlogAfter, peekCheckpoint } from '../outbox/reader';
-import { relaySubscriber } from '../outbox/relay';
 import type { Pool } from '../store/pool';
 import type { TransportKind } from '../transports/transport';
 import type { DeliveryOutcome } from '../consumers/process';
-
-/** Consumers that keep a read model (their lag is the projection lag). */
-const PROJECTIONS = new Set(['order-summary']);
-
-const SQL = {
-  consumerCheckpoints: `SELECT subscriber, transaction_id::text, global_position FROM subscription_checkpoints
-    WHERE subscriber LIKE 'consumer:%'`,
-  deadLetters: `SELECT consumer, status, count(*)::int AS n FROM dead_letters
-    WHERE status IN ('open', 'parked') GROUP BY consumer, status`,
-} as const;
+import { deliveryStatus } from './status';
 
 /**
  * Delivery figures read from the database at scrape time (any process with a pool can serve
- * them): relay backlog and the age of the oldest undelivered event, per-consumer lag on the
- * Postgres-native transport, unresolved dead letters.
+ * them): relay backlog and the age of the oldest undelivered event, per-consumer lag,
+ * read-model lag, unresolved dead letters.
  */
 export function registerDeliveryGauges(registry: Registry, pool: Pool, transport: TransportKind): void {
-  // One collect fills all four, so a scrape costs a handful of queries.
+  // One collect fills all five, so a scrape costs a handful of queries.
   let collecting: Promise<void> | undefined;
   const collect = (): Promise<void> =>
     (collecting ??= (async () => {
       try {
-        if (transport !== 'postgres') {
-          const position = await peekCheckpoint(pool, relaySubscriber(transport));
-          const b = await backlogAfter(pool, position);
-          backlog.set({ transport }, b.events);
-          oldest.set({ transport }, b.oldestAgeSeconds);
+        const status = await deliveryStatus(pool, transport, []);
+        if (status.relay) {
+          backlog.set({ transport }, status.relay.backlog);
+          oldest.set({ transport }, status.relay.oldestUndeliveredAgeSeconds);
         }
         lag.reset();
         projectionLag.reset();
-        const projectionAges = new Map<string, number>();
-        const { rows } = await pool.query<{ subscriber: string; transaction_id: string; global_position: number }>(
-          SQL.consumerCheckpoints,
-        );
-        for (const row of rows) {
-          const [, consumer, partition, via = 'postgres'] = row.subscriber.split(':');
-          if (via !== transport) continue; // markers left by another transport
-          const b = await backlogAfter(pool, {
-            transactionId: row.transaction_id,
-            globalPosition: row.global_position,
-          });
-          lag.set({ consumer: consumer!, partition: partition! }, b.events);
-          // A read model is as stale as the oldest event one of its partitions has not applied.
-          if (PROJECTIONS.has(consumer!)) {
-            const seconds = b.events > 0 ? b.oldestAgeSeconds : 0;
-            projectionAges.set(consumer!, Math.max(seconds, projectionAges.get(consumer!) ?? 0));
+        deadLetters.reset();
+        for (const consumer of status.consumers) {
+          for (const p of consumer.lag)
+            lag.set({ consumer: consumer.name, partition: String(p.partition) }, p.lagEvents);
+          for (const s of ['open', 'parked'] as const) {
+            if (consumer.deadLetters[s] > 0)
+              deadLetters.set({ consumer: consumer.name, status: s }, consumer.deadLetters[s]);
           }
         }
-        for (const [projection, seconds] of projectionAges) projectionLag.set({ projection }, seconds);
-        deadLetters.reset();
-        const dl = await pool.query<{ consumer: string; status: string; n: number }>(SQL.deadLetters);
-        for (const row of dl.rows) deadLetters.set({ consumer: row.consumer, status: row.status }, row.n);
+        for (const p of status.projections) projectionLag.set({ projection: p.name }, p.lagSeconds);
       } finally {
         collecting = undefined;
       }

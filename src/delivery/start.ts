@@ -38,7 +38,12 @@ export async function startDelivery(options: DeliveryOptions): Promise<Delivery>
   const wakeup = new EventsWakeup({ connectionString: options.connectionString, logger });
   wakeup.start();
   const transport = createTransport(options.transport, { pool: options.pool, wakeup });
-  const counters = options.registry ? createDeliveryCounters(options.registry, options.consumers.map((c) => c.name)) : undefined;
+  const counters = options.registry
+    ? createDeliveryCounters(
+        options.registry,
+        options.consumers.map((c) => c.name),
+      )
+    : undefined;
 
   const relay =
     options.relay && transport.needsRelay

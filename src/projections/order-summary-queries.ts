@@ -24,6 +24,7 @@ const SQL = {
       AND ($3::text IS NULL OR saga_phase = $3)
       AND ($4::timestamptz IS NULL OR created_at > $4)
       AND ($5::timestamptz IS NULL OR (created_at, order_id) < ($5, $6::uuid))
+      AND ($8::text IS NULL OR return_status = $8)
     ORDER BY created_at DESC, order_id DESC
     LIMIT $7`,
 } as const;
@@ -65,6 +66,8 @@ export interface OrderListFilter {
   customerId?: string | undefined;
   sagaPhase?: SummaryPhase | undefined;
   createdAfter?: string | undefined;
+  /** The latest return's status (OPENED … COMPLETED, CANCELLED). */
+  returnStatus?: string | undefined;
   /** Opaque, from the previous page's `nextCursor`. */
   cursor?: string | undefined;
   /** Default 20. */
@@ -109,6 +112,7 @@ export async function listOrderSummaries(
     afterAt,
     afterId,
     limit + 1,
+    filter.returnStatus ?? null,
   ]);
   const orders = rows.slice(0, limit).map(withFreshness);
   return { orders, nextCursor: rows.length > limit ? encodeCursor(orders.at(-1)!) : null };

@@ -149,7 +149,12 @@ export function summarySql(table: string) {
         return_stream_version = excluded.return_stream_version,
         return_opened_position = excluded.return_opened_position, updated_at = now()
       WHERE (${table}.last_stream_version, ${table}.return_opened_position, ${table}.return_stream_version)
-        < (excluded.last_stream_version, excluded.return_opened_position, excluded.return_stream_version)`,
+        < (excluded.last_stream_version, excluded.return_opened_position, excluded.return_stream_version)
+      ${
+        // The live table announces each change at commit (LISTEN/NOTIFY), for the console's live
+        // list: one writer (a single partition), so the commit-serialising cost of NOTIFY is small.
+        table === ORDER_SUMMARY_TABLE ? `RETURNING pg_notify('${ORDER_SUMMARY_CHANNEL}', order_id::text)` : ''
+      }`,
   };
 }
 
@@ -233,6 +238,8 @@ export async function saveSummary(tx: Tx, table: string, s: OrderSummary): Promi
 }
 
 export const ORDER_SUMMARY_TABLE = 'order_summary';
+/** Notified with the order id when a row of the live table changes (delivered at commit). */
+export const ORDER_SUMMARY_CHANNEL = 'saga_order_summary';
 
 /** Every order event type: the summary reflects the whole story, compensations included. */
 export const ORDER_EVENT_TYPES = EVENT_DEFINITIONS.filter((d) => d.aggregateType === 'order').map((d) => d.type);

@@ -18,15 +18,25 @@ export type SagaPhase =
   | 'COMPENSATED'
   | 'COMPLETED';
 
+/**
+ * What an operator signal carries: why, and who acted (the API key's name). Only recorded in
+ * the workflow's history, where the Temporal UI shows it beside the decision; the saga itself
+ * reads neither, so signals sent without them (older clients, the Temporal CLI) act the same.
+ */
+export interface OperatorSignalArgs {
+  note?: string;
+  by?: string;
+}
+
 /** Operator signal: run the stuck compensation(s) again (after fixing the cause). */
-export const retryCompensationSignal = defineSignal<[]>('retryCompensation');
+export const retryCompensationSignal = defineSignal<[OperatorSignalArgs?]>('retryCompensation');
 /** Operator signal: the stuck compensation(s) were undone by hand; carry on without them. */
-export const markCompensationResolvedSignal = defineSignal<[{ note?: string }?]>('markCompensationResolved');
+export const markCompensationResolvedSignal = defineSignal<[OperatorSignalArgs?]>('markCompensationResolved');
 
 /** Operator signal: run the stuck forward step again (after fixing the cause), with a fresh deadline. */
-export const retryStepSignal = defineSignal<[{ note?: string }?]>('retryStep');
+export const retryStepSignal = defineSignal<[OperatorSignalArgs?]>('retryStep');
 /** Operator signal: give up on the stuck forward step; the saga compensates what it did. */
-export const abandonStepSignal = defineSignal<[{ note?: string }?]>('abandonStep');
+export const abandonStepSignal = defineSignal<[OperatorSignalArgs?]>('abandonStep');
 
 /** What the operator decided for a forward step stuck past its deadline. */
 export type StepEscalationDecision = 'retry' | 'abandon';

@@ -1,6 +1,7 @@
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { SagaPhase } from '../saga/saga';
 import type { Pool } from '../store/pool';
 import { ORDER_SAGA } from '../workflows/order-saga';
 import { RETURN_SAGA } from '../workflows/return-saga';
@@ -52,6 +53,9 @@ export function activityRoles(): Map<string, ActivityRole> {
   }
   return roles;
 }
+
+/** The SagaPhase values in which a running saga waits for an operator. */
+export const STUCK_PHASES = ['STEP_STUCK', 'COMPENSATION_STUCK'] as const satisfies readonly SagaPhase[];
 
 const SQL = {
   // The saga's stream is named like its workflow (order-<id>, return-<id>): its first event is the start.
@@ -164,16 +168,22 @@ export function registerSagaStateGauges(registry: Registry, temporal: Client): v
   const count = async (query: string) => (await temporal.workflow.count(query)).count;
   new Gauge({
     name: 'saga_sagas_stuck',
-    help: 'Running sagas parked for an operator (SagaPhase STEP_STUCK or COMPENSATION_STUCK)',
-    labelNames: ['saga'] as const,
+    help: 'Running sagas parked for an operator, by SagaPhase: STEP_STUCK (a forward step past its deadline) or COMPENSATION_STUCK',
+    labelNames: ['saga', 'phase'] as const,
     registers: [registry],
     async collect() {
-      for (const saga of SAGAS) {
-        const n = await count(
-          `${running} AND WorkflowType="${saga.name}" AND SagaPhase IN ("STEP_STUCK", "COMPENSATION_STUCK")`,
-        ).catch(() => undefined);
-        if (n !== undefined) this.set({ saga: saga.name }, n);
-      }
+      // One count per saga and phase, so alerts tell a stuck step from a stuck compensation;
+      // a count of 0 is set too, so every series exists from the first scrape.
+      await Promise.all(
+        SAGAS.flatMap((saga) =>
+          STUCK_PHASES.map(async (phase) => {
+            const n = await count(`${running} AND WorkflowType="${saga.name}" AND SagaPhase="${phase}"`).catch(
+              () => undefined,
+            );
+            if (n !== undefined) this.set({ saga: saga.name, phase }, n);
+          }),
+        ),
+      );
     },
   });
   new Gauge({

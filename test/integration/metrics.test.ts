@@ -165,7 +165,14 @@ test('saga, relay, consumer and dead-letter figures move while orders run; the d
   expect(value(after.api, 'saga_dead_letters{consumer="notifier",status="open"}')).toBe(1);
   expect(after.api).toMatch(/^saga_projection_lag_seconds\{projection="order-summary"\} \d/m);
   expect(after.api).toMatch(/^saga_approvals_waiting \d/m);
-  expect(after.api).toMatch(/^saga_sagas_stuck\{saga="orderSaga"\} \d/m);
+  // Stuck sagas by phase, so the alerts tell a stuck step from a stuck compensation: every
+  // saga and phase has its series (counts come from the shared Temporal server, so any number).
+  for (const saga of ['orderSaga', 'returnSaga']) {
+    for (const phase of ['STEP_STUCK', 'COMPENSATION_STUCK']) {
+      expect(after.api).toMatch(new RegExp(`^saga_sagas_stuck\\{saga="${saga}",phase="${phase}"\\} \\d`, 'm'));
+    }
+  }
+  expect(after.api).not.toMatch(/^saga_sagas_stuck\{saga="\w+"\} /m);
 
   // Every metric a dashboard panel or an alert queries exists in what these processes serve.
   const served = new Set(

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { STUCK_PHASES } from '../../src/telemetry/saga-metrics';
 import {
   ALERTS_FILE,
   type Dashboard,
@@ -37,6 +38,8 @@ const DASHBOARD_FILE = 'deploy/grafana/dashboards/saga-orchestrator.json';
 const PROMETHEUS_FILE = 'deploy/prometheus/prometheus.yml';
 const DATASOURCE_FILE = 'deploy/grafana/provisioning/datasources/prometheus.yml';
 const DASHBOARD_PROVIDER_FILE = 'deploy/grafana/provisioning/dashboards/dashboards.yml';
+/** The operator's guide: the runbook_url of every alert points at one of its sections. */
+const OPERATIONS_FILE = 'docs/operations.md';
 
 /** The metrics the processes export (prom-client in src/ and the Temporal SDK's worker metrics). */
 const METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = {
@@ -96,6 +99,40 @@ function hostPath(svc: Service, containerPath: string): string | undefined {
 const OBSERVABILITY_SERVICES = ['prometheus', 'grafana', 'jaeger'];
 /** The project's roles that export traces and metrics. */
 const ROLES = ['worker', 'api', 'relay', 'consume'];
+
+// ---- Markdown headings ---------------------------------------------------------------
+
+/**
+ * The anchors GitHub gives the headings of a Markdown file (github-slugger): the heading's
+ * text without inline markup, lower-cased, punctuation dropped, spaces turned into hyphens;
+ * a repeated anchor gets `-1`, `-2` … Headings inside fenced code blocks do not count.
+ */
+function headingAnchors(markdown: string): string[] {
+  const anchors: string[] = [];
+  const seen = new Map<string, number>();
+  let fence: string | undefined;
+  for (const line of markdown.split('\n')) {
+    const marker = /^\s{0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+    if (marker && (fence === undefined || marker.startsWith(fence))) {
+      fence = fence === undefined ? marker : undefined;
+      continue;
+    }
+    const heading = fence === undefined ? /^\s{0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$/.exec(line) : null;
+    if (!heading) continue;
+    const text = heading[1]!
+      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // links and images: their text
+      .replace(/<[^>]*>/g, '') // inline HTML
+      .replace(/[`*]/g, ''); // code spans and emphasis
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+      .replace(/ /g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    anchors.push(n === 0 ? base : `${base}-${n}`);
+  }
+  return anchors;
+}
 
 // ---- deploy/ files -------------------------------------------------------------------
 
@@ -300,7 +337,9 @@ describe(DASHBOARD_FILE, () => {
 
 describe(ALERTS_FILE, () => {
   const EXPECTED: Record<string, { metric: string; for: string }> = {
+    SagaStepStuck: { metric: 'saga_sagas_stuck', for: '5m' },
     SagaCompensationStuck: { metric: 'saga_sagas_stuck', for: '5m' },
+    ApprovalsWaiting: { metric: 'saga_approvals_waiting', for: '1h' },
     DeadLettersGrowing: { metric: 'saga_dead_letters', for: '5m' },
     RelayBacklogOld: { metric: 'saga_relay_oldest_undelivered_age_seconds', for: '5m' },
     ConsumerLagHigh: { metric: 'saga_consumer_lag_events', for: '10m' },
@@ -335,10 +374,63 @@ describe(ALERTS_FILE, () => {
     expect(incomplete).toEqual([]);
   });
 
+  it('tells a stuck step from a stuck compensation by the phase label', () => {
+    /** The values a rule's expression selects for the `phase` label (`phase="…"`). */
+    const phases = (name: string): string[] => {
+      const expr = alertRules.find((r) => r.alert === name)?.expr ?? '';
+      return [...expr.matchAll(/\bphase\s*=\s*"([^"]*)"/g)].map((m) => m[1]!);
+    };
+    expect(phases('SagaStepStuck')).toEqual(['STEP_STUCK']);
+    expect(phases('SagaCompensationStuck')).toEqual(['COMPENSATION_STUCK']);
+    // Together they cover every phase the gauge reports, and no other alert reads the gauge.
+    expect([...phases('SagaStepStuck'), ...phases('SagaCompensationStuck')].sort()).toEqual([...STUCK_PHASES].sort());
+    const readers = alertRules.filter((r) => promqlMetricNames(r.expr ?? '').includes('saga_sagas_stuck'));
+    expect(readers.map((r) => r.alert).sort()).toEqual(['SagaCompensationStuck', 'SagaStepStuck']);
+  });
+
+  it(`gives every alert a runbook_url to a section of ${OPERATIONS_FILE}`, () => {
+    const anchors = new Set(headingAnchors(read(OPERATIONS_FILE)));
+    const prefix = `${OPERATIONS_FILE}#`;
+    const broken = alertRules
+      .filter((r) => {
+        const url = r.annotations?.runbook_url ?? '';
+        return !url.startsWith(prefix) || !anchors.has(url.slice(prefix.length));
+      })
+      .map((r) => `${r.alert}: ${r.annotations?.runbook_url ?? '(none)'}`);
+    expect(broken).toEqual([]);
+    // One section per alert.
+    const urls = alertRules.map((r) => r.annotations?.runbook_url);
+    expect(new Set(urls).size).toBe(urls.length);
+  });
+
   it('names every group once', () => {
     const names = (alerts.groups ?? []).map((g) => g.name);
     expect(names.every((n) => typeof n === 'string' && n !== '')).toBe(true);
     expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe(OPERATIONS_FILE, () => {
+  const guide = read(OPERATIONS_FILE);
+
+  it.each<[string, string[]]>([
+    ['# Operations\n## The CLI\n### SagaStepStuck', ['operations', 'the-cli', 'sagastepstuck']],
+    ['## `saga dlq` and [delivery](delivery.md)!', ['saga-dlq-and-delivery']],
+    ['## What *to* do: retry / abandon ##', ['what-to-do-retry--abandon']],
+    ['## Fix\n```sh\n# not a heading\n```\n## Fix', ['fix', 'fix-1']],
+  ])('computes GitHub heading anchors: %j', (markdown, expected) => {
+    expect(headingAnchors(markdown)).toEqual(expected);
+  });
+
+  it('mentions every alert', () => {
+    expect(alertRules.map((r) => r.alert!).filter((name) => !guide.includes(name))).toEqual([]);
+  });
+
+  it('links only to its own headings', () => {
+    const anchors = new Set(headingAnchors(guide));
+    const links = [...guide.matchAll(/\]\(#([^)]*)\)/g)].map((m) => m[1]!);
+    expect(links.length).toBeGreaterThan(0);
+    expect(links.filter((a) => !anchors.has(a))).toEqual([]);
   });
 });
 

@@ -12,7 +12,7 @@ type ChainMessage =
   | ({ kind: 'event'; id: string } & EventEnvelope);
 
 const params = z.object({ correlationId: z.string().trim().min(1).max(200) });
-const chainSchema = z.object({
+export const chainSchema = z.object({
   correlationId: z.string(),
   messages: z.array(
     z.union([
@@ -25,8 +25,25 @@ const chainSchema = z.object({
 /**
  * The whole chain of a correlation id, in causal order: each command followed by the events it
  * appended; every message names its cause (`causationId`), back to the first command, which
- * names the request.
+ * names the request. Empty when nothing carries the id.
  */
+export async function correlationChain(pool: ApiDeps['pool'], correlationId: string): Promise<ChainMessage[]> {
+  const { commands, events } = await readCorrelation(pool, correlationId);
+  const envelopes = events.map(toEnvelope);
+  const messages: ChainMessage[] = [];
+  const placed = new Set<string>();
+  for (const c of commands) {
+    messages.push({ kind: 'command', id: c.commandId, causationId: c.causationId, at: c.processedAt.toISOString() });
+    for (const e of envelopes.filter((x) => x.causationId === c.commandId)) {
+      messages.push({ kind: 'event', id: e.eventId, ...e });
+      placed.add(e.eventId);
+    }
+  }
+  // Events caused by something outside this chain's commands (e.g. consumers) come last, in log order.
+  for (const e of envelopes) if (!placed.has(e.eventId)) messages.push({ kind: 'event', id: e.eventId, ...e });
+  return messages;
+}
+
 export function correlationRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/correlations/:correlationId',
@@ -40,26 +57,8 @@ export function correlationRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     async (request) => {
       const { correlationId } = request.params;
-      const { commands, events } = await readCorrelation(deps.pool, correlationId);
-      if (commands.length === 0 && events.length === 0)
-        throw new NotFoundError(`No messages with correlation id ${correlationId}`);
-      const envelopes = events.map(toEnvelope);
-      const messages: ChainMessage[] = [];
-      const placed = new Set<string>();
-      for (const c of commands) {
-        messages.push({
-          kind: 'command',
-          id: c.commandId,
-          causationId: c.causationId,
-          at: c.processedAt.toISOString(),
-        });
-        for (const e of envelopes.filter((x) => x.causationId === c.commandId)) {
-          messages.push({ kind: 'event', id: e.eventId, ...e });
-          placed.add(e.eventId);
-        }
-      }
-      // Events caused by something outside this chain's commands (e.g. consumers) come last, in log order.
-      for (const e of envelopes) if (!placed.has(e.eventId)) messages.push({ kind: 'event', id: e.eventId, ...e });
+      const messages = await correlationChain(deps.pool, correlationId);
+      if (messages.length === 0) throw new NotFoundError(`No messages with correlation id ${correlationId}`);
       return { correlationId, messages };
     },
   );

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { actorOf as auditActor } from '../audit';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  bulkResolve,
   DeadLetterNotFoundError,
   DeadLetterStateError,
   discardDeadLetter,
@@ -15,14 +17,72 @@ import { ConflictError, NotFoundError } from '../errors';
 import { actionResultSchema, deadLetterDetailSchema, deadLetterSchema, orderIdParams, problems } from '../schemas';
 
 const idParams = z.object({ id: z.coerce.number().int().positive('must be a positive integer') });
+const REASONS = [
+  'handler_failed',
+  'malformed',
+  'unknown_type',
+  'unknown_version',
+  'invalid_payload',
+  'parked',
+] as const;
+const name = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII');
 const listQuery = z.object({
-  consumer: z.string().min(1).max(100).optional(),
-  eventType: z.string().min(1).max(100).optional(),
+  consumer: name.optional(),
+  eventType: name.optional(),
+  streamId: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII')
+    .optional()
+    .describe('Only this stream (e.g. `order-<orderId>`)'),
+  reason: z.enum(REASONS).optional(),
   status: z.enum(['open', 'parked', 'replayed', 'discarded', 'unresolved', 'all']).default('unresolved'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+const bulkBody = z
+  .object({
+    consumer: name.optional(),
+    eventType: name.optional(),
+    reason: z.enum(REASONS).optional(),
+    from: z.iso
+      .datetime({ offset: true, message: 'must be an ISO 8601 date-time' })
+      .optional()
+      .describe('First failed at or after'),
+    to: z.iso
+      .datetime({ offset: true, message: 'must be an ISO 8601 date-time' })
+      .optional()
+      .describe('First failed before'),
+    dryRun: z.boolean().default(false).describe('Only count what would be taken'),
+    note: z.string().trim().min(1).max(500).optional().describe('Why (recorded)'),
+  })
+  .describe('Which open dead letters to take: every field given must match');
+export const bulkResultSchema = z.object({
+  dryRun: z.boolean(),
+  matched: z.number().int().describe('Open dead letters the filter matched'),
+  parkedBehind: z.number().int().describe('Parked events of their streams, released as each is resolved'),
+  counts: z.object({
+    applied: z.number().int(),
+    duplicate: z.number().int(),
+    failed: z.number().int(),
+    discarded: z.number().int(),
+    skipped: z.number().int(),
+    released: z.number().int(),
+  }),
+  results: z.array(
+    z.object({
+      id: z.number().int(),
+      outcome: z.enum(['applied', 'duplicate', 'failed', 'discarded', 'skipped', 'matched']),
+      error: z.string().optional(),
+    }),
+  ),
+});
 const discardBody = z.object({ note: z.string().trim().min(1).max(500).optional() }).nullish();
-const notificationSchema = z.object({
+export const notificationSchema = z.object({
   id: z.number().int(),
   eventId: z.string(),
   orderId: z.string(),
@@ -32,13 +92,8 @@ const notificationSchema = z.object({
   createdAt: z.string(),
 });
 
-/** Who acted: the API key's name; with an open API, the `X-Actor` header or the client address. */
-function actorOf(request: FastifyRequest): string {
-  if (request.identity.role !== 'anonymous') return `api:${request.identity.name}`;
-  const header = request.headers['x-actor'];
-  const given = typeof header === 'string' ? header.trim() : '';
-  return given && given.length <= 100 ? `api:${given}` : `api:${request.ip}`;
-}
+/** Who acted, as dead-letter actions record it (`api:` and the audit's actor). */
+const actorOf = (request: FastifyRequest): string => `api:${auditActor(request)}`;
 
 async function mapErrors<T>(call: () => Promise<T>): Promise<T> {
   try {
@@ -86,7 +141,10 @@ export function deadLetterRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.post(
     '/dead-letters/:id/replay',
     {
-      config: { access: 'operator' },
+      config: {
+        access: 'operator',
+        audit: { action: 'replay_dead_letter', targetType: 'dead_letter', targetParam: 'id' },
+      },
       schema: {
         tags,
         summary: "Re-deliver to that consumer only (inbox-deduplicated); releases its stream's parked events",
@@ -101,7 +159,10 @@ export function deadLetterRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.post(
     '/dead-letters/:id/discard',
     {
-      config: { access: 'operator' },
+      config: {
+        access: 'operator',
+        audit: { action: 'discard_dead_letter', targetType: 'dead_letter', targetParam: 'id' },
+      },
       schema: {
         tags,
         summary: "Resolve without applying; releases its stream's parked events",
@@ -115,6 +176,37 @@ export function deadLetterRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
         discardDeadLetter(deps.pool, deps.consumers, request.params.id, actorOf(request), request.body?.note),
       ),
   );
+
+  for (const action of ['replay', 'discard'] as const) {
+    app.post(
+      `/dead-letters/${action}`,
+      {
+        config: {
+          access: 'operator',
+          audit: { action: `${action}_dead_letters`, targetType: 'dead_letters' },
+        },
+        schema: {
+          tags,
+          summary:
+            action === 'replay'
+              ? 'Replay every open dead letter a filter matches, in log order (dryRun: only count them)'
+              : 'Discard every open dead letter a filter matches (dryRun: only count them)',
+          body: bulkBody,
+          response: { 200: bulkResultSchema, ...problems(400, 401, 403, 429, 500, 503) },
+        },
+      },
+      async (request) => {
+        const { dryRun, note, ...filter } = request.body;
+        const result = await bulkResolve(deps.pool, deps.consumers, action, filter, {
+          actor: actorOf(request),
+          dryRun,
+          note,
+        });
+        request.auditDetail = { matched: result.matched, counts: result.counts };
+        return result;
+      },
+    );
+  }
 
   app.get(
     '/orders/:orderId/notifications',

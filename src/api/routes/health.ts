@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { backlogAfter, peekCheckpoint } from '../../outbox/reader';
-import { relaySubscriber } from '../../outbox/relay';
+import { deliveryStatus } from '../../delivery/status';
 import type { ResolvedApiDeps } from '../app';
 
 type Check = { status: 'up' } | { status: 'down'; error: string };
@@ -24,37 +23,15 @@ async function probe(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<Chec
   }
 }
 
-const SQL = {
-  // Relays and consumer instances are told apart by their connections' application names.
-  processes: `SELECT application_name, count(*)::int AS connections FROM pg_stat_activity
-    WHERE application_name = 'saga-relay' OR application_name LIKE 'saga-consumer:%' GROUP BY application_name`,
-} as const;
-
 /** What the database knows of the relay and the consumers (reported, not a readiness gate). */
 async function deliveryReport(deps: ResolvedApiDeps) {
-  const { rows } = await deps.pool.query<{ application_name: string; connections: number }>(SQL.processes);
+  const status = await deliveryStatus(deps.pool, deps.transport, deps.consumers);
   const consumers = Object.fromEntries(
-    deps.consumers.map((c) => {
-      const mine = rows.filter((r) => r.application_name.startsWith(`saga-consumer:${c.name}:`));
-      // One presence connection per instance, plus one per partition it owns.
-      return [
-        c.name,
-        {
-          instances: mine.length,
-          partitionsOwned: mine.reduce((n, r) => n + r.connections - 1, 0),
-          partitions: c.partitions,
-        },
-      ];
-    }),
+    status.consumers
+      .filter((c) => deps.consumers.some((known) => known.name === c.name))
+      .map((c) => [c.name, { instances: c.instances, partitionsOwned: c.partitionsOwned, partitions: c.partitions }]),
   );
-  if (deps.transport === 'postgres') return { transport: deps.transport, consumers };
-  const backlog = await backlogAfter(deps.pool, await peekCheckpoint(deps.pool, relaySubscriber(deps.transport)));
-  const relay = {
-    active: rows.some((r) => r.application_name === 'saga-relay'),
-    backlog: backlog.events,
-    oldestUndeliveredAgeSeconds: backlog.oldestAgeSeconds,
-  };
-  return { transport: deps.transport, relay, consumers };
+  return { transport: status.transport, ...(status.relay ? { relay: status.relay } : {}), consumers };
 }
 
 const check = z.union([

@@ -9,6 +9,7 @@ import {
   type OrderSummaryWithFreshness,
 } from '../../projections/order-summary-queries';
 import { SUMMARY_PHASES } from '../../projections/order-summary';
+import { RETURN_STATUSES } from '../../domain/return';
 import { toEnvelope } from '../../events/envelope';
 import { readStream } from '../../store/event-store';
 import { listProducts } from '../../store/catalog';
@@ -33,12 +34,13 @@ const listQuery = z.object({
   customerId: z.string().min(1).max(200).optional(),
   sagaPhase: z.enum(SUMMARY_PHASES).optional(),
   createdAfter: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
+  returnStatus: z.enum(RETURN_STATUSES).optional().describe("The latest return's status"),
   cursor: z.string().min(1).max(500).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
 /** The read model's row as the API shows it: the order's state, its saga phase, timeline and freshness. */
-const presentSummary = (s: OrderSummaryWithFreshness) => ({
+export const presentSummary = (s: OrderSummaryWithFreshness) => ({
   ...s.state,
   orderId: s.orderId,
   workflowId: workflowIdFor(s.orderId),

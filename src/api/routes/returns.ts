@@ -49,7 +49,7 @@ const opened = z.object({
   workflowId: z.string().describe('The Temporal workflow id, `return-<returnId>`'),
   correlationId: z.string(),
 });
-const returnStatusSchema = z
+export const returnStatusSchema = z
   .object({
     returnId: z.string(),
     orderId: z.string(),

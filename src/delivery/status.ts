@@ -1,0 +1,116 @@
+import { backlogAfter, peekCheckpoint } from '../outbox/reader';
+import { relaySubscriber } from '../outbox/relay';
+import type { Pool } from '../store/pool';
+import type { TransportKind } from '../transports/transport';
+
+/**
+ * The state of event delivery as the database knows it, read on demand (any process with a
+ * pool can tell): the relay (active, backlog, age of the oldest undelivered event), each
+ * consumer's instances and lag per partition, read-model lag and unresolved dead letters.
+ * The API's /delivery and /health, and the delivery gauges on /metrics, all read this.
+ */
+
+/** Consumers that keep a read model (their lag is the projection lag). */
+const PROJECTIONS = new Set(['order-summary']);
+
+const SQL = {
+  // Relays and consumer instances are told apart by their connections' application names.
+  processes: `SELECT application_name, count(*)::int AS connections FROM pg_stat_activity
+    WHERE application_name = 'saga-relay' OR application_name LIKE 'saga-consumer:%' GROUP BY application_name`,
+  consumerCheckpoints: `SELECT subscriber, transaction_id::text, global_position FROM subscription_checkpoints
+    WHERE subscriber LIKE 'consumer:%'`,
+  deadLetters: `SELECT consumer, status, count(*)::int AS n FROM dead_letters
+    WHERE status IN ('open', 'parked') GROUP BY consumer, status`,
+} as const;
+
+export interface RelayStatus {
+  /** A relay holds the leader lock (standbys wait without a connection of their own). */
+  active: boolean;
+  backlog: number;
+  oldestUndeliveredAgeSeconds: number;
+}
+
+export interface PartitionLag {
+  partition: number;
+  /** Committed events past what the partition has handled. */
+  lagEvents: number;
+  /** Age of the oldest of them (0 when current). */
+  oldestAgeSeconds: number;
+}
+
+export interface ConsumerStatus {
+  name: string;
+  partitions: number;
+  /** Running instances (one presence connection each). */
+  instances: number;
+  partitionsOwned: number;
+  lag: PartitionLag[];
+  deadLetters: { open: number; parked: number };
+}
+
+export interface DeliveryStatus {
+  transport: TransportKind;
+  relay: RelayStatus | null;
+  consumers: ConsumerStatus[];
+  /** How far each read model trails the log, in seconds (0 when current). */
+  projections: { name: string; lagSeconds: number }[];
+}
+
+export async function deliveryStatus(
+  pool: Pool,
+  transport: TransportKind,
+  consumers: readonly { name: string; partitions: number }[],
+): Promise<DeliveryStatus> {
+  const [processes, checkpoints, deadLetters] = await Promise.all([
+    pool.query<{ application_name: string; connections: number }>(SQL.processes),
+    pool.query<{ subscriber: string; transaction_id: string; global_position: number }>(SQL.consumerCheckpoints),
+    pool.query<{ consumer: string; status: 'open' | 'parked'; n: number }>(SQL.deadLetters),
+  ]);
+  const lagByConsumer = new Map<string, PartitionLag[]>();
+  for (const row of checkpoints.rows) {
+    const [, consumer, partition, via = 'postgres'] = row.subscriber.split(':');
+    if (via !== transport) continue; // markers left by another transport
+    const b = await backlogAfter(pool, { transactionId: row.transaction_id, globalPosition: row.global_position });
+    const lags = lagByConsumer.get(consumer!) ?? [];
+    lags.push({
+      partition: Number(partition),
+      lagEvents: b.events,
+      oldestAgeSeconds: b.events > 0 ? b.oldestAgeSeconds : 0,
+    });
+    lagByConsumer.set(consumer!, lags);
+  }
+  // Consumers known to the database but not to this process still show (their lag matters).
+  const names = [
+    ...new Set([...consumers.map((c) => c.name), ...lagByConsumer.keys(), ...deadLetters.rows.map((r) => r.consumer)]),
+  ];
+  const consumerStatuses = names.map((name): ConsumerStatus => {
+    const mine = processes.rows.filter((r) => r.application_name.startsWith(`saga-consumer:${name}:`));
+    const letters = deadLetters.rows.filter((r) => r.consumer === name);
+    return {
+      name,
+      partitions: consumers.find((c) => c.name === name)?.partitions ?? lagByConsumer.get(name)?.length ?? 1,
+      instances: mine.length,
+      // One presence connection per instance, plus one per partition it owns.
+      partitionsOwned: mine.reduce((n, r) => n + r.connections - 1, 0),
+      lag: (lagByConsumer.get(name) ?? []).sort((a, b) => a.partition - b.partition),
+      deadLetters: {
+        open: letters.find((r) => r.status === 'open')?.n ?? 0,
+        parked: letters.find((r) => r.status === 'parked')?.n ?? 0,
+      },
+    };
+  });
+  let relay: RelayStatus | null = null;
+  if (transport !== 'postgres') {
+    const backlog = await backlogAfter(pool, await peekCheckpoint(pool, relaySubscriber(transport)));
+    relay = {
+      active: processes.rows.some((r) => r.application_name === 'saga-relay'),
+      backlog: backlog.events,
+      oldestUndeliveredAgeSeconds: backlog.oldestAgeSeconds,
+    };
+  }
+  const projections = consumerStatuses
+    .filter((c) => PROJECTIONS.has(c.name))
+    // A read model is as stale as the oldest event one of its partitions has not applied.
+    .map((c) => ({ name: c.name, lagSeconds: Math.max(0, ...c.lag.map((l) => l.oldestAgeSeconds)) }));
+  return { transport, relay, consumers: consumerStatuses, projections };
+}
