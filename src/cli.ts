@@ -33,21 +33,13 @@ import { connectWorker, createWorker } from './worker';
 import { activityDeps } from './ports/adapters';
 import { needsSimulatorMigrations } from './simulators/migrations';
 import { CONSUMERS, selectConsumers, UnknownConsumerError } from './consumers';
-import {
-  DeadLetterNotFoundError,
-  DeadLetterStateError,
-  discardDeadLetter,
-  listDeadLetters,
-  replayDeadLetter,
-  showDeadLetter,
-  type ActionResult,
-} from './consumers/dead-letters';
 import { startDelivery } from './delivery/start';
 import { rebuildOrderSummary } from './projections/rebuild';
 import { Presets, SingleBar } from 'cli-progress';
 import { transportSettings } from './delivery/transport-factory';
 import type { ConsumerDefinition } from './consumers/consumer';
-import os from 'node:os';
+import { describeNoStack, lookupLocalStack } from './cli/local-stack';
+import { registerOperatorCommands } from './cli/operator-commands';
 
 /** The command line asks for something impossible (bad argument, wrong transport). */
 class UsageError extends Error {
@@ -65,8 +57,6 @@ const EXPECTED_ERRORS = [
   EmbeddedPostgresUnavailableError,
   UsageError,
   UnknownConsumerError,
-  DeadLetterNotFoundError,
-  DeadLetterStateError,
 ];
 
 function requireDatabaseUrl(config: Config): string {
@@ -76,6 +66,25 @@ function requireDatabaseUrl(config: Config): string {
     ]);
   }
   return config.databaseUrl;
+}
+
+/**
+ * DATABASE_URL, else the database of the `npm start` running with this DATA_DIR (its lock
+ * file records it), for the commands an operator runs beside it (migrate, seed, rebuild).
+ */
+function databaseUrlOrLocalStack(config: Config): string {
+  if (config.databaseUrl) return config.databaseUrl;
+  const local = lookupLocalStack(config.dataDir);
+  if (local.state === 'running') {
+    process.stderr.write(`Using the database of the running \`npm start\` (pid ${local.pid}).\n`);
+    return local.stack.databaseUrl;
+  }
+  throw new ConfigError([
+    {
+      variable: 'DATABASE_URL',
+      message: `is required for this command: only \`saga dev\` embeds PostgreSQL, and ${describeNoStack(local)}`,
+    },
+  ]);
 }
 
 async function run(action: (config: Config, logger: Logger) => Promise<void>): Promise<void> {
@@ -229,13 +238,13 @@ program
 
 program
   .command('migrate')
-  .description('Apply pending database migrations (DATABASE_URL)')
+  .description('Apply pending database migrations (DATABASE_URL, else the running npm start)')
   .option('--simulators', "also apply the simulators' migrations (default when PAYMENT_ADAPTER=simulator)")
   .option('--no-simulators', "skip the simulators' migrations (a production database)")
   .option('--seed', 'then insert the demo product catalog where missing')
   .action((options: { seed?: boolean; simulators?: boolean }) =>
     run(async (config) => {
-      const pool = createPool(requireDatabaseUrl(config));
+      const pool = createPool(databaseUrlOrLocalStack(config));
       try {
         // The flag wins; without it the simulators' set follows PAYMENT_ADAPTER.
         const simulators = options.simulators ?? needsSimulatorMigrations(config.adapters);
@@ -266,10 +275,12 @@ program
 
 program
   .command('seed')
-  .description('Insert the demo product catalog (SKU-0001 … SKU-0010, SKU-SOLDOUT) where missing (DATABASE_URL)')
+  .description(
+    'Insert the demo product catalog (SKU-0001 … SKU-0010, SKU-SOLDOUT) where missing (DATABASE_URL, else the running npm start)',
+  )
   .action(() =>
     run(async (config) => {
-      const pool = createPool(requireDatabaseUrl(config));
+      const pool = createPool(databaseUrlOrLocalStack(config));
       try {
         await seedCatalog(pool);
         process.stdout.write('Catalog seeded.\n');
@@ -368,6 +379,9 @@ program
         apiKeys: config.api.apiKeys,
         draining: () => draining,
         trustProxy: config.api.trustProxy,
+        temporalUi: config.temporal.uiUrl
+          ? { url: config.temporal.uiUrl, namespace: config.temporal.namespace }
+          : undefined,
       });
       await app.listen({ port: config.api.port, host: config.api.host });
       // SIGTERM: not ready at once, then close (fastify finishes the requests in flight).
@@ -439,30 +453,8 @@ program
     }),
   );
 
-const parseId = (value: string): number => {
-  if (!/^[1-9]\d{0,17}$/.test(value)) throw new UsageError(`Dead letter id must be a positive integer, not "${value}"`);
-  return Number(value);
-};
-const defaultActor = () => `cli:${os.userInfo().username}`;
-
-function printAction(result: ActionResult, json: boolean | undefined): void {
-  if (json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  } else {
-    const d = result.deadLetter;
-    process.stdout.write(
-      `Dead letter ${d.id} (${d.consumer}, ${d.eventType} ${d.eventId}): ${result.outcome}` +
-        `${result.error ? ` — ${result.error}` : ''}\n` +
-        result.released
-          .map((r) => `  released parked ${r.id}: ${r.outcome}${r.error ? ` — ${r.error}` : ''}\n`)
-          .join(''),
-    );
-  }
-  if (result.outcome === 'failed' || result.released.some((r) => r.outcome === 'failed')) process.exitCode = 1;
-}
-
 async function withPool<T>(config: Config, fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
-  const pool = createPool(requireDatabaseUrl(config));
+  const pool = createPool(databaseUrlOrLocalStack(config));
   try {
     return await fn(pool);
   } finally {
@@ -470,78 +462,14 @@ async function withPool<T>(config: Config, fn: (pool: ReturnType<typeof createPo
   }
 }
 
-const dlq = program.command('dlq').description('Dead letters: list, show, replay, discard (DATABASE_URL)');
-
-dlq
-  .command('list')
-  .description('List dead letters (default: unresolved ones)')
-  .option('--consumer <name>', 'only this consumer')
-  .option('--type <eventType>', 'only this event type')
-  .option('--status <status>', 'open | parked | replayed | discarded | unresolved | all', 'unresolved')
-  .option('--limit <n>', 'at most this many', '100')
-  .option('--json', 'print JSON')
-  .action((options: { consumer?: string; type?: string; status: string; limit: string; json?: boolean }) =>
-    run(async (config) => {
-      const statuses = ['open', 'parked', 'replayed', 'discarded', 'unresolved', 'all'] as const;
-      const status = statuses.find((s) => s === options.status);
-      if (!status) throw new UsageError(`--status must be one of ${statuses.join(', ')}`);
-      const limit = Number(options.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be 1..10000');
-      const letters = await withPool(config, (pool) =>
-        listDeadLetters(pool, { consumer: options.consumer, eventType: options.type, status, limit }),
-      );
-      if (options.json) return void process.stdout.write(`${JSON.stringify(letters, null, 2)}\n`);
-      if (letters.length === 0) return void process.stdout.write('No dead letters.\n');
-      for (const d of letters) {
-        process.stdout.write(
-          `${d.id}\t${d.status}\t${d.consumer}\t${d.eventType}\t${d.streamId}\t${d.reason}\t${d.error.split('\n')[0]}\n`,
-        );
-      }
-    }),
-  );
-
-dlq
-  .command('show <id>')
-  .description('Show one dead letter: the event, the error and stack, and every action taken')
-  .action((id: string) =>
-    run(async (config) => {
-      const letter = await withPool(config, (pool) => showDeadLetter(pool, parseId(id)));
-      process.stdout.write(`${JSON.stringify(letter, null, 2)}\n`);
-    }),
-  );
-
-dlq
-  .command('replay <id>')
-  .description('Re-deliver a dead letter to its consumer only (inbox-deduplicated); releases its parked stream')
-  .option('--actor <name>', 'who is acting (recorded)', defaultActor())
-  .option('--json', 'print JSON')
-  .action((id: string, options: { actor: string; json?: boolean }) =>
-    run(async (config) => {
-      const result = await withPool(config, (pool) => replayDeadLetter(pool, CONSUMERS, parseId(id), options.actor));
-      printAction(result, options.json);
-    }),
-  );
-
-dlq
-  .command('discard <id>')
-  .description('Resolve a dead letter without applying it; releases its parked stream')
-  .option('--actor <name>', 'who is acting (recorded)', defaultActor())
-  .option('--note <text>', 'why (recorded)')
-  .option('--json', 'print JSON')
-  .action((id: string, options: { actor: string; note?: string; json?: boolean }) =>
-    run(async (config) => {
-      const result = await withPool(config, (pool) =>
-        discardDeadLetter(pool, CONSUMERS, parseId(id), options.actor, options.note),
-      );
-      printAction(result, options.json);
-    }),
-  );
+// Operator commands (dlq, order, return) are clients of the HTTP API: src/cli/operator-commands.ts.
+registerOperatorCommands(program);
 
 const PROJECTIONS = { 'order-summary': rebuildOrderSummary } as const;
 
 program
   .command('projections')
-  .description('Read models (DATABASE_URL)')
+  .description('Read models (DATABASE_URL, else the running npm start)')
   .command('rebuild <name>')
   .description(
     `Replay the whole log into a fresh table and swap it in; reads keep working (${Object.keys(PROJECTIONS).join(', ')})`,

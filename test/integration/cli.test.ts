@@ -4,12 +4,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
+import { buildApp } from '../../src/api/app';
 import { withTransaction } from '../../src/store/pool';
 import { appendToStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { openDeadLetter } from '../helpers/delivery';
 import { testEnv } from '../helpers/env';
+import { connectTestTemporal } from '../helpers/temporal';
 
 // The `saga` command as users run it: bad input gets a message and a non-zero exit, no stack trace.
 
@@ -102,38 +104,67 @@ describe('saga CLI', () => {
   });
 });
 
-describe('saga dlq', () => {
+describe('saga commands on a database', () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase();
   });
   afterAll(async () => db?.drop());
 
-  it('lists, shows and discards a dead letter, recording who acted; bad ids exit 2', async () => {
-    const id = await openDeadLetter(db.pool);
-    const env = { DATABASE_URL: db.url };
-    const list = await saga(['dlq', 'list', '--consumer', 'notifier'], env);
-    expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(new RegExp(`^${id}\\topen\\tnotifier\\torder\\.confirmed`, 'm'));
-
-    const bad = await saga(['dlq', 'show', 'abc'], env);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/must be a positive integer/);
-    const missing = await saga(['dlq', 'replay', '987654321'], env);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/No dead letter 987654321/);
-
-    const discard = await saga(['dlq', 'discard', String(id), '--actor', 'ops-ci', '--note', 'test'], env);
-    expect(discard.code).toBe(0);
-    expect(discard.stdout).toContain(`Dead letter ${id}`);
-    const shown = await saga(['dlq', 'show', String(id)], env);
-    expect(JSON.parse(shown.stdout)).toMatchObject({
-      status: 'discarded',
-      actions: [{ action: 'discard', actor: 'ops-ci', outcome: 'discarded', detail: 'test' }],
+  it('saga dlq lists, shows and discards a dead letter through the API, recording who acted; bad ids and refusals exit 1', async () => {
+    // Operator commands are API clients: a real API on a free port, reached through SAGA_API_URL.
+    const temporal = await connectTestTemporal();
+    const app = buildApp({
+      pool: db.pool,
+      temporal: temporal.client,
+      taskQueue: temporal.taskQueue,
+      orders: { approvalThresholdCents: 100_000, approvalTimeout: '1h' },
     });
-    const again = await saga(['dlq', 'discard', String(id)], env);
-    expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/already discarded/);
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const env = {
+        SAGA_API_URL: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+        SAGA_API_KEY: undefined,
+        DATABASE_URL: undefined,
+      };
+      const id = await openDeadLetter(db.pool);
+      const list = await saga(['dlq', 'list', '--consumer', 'notifier'], env);
+      expect(list.code).toBe(0);
+      expect(list.stdout).toMatch(new RegExp(`^${id}\\topen\\tnotifier\\torder\\.confirmed`, 'm'));
+
+      const [bad, missing] = await Promise.all([
+        saga(['dlq', 'show', 'abc'], env),
+        saga(['dlq', 'replay', '987654321'], env),
+      ]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/A dead letter id is a positive integer/);
+      expect(bad.stderr).not.toMatch(/\n\s+at /);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toBe('saga: No dead letter 987654321\n');
+
+      const discard = await saga(['dlq', 'discard', String(id), '--actor', 'ops-ci', '--note', 'test'], env);
+      expect(discard.code).toBe(0);
+      expect(discard.stdout).toContain(`Dead letter ${id} (notifier, order.confirmed`);
+      expect(discard.stdout).toContain('): discarded');
+      const [shown, human] = await Promise.all([
+        saga(['dlq', 'show', String(id), '--json'], env),
+        saga(['dlq', 'show', String(id)], env),
+      ]);
+      expect(shown.code).toBe(0);
+      expect(JSON.parse(shown.stdout)).toMatchObject({
+        status: 'discarded',
+        // With an open API, the --actor the CLI sends (X-Actor) is who acted.
+        actions: [{ action: 'discard', actor: 'api:ops-ci', outcome: 'discarded', detail: 'test' }],
+      });
+      expect(human.stdout).toMatch(new RegExp(`^Dead letter ${id} \\(discarded\\)\n`));
+      expect(human.stdout).toMatch(/discard by api:ops-ci: discarded — test/);
+      const again = await saga(['dlq', 'discard', String(id)], env);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/^saga: .*already discarded/);
+    } finally {
+      await app.close();
+      await temporal.close();
+    }
   });
 
   it('saga worker checks the search attributes, answers readiness once polling, and drains on SIGTERM', async () => {
