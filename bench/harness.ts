@@ -119,4 +119,7 @@ export const TARGETS = [
   'relay-vs-raw-publish-nats',
   'commit-to-consumer-p99-postgres',
   'rebuild-vs-saga-event-rate',
+  'console-orders-api-vs-sql-first-page',
+  'console-orders-api-vs-sql-filtered',
+  'console-orders-api-vs-sql-next-page',
 ] as const;

@@ -61,6 +61,8 @@ export const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /** Temporal Web UI port of the dev server started by `saga dev`. */
   TEMPORAL_UI_PORT: port.default(8233),
+  /** The Temporal Web UI as people reach it, for the console's links to workflows (`saga dev` knows its own). */
+  TEMPORAL_UI_URL: optionalUrl(['http', 'https']),
   /** Path to a Temporal CLI binary; otherwise PATH, the cache, or a Go build is used. */
   TEMPORAL_CLI: z.string().min(1).optional(),
   TASK_QUEUE: z.string().min(1).default('orders'),
@@ -119,6 +121,7 @@ export interface Config {
     readonly address: string;
     readonly namespace: string;
     readonly uiPort: number;
+    readonly uiUrl: string | undefined;
     readonly cliPath: string | undefined;
     readonly taskQueue: string;
     readonly workflowBundle: string | undefined;
@@ -190,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.TEMPORAL_UI_URL,
       cliPath: e.TEMPORAL_CLI,
       taskQueue: e.TASK_QUEUE,
       workflowBundle: e.WORKFLOW_BUNDLE,

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Worker } from '@temporalio/worker';
 import { buildApp } from './api/app';
 import type { Config } from './config';
 import type { Logger } from './logger';
-import { acquireDevLock } from './runtime/dev-lock';
+import { acquireDevLock, clientApiUrl } from './runtime/dev-lock';
 import { assertPortsFree } from './runtime/ports';
 import { provisionPostgres } from './runtime/postgres';
 import { seedCatalog } from './store/catalog';
@@ -143,9 +144,18 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },
       apiKeys: config.api.apiKeys,
       extraMetrics: () => sdkMetricsText(sdkMetricsPort),
+      temporalUi: server.uiUrl ? { url: server.uiUrl, namespace: config.temporal.namespace } : undefined,
     });
     await app.listen({ port: config.api.port, host: config.api.host });
     cleanups.push(() => app.close());
+    // For `saga` commands run beside it (operator commands reach this API, `saga migrate` this database).
+    lock.recordStack({
+      apiUrl: clientApiUrl(config.api.host, (app.server.address() as AddressInfo).port),
+      databaseUrl: postgres.url,
+      temporalAddress: server.address,
+      temporalNamespace: config.temporal.namespace,
+      temporalUiUrl: server.uiUrl ?? null,
+    });
 
     return {
       urls: {

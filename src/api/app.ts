@@ -16,6 +16,7 @@ import { registerDeliveryGauges } from '../delivery/metrics';
 import { registerSagaStateGauges } from '../telemetry/saga-metrics';
 import type { TransportKind } from '../transports/transport';
 import type { Registry } from 'prom-client';
+import type { OrderSagaInput } from '../workflows';
 import { correlationRoutes } from './routes/correlations';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { healthRoutes } from './routes/health';
@@ -35,7 +36,12 @@ export interface ApiDeps {
   temporal: Client;
   taskQueue: string;
   /** Saga settings passed to every new order. */
-  orders: { approvalThresholdCents: number; approvalTimeout: string };
+  orders: {
+    approvalThresholdCents: number;
+    approvalTimeout: string;
+    /** Per-step deadline overrides for new orders (step name → duration). Default: the saga table's. */
+    stepDeadlines?: OrderSagaInput['stepDeadlines'];
+  };
   /** Return saga settings: how long a return waits for the goods. Default 14 days. */
   returns?: { goodsTimeout: string };
   /** How long POST /orders/:id/cancel (and a return's cancel) waits for compensation before answering 202. Default 10 s. */

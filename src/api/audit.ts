@@ -37,11 +37,14 @@ export function actorOf(request: FastifyRequest): string {
   return /^[\x21-\x7e ]{1,100}$/.test(given) ? given : `anonymous@${request.ip}`;
 }
 
+/** PostgreSQL stores no NUL: a refused request's text is kept with U+FFFD in its place. */
+const storable = (s: string) => s.replaceAll('\u0000', '\uFFFD');
+
 const reasonOf = (body: unknown): string | null => {
   if (!body || typeof body !== 'object') return null;
   const { reason, note } = body as { reason?: unknown; note?: unknown };
   const text = typeof reason === 'string' ? reason : typeof note === 'string' ? note : null;
-  return text?.slice(0, 500) ?? null;
+  return text === null ? null : storable(text.slice(0, 500));
 };
 
 function problemDetail(payload: unknown): Record<string, unknown> | undefined {
@@ -54,8 +57,21 @@ function problemDetail(payload: unknown): Record<string, unknown> | undefined {
   }
 }
 
+/** An operator route that would act without leaving a record. */
+export class UnauditedRouteError extends Error {
+  override readonly name = 'UnauditedRouteError';
+}
+
 export function registerAudit(app: FastifyInstance, pool: Pool, logger?: Logger): void {
   app.decorateRequest('auditDetail', undefined);
+  // Fails closed: an operator action without `config.audit` does not start.
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    const config = route.config as { access?: string; audit?: AuditSpec } | undefined;
+    if (methods.includes('POST') && config?.access === 'operator' && !config.audit) {
+      throw new UnauditedRouteError(`Operator route POST ${route.url} declares no config.audit`);
+    }
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     const spec = request.routeOptions.config?.audit;
     // 401/403 never reached the action: the auth hook's refusals are not operator actions.
@@ -76,10 +92,10 @@ export function registerAudit(app: FastifyInstance, pool: Pool, logger?: Logger)
         role: request.identity.role,
         action: spec.action,
         targetType: spec.targetType,
-        targetId: targetId.slice(0, 500),
+        targetId: storable(targetId.slice(0, 500)),
         reason: reasonOf(body),
         status: reply.statusCode,
-        detail: Object.keys(detail).length ? detail : undefined,
+        detail: Object.keys(detail).length ? JSON.parse(storable(JSON.stringify(detail))) : undefined,
       });
     } catch (err) {
       // The action has happened; an audit row that could not be written is logged loudly.

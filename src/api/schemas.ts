@@ -8,6 +8,18 @@ import { problemSchema, type ProblemCode } from './errors';
  * OpenAPI document at /docs/json is generated from them.
  */
 
+/**
+ * Free text an operator or client writes (a reason, a note): trimmed, bounded, and without NUL,
+ * which PostgreSQL cannot store (refused here rather than failing later in a saga or the audit).
+ */
+export const freeText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000]*$/, 'must not contain NUL characters');
+
 export const orderIdParams = z.object({ orderId: z.uuid('must be a UUID').describe('The order id (a UUID)') });
 
 /** Problem responses a route may give, by status. */

@@ -205,6 +205,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       WORKFLOW_BUNDLE: bundle,
     };
     if (uiPort) {
+      // The API replicas link the console's orders to their workflows in this UI.
+      roleEnv.TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;
       const uiDir = path.join(dataDir, 'temporal-ui');
       await mkdir(path.join(uiDir, 'config'), { recursive: true });
       await writeFile(

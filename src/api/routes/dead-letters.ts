@@ -14,7 +14,14 @@ import {
 import { notificationsOfOrder } from '../../consumers/notifier';
 import type { ResolvedApiDeps } from '../app';
 import { ConflictError, NotFoundError } from '../errors';
-import { actionResultSchema, deadLetterDetailSchema, deadLetterSchema, orderIdParams, problems } from '../schemas';
+import {
+  actionResultSchema,
+  deadLetterDetailSchema,
+  freeText,
+  deadLetterSchema,
+  orderIdParams,
+  problems,
+} from '../schemas';
 
 const idParams = z.object({ id: z.coerce.number().int().positive('must be a positive integer') });
 const REASONS = [
@@ -58,7 +65,7 @@ const bulkBody = z
       .optional()
       .describe('First failed before'),
     dryRun: z.boolean().default(false).describe('Only count what would be taken'),
-    note: z.string().trim().min(1).max(500).optional().describe('Why (recorded)'),
+    note: freeText(500).optional().describe('Why (recorded)'),
   })
   .describe('Which open dead letters to take: every field given must match');
 export const bulkResultSchema = z.object({
@@ -81,7 +88,7 @@ export const bulkResultSchema = z.object({
     }),
   ),
 });
-const discardBody = z.object({ note: z.string().trim().min(1).max(500).optional() }).nullish();
+const discardBody = z.object({ note: freeText(500).optional() }).nullish();
 export const notificationSchema = z.object({
   id: z.number().int(),
   eventId: z.string(),

@@ -17,7 +17,7 @@ import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery, type Reaso
 import type { ApiDeps } from '../app';
 import type { Identity } from '../auth';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
-import { envelopeSchema, orderIdParams, orderSummarySchema, problems, sagaStatusSchema } from '../schemas';
+import { envelopeSchema, freeText, orderIdParams, orderSummarySchema, problems, sagaStatusSchema } from '../schemas';
 import { workflowIdFor } from './orders';
 
 const params = orderIdParams;
@@ -59,9 +59,7 @@ export const presentSummary = (s: OrderSummaryWithFreshness) => ({
   },
 });
 
-const reasonBody = z
-  .object({ reason: z.string().trim().min(1).max(200).optional().describe('Why (recorded in the events)') })
-  .nullish();
+const reasonBody = z.object({ reason: freeText(200).optional().describe('Why (recorded in the events)') }).nullish();
 
 /** The name recorded for the caller, when it has one (an API key). */
 export const actingName = (identity: Identity | undefined): string | undefined =>
@@ -225,7 +223,10 @@ export function orderActionRoutes(fastify: FastifyInstance, deps: ApiDeps): void
     app.post(
       `/orders/:orderId/${decision.path}`,
       {
-        config: { access: 'operator' },
+        config: {
+          access: 'operator',
+          audit: { action: decision.path, targetType: 'order', targetParam: 'orderId' },
+        },
         schema: {
           tags: ['saga'],
           summary: decision.summary,

@@ -35,7 +35,7 @@ export class OrderSummaryChanges {
 
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
-    this.connecting ??= this.listen();
+    if (!this.client) this.connecting ??= this.listen();
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) void this.release();
@@ -70,7 +70,9 @@ export class OrderSummaryChanges {
   }
 
   private drop(client: PoolClient, err?: Error): void {
-    if (this.client === client) this.client = undefined;
+    // A client being released already (release() took it) is not released twice.
+    if (this.client !== client) return;
+    this.client = undefined;
     client.release(err ?? true);
     this.retryLater();
   }
@@ -143,7 +145,8 @@ export function ordersLiveRoute(app: FastifyInstance, deps: ResolvedApiDeps): vo
         if (!res.writableEnded) res.end();
       };
       streams.add(end);
-      request.raw.on('close', end);
+      // The response closes when the client goes away (the request's own close comes earlier).
+      res.on('close', end);
     },
   );
 }

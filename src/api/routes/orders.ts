@@ -94,6 +94,7 @@ export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
         correlationId,
         approvalThresholdCents: deps.orders.approvalThresholdCents,
         approvalTimeout: deps.orders.approvalTimeout,
+        ...(deps.orders.stepDeadlines ? { stepDeadlines: deps.orders.stepDeadlines } : {}),
       };
       const units = body.items.reduce((n, i) => n + i.quantity, 0);
 

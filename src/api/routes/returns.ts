@@ -23,7 +23,7 @@ import {
 import type { ApiDeps } from '../app';
 import { ConflictError, NotFoundError } from '../errors';
 import { startOnce } from '../start-once';
-import { envelopeSchema, orderIdParams, problems } from '../schemas';
+import { envelopeSchema, freeText, orderIdParams, problems } from '../schemas';
 import { actingName, runUpdate, settleWithin } from './order-actions';
 import { orderIdForIdempotencyKey, workflowIdFor } from './orders';
 
@@ -67,9 +67,7 @@ export const returnStatusSchema = z
   })
   .describe("The live state of the return's saga (its `status` query)");
 const actionResult = z.object({ returnId: z.uuid(), saga: returnStatusSchema });
-const actorBody = z
-  .object({ reason: z.string().trim().min(1).max(200).optional().describe('Why (recorded in the events)') })
-  .nullish();
+const actorBody = z.object({ reason: freeText(200).optional().describe('Why (recorded in the events)') }).nullish();
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -184,7 +182,7 @@ export function returnRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
   app.post(
     '/returns/:returnId/receive',
     {
-      config: { access: 'operator' },
+      config: { access: 'operator', audit: { action: 'receive_goods', targetType: 'return', targetParam: 'returnId' } },
       schema: {
         tags: ['returns'],
         summary: 'Warehouse: the returned goods arrived; the refund and restock follow (operators)',

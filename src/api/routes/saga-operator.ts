@@ -15,7 +15,7 @@ import { ORDER_SAGA, RETURN_SAGA, returnStatusQuery, statusQuery } from '../../w
 import type { ApiDeps } from '../app';
 import { actorOf } from '../audit';
 import { ConflictError, NotFoundError } from '../errors';
-import { problems, sagaStatusSchema } from '../schemas';
+import { freeText, problems, sagaStatusSchema } from '../schemas';
 import { workflowIdFor } from './orders';
 import { returnStatusSchema, returnWorkflowIdFor } from './returns';
 
@@ -29,7 +29,7 @@ import { returnStatusSchema, returnWorkflowIdFor } from './returns';
  */
 
 const reasonBody = z.object({
-  reason: z.string().trim().min(1, 'say why (it is recorded)').max(500).describe('Why (recorded in the audit log)'),
+  reason: freeText(500).describe('Why (recorded in the audit log)'),
 });
 
 interface SagaKind {
