@@ -9,13 +9,15 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# ---- build: compile TypeScript (src/ -> dist/) --------------------------------------
+# ---- build: compile TypeScript (src/ -> dist/) and the console ---------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The operations console's bundle (dist/console) is built by scripts/build-console.mjs.
+COPY scripts ./scripts
 RUN npm run build
 
 # ---- prod-deps: production node_modules only ------------------------------------------

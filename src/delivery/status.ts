@@ -16,7 +16,8 @@ const PROJECTIONS = new Set(['order-summary']);
 const SQL = {
   // Relays and consumer instances are told apart by their connections' application names.
   processes: `SELECT application_name, count(*)::int AS connections FROM pg_stat_activity
-    WHERE application_name = 'saga-relay' OR application_name LIKE 'saga-consumer:%' GROUP BY application_name`,
+    WHERE application_name IN ('saga-relay', 'saga-relay-standby') OR application_name LIKE 'saga-consumer:%'
+    GROUP BY application_name`,
   consumerCheckpoints: `SELECT subscriber, transaction_id::text, global_position FROM subscription_checkpoints
     WHERE subscriber LIKE 'consumer:%'`,
   deadLetters: `SELECT consumer, status, count(*)::int AS n FROM dead_letters
@@ -24,8 +25,10 @@ const SQL = {
 } as const;
 
 export interface RelayStatus {
-  /** A relay holds the leader lock (standbys wait without a connection of their own). */
+  /** A relay holds the leader lock. */
   active: boolean;
+  /** Relays waiting to take over (each keeps one connection between its tries). */
+  standbys: number;
   backlog: number;
   oldestUndeliveredAgeSeconds: number;
 }
@@ -104,6 +107,7 @@ export async function deliveryStatus(
     const backlog = await backlogAfter(pool, await peekCheckpoint(pool, relaySubscriber(transport)));
     relay = {
       active: processes.rows.some((r) => r.application_name === 'saga-relay'),
+      standbys: processes.rows.find((r) => r.application_name === 'saga-relay-standby')?.connections ?? 0,
       backlog: backlog.events,
       oldestUndeliveredAgeSeconds: backlog.oldestAgeSeconds,
     };

@@ -7,6 +7,8 @@ import pg from 'pg';
  */
 export class AdvisoryLock {
   private client: pg.Client | undefined;
+  /** With `standbyApplicationName`: the connection a standby keeps between tries (visible, countable). */
+  private standby: pg.Client | undefined;
   private lostHandlers: (() => void)[] = [];
 
   constructor(
@@ -15,6 +17,12 @@ export class AdvisoryLock {
     readonly name: string,
     /** Shown in pg_stat_activity, so holders and standbys can be told apart and counted. */
     private readonly applicationName = 'saga-lock',
+    /**
+     * When set, a try that fails keeps its connection under this application name for the next
+     * try, so standbys show in pg_stat_activity (the relay's do). Default: none (each try
+     * connects afresh and a standby holds no connection).
+     */
+    private readonly standbyApplicationName?: string,
   ) {}
 
   get held(): boolean {
@@ -24,23 +32,39 @@ export class AdvisoryLock {
   /** Tries once; true when this process now holds the lock. */
   async tryAcquire(): Promise<boolean> {
     if (this.client) return true;
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: this.applicationName });
-    client.on('error', () => this.drop(client));
-    client.on('end', () => this.drop(client));
+    let client = this.standby;
     try {
-      await client.connect();
+      if (!client) {
+        client = new pg.Client({
+          connectionString: this.connectionString,
+          application_name: this.standbyApplicationName ?? this.applicationName,
+        });
+        const created = client;
+        created.on('error', () => this.drop(created));
+        created.on('end', () => this.drop(created));
+        await created.connect();
+      }
       const { rows } = await client.query<{ locked: boolean }>(
         'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
         [this.name],
       );
       if (!rows[0]!.locked) {
+        if (this.standbyApplicationName) {
+          this.standby = client;
+          return false;
+        }
         await client.end();
         return false;
+      }
+      this.standby = undefined;
+      if (this.standbyApplicationName) {
+        await client.query(`SELECT set_config('application_name', $1, false)`, [this.applicationName]);
       }
       this.client = client;
       return true;
     } catch {
-      await client.end().catch(() => undefined);
+      if (this.standby === client) this.standby = undefined;
+      await client?.end().catch(() => undefined);
       return false;
     }
   }
@@ -51,6 +75,9 @@ export class AdvisoryLock {
   }
 
   async release(): Promise<void> {
+    const standby = this.standby;
+    this.standby = undefined;
+    await standby?.end().catch(() => undefined);
     const client = this.client;
     this.client = undefined;
     if (!client) return;
@@ -59,6 +86,7 @@ export class AdvisoryLock {
   }
 
   private drop(client: pg.Client): void {
+    if (this.standby === client) this.standby = undefined;
     if (this.client !== client) return;
     this.client = undefined;
     for (const handler of this.lostHandlers) handler();

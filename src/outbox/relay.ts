@@ -63,6 +63,8 @@ export class Relay {
       options.connectionString,
       `saga:${relaySubscriber(options.transport.kind)}`,
       'saga-relay',
+      // Standbys keep their connection between tries: /delivery counts them.
+      'saga-relay-standby',
     );
   }
 

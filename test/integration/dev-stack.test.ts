@@ -192,6 +192,26 @@ describe('saga dev (npm start)', () => {
     expect(metrics).toMatch(/^temporal_worker_task_slots_available\{/m);
     expect(metrics).toMatch(/^saga_consumer_deliveries_total\{consumer="notifier",outcome="handled"\} [1-9]/m);
 
+    // The operations console is served by the API, built by npm start's own build.
+    const consolePage = await fetch(`http://127.0.0.1:${ports.api}/console`);
+    expect(consolePage.status).toBe(200);
+    expect(consolePage.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await consolePage.text()).toContain('<script src="/console/assets/console.js"></script>');
+    expect((await fetch(`http://127.0.0.1:${ports.api}/console/assets/console.js`)).status).toBe(200);
+
+    // The CLI finds the running stack by itself: no DATABASE_URL, no SAGA_API_URL.
+    const cliEnv: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir };
+    delete cliEnv.DATABASE_URL;
+    delete cliEnv.SAGA_API_URL;
+    const listed = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const cli = spawn(process.execPath, ['dist/cli.js', 'dlq', 'list', '--json'], { cwd: ROOT, env: cliEnv });
+      let out = '';
+      cli.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      cli.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      cli.once('close', (code) => resolve({ code, out }));
+    });
+    expect(listed).toEqual({ code: 0, out: expect.stringContaining('"deadLetters": []') });
+
     // A second instance on the same data folder says so and exits non-zero.
     const second = startDev(dataDir, { ...ports, api: await freePort(), temporal: await freePort() }, external?.url);
     started.push(second);

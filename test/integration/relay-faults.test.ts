@@ -11,6 +11,7 @@ import { connect } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
 import type { ConsumerDefinition } from '../../src/consumers/consumer';
 import { startDelivery } from '../../src/delivery/start';
+import { deliveryStatus } from '../../src/delivery/status';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
 import { createLogger } from '../../src/logger';
 import { relaySubscriber } from '../../src/outbox/relay';
@@ -351,6 +352,13 @@ for (const kind of BROKERS) {
         },
         { timeoutMs: 15_000, description: 'one active and one standby relay' },
       );
+      // What an operator sees (GET /delivery): the active relay and its standby.
+      const relayFigures = async () => (await deliveryStatus(pool, kind, [])).relay;
+      await waitFor(async () => ((await relayFigures())?.standbys === 1 ? true : undefined), {
+        timeoutMs: 15_000,
+        description: 'the delivery status to count one standby relay',
+      });
+      expect(await relayFigures()).toMatchObject({ active: true, standbys: 1 });
 
       const load = new Load(pool, { writers: 6, streamsPerWriter: 8, max: 3000 });
       atEnd('stop the load', () => load.stop());
@@ -367,6 +375,11 @@ for (const kind of BROKERS) {
       });
       const takeoverMs = Date.now() - killedAt;
       expect(handledAtKill).toBeLessThan(3000); // killed mid-flight
+      await waitFor(async () => ((await relayFigures())?.standbys === 0 ? true : undefined), {
+        timeoutMs: 15_000,
+        description: 'the delivery status to count no standby once it took over',
+      });
+      expect(await relayFigures()).toMatchObject({ active: true, standbys: 0 });
 
       await load.done();
       const total = await expectEveryEventOnceInOrder(world);

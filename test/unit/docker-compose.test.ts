@@ -61,9 +61,9 @@ function builtFromDockerfile(svc: Service): boolean {
   return path.resolve(ROOT, context, dockerfile) === path.join(ROOT, 'Dockerfile');
 }
 
-/** Subcommands `src/cli.ts` registers with commander: `.command('name')`. */
+/** Subcommands `src/cli/program.ts` registers with commander: `.command('name')`. */
 function cliCommands(): Set<string> {
-  return new Set([...read('src/cli.ts').matchAll(/\.command\(\s*['"]([\w-]+)['"]/g)].map((m) => m[1]!));
+  return new Set([...read('src/cli/program.ts').matchAll(/\.command\(\s*['"]([\w-]+)['"]/g)].map((m) => m[1]!));
 }
 
 /** Search attributes the workflows upsert, with the type name `temporal operator` expects. */

@@ -44,7 +44,9 @@ const healthSchema = z.object({
   delivery: z
     .record(z.string(), z.unknown())
     .optional()
-    .describe('Transport, relay (active, backlog, oldest undelivered age) and per consumer instances and partitions'),
+    .describe(
+      'Transport, relay (active, standbys, backlog, oldest undelivered age) and per consumer instances and partitions',
+    ),
 });
 
 const probeSchema = z.object({ status: z.enum(['live', 'ready', 'draining']) });

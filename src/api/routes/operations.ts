@@ -59,7 +59,12 @@ export const identitySchema = z.object({
 export const deliverySchema = z.object({
   transport: z.enum(['postgres', 'rabbitmq', 'nats']),
   relay: z
-    .object({ active: z.boolean(), backlog: z.number().int(), oldestUndeliveredAgeSeconds: z.number() })
+    .object({
+      active: z.boolean(),
+      standbys: z.number().int(),
+      backlog: z.number().int(),
+      oldestUndeliveredAgeSeconds: z.number(),
+    })
     .nullable()
     .describe('Null on the Postgres-native transport (no relay)'),
   consumers: z.array(

@@ -1,5 +1,5 @@
 import type { AttentionItem, OperatorAction } from './api';
-import { ActionButton, Badge, ErrorNote, Section, Time, money, useResource } from './ui';
+import { ActionButton, Badge, ErrorNote, OperatorActionsTable, Section, Time, money, useResource } from './ui';
 
 /**
  * Needs attention: sagas parked on a step past its deadline or on a compensation that keeps
@@ -90,42 +90,7 @@ export function AttentionPage() {
 
       <Section title="Latest operator actions">
         <ErrorNote error={actions.error} />
-        <table class="list" aria-label="Latest operator actions">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Who</th>
-              <th>Action</th>
-              <th>On</th>
-              <th>Reason</th>
-              <th>Outcome</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(actions.data?.actions ?? []).map((a) => (
-              <tr key={a.id}>
-                <td>
-                  <Time at={a.actedAt} />
-                </td>
-                <td>
-                  {a.actor} <span class="muted small">({a.role})</span>
-                </td>
-                <td class="mono">{a.action}</td>
-                <td class="mono small">
-                  {a.targetType === 'order' ? (
-                    <a href={`#/orders/${a.targetId}`}>order {a.targetId.slice(0, 8)}</a>
-                  ) : (
-                    `${a.targetType} ${a.targetId}`
-                  )}
-                </td>
-                <td>{a.reason ?? ''}</td>
-                <td>
-                  <Badge value={a.outcome} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <OperatorActionsTable label="Latest operator actions" actions={actions.data?.actions ?? []} showTarget />
       </Section>
     </div>
   );

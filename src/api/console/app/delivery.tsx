@@ -25,8 +25,10 @@ export function DeliveryPage() {
               <>
                 <dt>Relay</dt>
                 <dd>
-                  <Badge value={data.relay.active ? 'active' : 'none active'} />
-                  <span class="muted small"> standbys wait without a connection and show when they take over</span>
+                  <Badge value={data.relay.active ? 'active' : 'none active'} />{' '}
+                  <span data-testid="standbys">
+                    {data.relay.standbys} standby{data.relay.standbys === 1 ? '' : 's'}
+                  </span>
                 </dd>
                 <dt>Backlog</dt>
                 <dd>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Story } from './api';
-import { ActionButton, Badge, ErrorNote, Json, Section, Time, money, useResource } from './ui';
+import { ActionButton, Badge, ErrorNote, Json, OperatorActionsTable, Section, Time, money, useResource } from './ui';
 
 /**
  * One order's whole story from `GET /orders/:id/story`: the saga's steps (from its table) with
@@ -239,37 +239,7 @@ export function OrderPage({ orderId }: { orderId: string }) {
         {s.operatorActions.length === 0 ? (
           <p class="muted">None.</p>
         ) : (
-          <table class="list" aria-label="Operator actions">
-            <thead>
-              <tr>
-                <th>When</th>
-                <th>Who</th>
-                <th>Action</th>
-                <th>Reason</th>
-                <th>Outcome</th>
-              </tr>
-            </thead>
-            <tbody>
-              {s.operatorActions.map((a) => (
-                <tr key={a.id}>
-                  <td>
-                    <Time at={a.actedAt} />
-                  </td>
-                  <td>
-                    {a.actor} <span class="muted small">({a.role})</span>
-                  </td>
-                  <td class="mono">{a.action}</td>
-                  <td>{a.reason ?? ''}</td>
-                  <td>
-                    <Badge value={a.outcome} />
-                    {a.outcome !== 'applied' ? (
-                      <span class="muted small"> {(a.detail as { detail?: string } | null)?.detail}</span>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <OperatorActionsTable label="Operator actions" actions={s.operatorActions} />
         )}
       </Section>
 

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiProblem, ApiUnreachable, call } from './api';
+import { ApiProblem, ApiUnreachable, call, type OperatorAction } from './api';
 
 /** Small building blocks shared by the pages. */
 
@@ -188,4 +188,51 @@ export function Section(props: { title: string; children: ComponentChildren; cou
 
 export function Json({ value }: { value: unknown }) {
   return <pre class="json">{JSON.stringify(value, null, 2)}</pre>;
+}
+
+/** The audit log's rows: who acted, when, on what, why, and how it went (refusals with the API's words). */
+export function OperatorActionsTable(props: { label: string; actions: OperatorAction[]; showTarget?: boolean }) {
+  return (
+    <table class="list" aria-label={props.label}>
+      <thead>
+        <tr>
+          <th>When</th>
+          <th>Who</th>
+          <th>Action</th>
+          {props.showTarget ? <th>On</th> : null}
+          <th>Reason</th>
+          <th>Outcome</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.actions.map((a) => (
+          <tr key={a.id}>
+            <td>
+              <Time at={a.actedAt} />
+            </td>
+            <td>
+              {a.actor} <span class="muted small">({a.role})</span>
+            </td>
+            <td class="mono">{a.action}</td>
+            {props.showTarget ? (
+              <td class="mono small">
+                {a.targetType === 'order' ? (
+                  <a href={`#/orders/${a.targetId}`}>order {a.targetId.slice(0, 8)}</a>
+                ) : (
+                  `${a.targetType} ${a.targetId}`
+                )}
+              </td>
+            ) : null}
+            <td>{a.reason ?? ''}</td>
+            <td>
+              <Badge value={a.outcome} />
+              {a.outcome !== 'applied' ? (
+                <span class="muted small"> {(a.detail as { detail?: string } | null)?.detail}</span>
+              ) : null}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
 }
