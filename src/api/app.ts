@@ -1,22 +1,16 @@
-import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { enterCorrelation } from '../correlation/context';
-import type { Logger } from '../logger';
-import type { Pool } from '../store/pool';
 import { problem, registerErrorHandler, sendProblem } from './errors';
-import { registerHardening, type ApiLimits } from './hardening';
-import { registerAuth, type ApiKey } from './auth';
+import { registerHardening } from './hardening';
+import { registerAuth } from './auth';
+import type { ApiDeps, ResolvedApiDeps } from './deps';
 import { registerOpenApi } from './openapi';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { metricsRoute, registerMetrics } from './metrics';
 import { CONSUMERS } from '../consumers';
-import type { ConsumerDefinition } from '../consumers/consumer';
 import { registerDeliveryGauges } from '../delivery/metrics';
 import { registerSagaStateGauges } from '../telemetry/saga-metrics';
-import type { TransportKind } from '../transports/transport';
-import type { Registry } from 'prom-client';
-import type { OrderSagaInput } from '../workflows';
 import { correlationRoutes } from './routes/correlations';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { healthRoutes } from './routes/health';
@@ -31,43 +25,7 @@ import { orderStoryRoutes } from './routes/order-story';
 import { ordersLiveRoute } from './routes/orders-live';
 import { sagaOperatorRoutes } from './routes/saga-operator';
 
-export interface ApiDeps {
-  pool: Pool;
-  temporal: Client;
-  taskQueue: string;
-  /** Saga settings passed to every new order. */
-  orders: {
-    approvalThresholdCents: number;
-    approvalTimeout: string;
-    /** Per-step deadline overrides for new orders (step name → duration). Default: the saga table's. */
-    stepDeadlines?: OrderSagaInput['stepDeadlines'];
-  };
-  /** Return saga settings: how long a return waits for the goods. Default 14 days. */
-  returns?: { goodsTimeout: string };
-  /** How long POST /orders/:id/cancel (and a return's cancel) waits for compensation before answering 202. Default 10 s. */
-  cancelWaitMs?: number;
-  logger?: Logger;
-  /** Consumers whose dead letters can be replayed from here. Default: all of the project's. */
-  consumers?: readonly ConsumerDefinition[];
-  /** The delivery transport, for the relay figures on /metrics and /health. Default postgres. */
-  transport?: TransportKind;
-  /** Metrics registry shared with in-process delivery (its counters). Default: a new one. */
-  registry?: Registry;
-  /** Rate limit, load shedding, JSON depth (see ApiLimits for the defaults). */
-  limits?: ApiLimits;
-  /** Who may call: none configured means an open API (keep it on loopback). */
-  apiKeys?: readonly ApiKey[];
-  /** X-Forwarded-For from these proxies names the client (fastify `trustProxy`). Default false. */
-  trustProxy?: boolean | string;
-  /** More Prometheus text for GET /metrics (the SDK's worker metrics in `npm start`). Default none. */
-  extraMetrics?: () => Promise<string>;
-  /** The Temporal Web UI, for links to workflows (the console, an order's story). Default none. */
-  temporalUi?: { url: string; namespace: string };
-  /** Whether the process drains after SIGTERM: /health/ready then answers 503. Default never. */
-  draining?: () => boolean;
-}
-
-export type ResolvedApiDeps = ApiDeps & { consumers: readonly ConsumerDefinition[]; transport: TransportKind };
+export type { ApiDeps, ResolvedApiDeps };
 
 /** Builds the HTTP API without listening (tests use `app.inject()`). */
 export function buildApp(options: ApiDeps): FastifyInstance {

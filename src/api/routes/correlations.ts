@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { toEnvelope, type EventEnvelope } from '../../events/envelope';
 import { readCorrelation } from '../../store/correlations';
-import type { ApiDeps } from '../app';
+import type { ApiDeps } from '../deps';
 import { NotFoundError } from '../errors';
 import { envelopeSchema, problems } from '../schemas';
 

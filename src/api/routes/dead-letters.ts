@@ -12,7 +12,7 @@ import {
   showDeadLetter,
 } from '../../consumers/dead-letters';
 import { notificationsOfOrder } from '../../consumers/notifier';
-import type { ResolvedApiDeps } from '../app';
+import type { ResolvedApiDeps } from '../deps';
 import { ConflictError, NotFoundError } from '../errors';
 import {
   actionResultSchema,

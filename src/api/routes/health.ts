@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deliveryStatus } from '../../delivery/status';
-import type { ResolvedApiDeps } from '../app';
+import type { ResolvedApiDeps } from '../deps';
 
 type Check = { status: 'up' } | { status: 'down'; error: string };
 

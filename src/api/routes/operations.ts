@@ -6,7 +6,7 @@ import { deliveryStatus } from '../../delivery/status';
 import type { SagaProgress } from '../../saga/runtime';
 import { listOperatorActions } from '../../store/operator-actions';
 import { returnStatusQuery, statusQuery, type OrderSagaStatus } from '../../workflows';
-import type { ResolvedApiDeps } from '../app';
+import type { ResolvedApiDeps } from '../deps';
 import { problems } from '../schemas';
 
 /**

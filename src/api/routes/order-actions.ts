@@ -14,7 +14,7 @@ import { toEnvelope } from '../../events/envelope';
 import { readStream } from '../../store/event-store';
 import { listProducts } from '../../store/catalog';
 import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery, type ReasonRequest } from '../../workflows';
-import type { ApiDeps } from '../app';
+import type { ApiDeps } from '../deps';
 import type { Identity } from '../auth';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import { envelopeSchema, freeText, orderIdParams, orderSummarySchema, problems, sagaStatusSchema } from '../schemas';

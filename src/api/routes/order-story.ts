@@ -12,7 +12,7 @@ import { readStream } from '../../store/event-store';
 import { listOperatorActions } from '../../store/operator-actions';
 import type { Pool } from '../../store/pool';
 import { ORDER_SAGA, RETURN_SAGA, returnStatusQuery, statusQuery } from '../../workflows';
-import type { ResolvedApiDeps } from '../app';
+import type { ResolvedApiDeps } from '../deps';
 import { NotFoundError } from '../errors';
 import { deadLetterSchema, envelopeSchema, orderIdParams, orderSummarySchema, problems } from '../schemas';
 import { chainSchema, correlationChain } from './correlations';

@@ -5,7 +5,7 @@ import type { Logger } from '../../logger';
 import { ORDER_SUMMARY_CHANNEL } from '../../projections/order-summary';
 import { getOrderSummary } from '../../projections/order-summary-queries';
 import type { Pool } from '../../store/pool';
-import type { ResolvedApiDeps } from '../app';
+import type { ResolvedApiDeps } from '../deps';
 import { presentSummary } from './order-actions';
 
 /**

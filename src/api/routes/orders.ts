@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { CustomerIdKey, OrderIdKey, OrderStatusKey, SagaPhaseKey } from '../../temporal/search-attributes';
 import type { OrderSagaInput } from '../../workflows';
 import { currentCorrelation } from '../../correlation/context';
-import type { ApiDeps } from '../app';
+import type { ApiDeps } from '../deps';
 import { startOnce } from '../start-once';
 import { problems } from '../schemas';
 

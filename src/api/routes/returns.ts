@@ -20,7 +20,7 @@ import {
   type ReturnActorRequest,
   type ReturnSagaInput,
 } from '../../workflows';
-import type { ApiDeps } from '../app';
+import type { ApiDeps } from '../deps';
 import { ConflictError, NotFoundError } from '../errors';
 import { startOnce } from '../start-once';
 import { envelopeSchema, freeText, orderIdParams, problems } from '../schemas';

@@ -12,7 +12,7 @@ import {
 } from '../../saga/saga';
 import { waitFor, WaitTimeoutError } from '../../util/wait';
 import { ORDER_SAGA, RETURN_SAGA, returnStatusQuery, statusQuery } from '../../workflows';
-import type { ApiDeps } from '../app';
+import type { ApiDeps } from '../deps';
 import { actorOf } from '../audit';
 import { ConflictError, NotFoundError } from '../errors';
 import { freeText, problems, sagaStatusSchema } from '../schemas';
