@@ -104,6 +104,22 @@ test('delivery: an event no consumer handled, or a notification sent twice, fail
   expect(failing(await invariants.delivery(db.pool))).toEqual([]);
   await notify(randomUUID());
   expect(failing(await invariants.delivery(db.pool))).toEqual(['each notification sent once']);
+
+  // A lost notification and a stray one: equal totals, but each event is checked.
+  const cancelled = await append(orderId, 'order.cancelled', { reason: 'r', failedStep: null, requestedBy: null });
+  for (const consumer of ['order-summary', 'notifier']) {
+    await db.pool.query('INSERT INTO inbox (consumer, event_id) VALUES ($1, $2)', [consumer, cancelled]);
+  }
+  const { rows } = await db.pool.query<{ events: number; notes: number }>(
+    `SELECT (SELECT count(*)::int FROM events WHERE event_type IN ('order.confirmed', 'order.cancelled')) AS events,
+            (SELECT count(*)::int FROM customer_notifications) AS notes`,
+  );
+  expect(rows[0]).toEqual({ events: 2, notes: 2 });
+  const [result] = (await invariants.delivery(db.pool)).filter((r) => r.name === 'each notification sent once');
+  expect(result).toMatchObject({
+    ok: false,
+    detail: '2 events: 1 without their notification, 1 notifications for no such event',
+  });
 });
 
 test('a dead letter fails; the read model must equal its rebuild', async () => {
