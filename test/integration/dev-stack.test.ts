@@ -28,7 +28,11 @@ interface DevProcess {
   exit: Promise<number | NodeJS.Signals | null>;
 }
 
-function startDev(dataDir: string, ports: Ports, databaseUrl: string | undefined): DevProcess {
+/**
+ * `npm start`, or with `built` what it runs after its build (`node dist/cli.js dev`): once the
+ * first start has built the project, later ones need not compile it again.
+ */
+function startDev(dataDir: string, ports: Ports, databaseUrl: string | undefined, built = false): DevProcess {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATA_DIR: dataDir,
@@ -43,7 +47,8 @@ function startDev(dataDir: string, ports: Ports, databaseUrl: string | undefined
   else delete env.DATABASE_URL;
   if (process.env[TEST_ENV.temporalCli]) env.TEMPORAL_CLI = process.env[TEST_ENV.temporalCli];
   // Own process group, like a terminal's foreground job: Ctrl-C is sent to the whole group.
-  const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, args] = built ? [process.execPath, ['dist/cli.js', 'dev']] : ['npm', ['start']];
+  const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
@@ -213,7 +218,12 @@ describe('saga dev (npm start)', () => {
     expect(listed).toEqual({ code: 0, out: expect.stringContaining('"deadLetters": []') });
 
     // A second instance on the same data folder says so and exits non-zero.
-    const second = startDev(dataDir, { ...ports, api: await freePort(), temporal: await freePort() }, external?.url);
+    const second = startDev(
+      dataDir,
+      { ...ports, api: await freePort(), temporal: await freePort() },
+      external?.url,
+      true,
+    );
     started.push(second);
     expect(await second.exit).toBe(2);
     expect(second.output()).toMatch(/already running \(pid \d+/);
@@ -222,7 +232,7 @@ describe('saga dev (npm start)', () => {
     expect(await processesMentioning(dataDir)).toEqual([]);
 
     // State survives: the same folder restarts (no re-initdb), and the workflow is still listed.
-    const again = startDev(dataDir, ports, external?.url);
+    const again = startDev(dataDir, ports, external?.url, true);
     started.push(again);
     await waitUntilReady(again);
     expect(await listWorkflowIds(ports.ui)).toContain(workflowId);
