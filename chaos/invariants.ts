@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { CONSUMERS } from '../src/consumers';
+import { ORDER_TERMINAL_EVENTS } from '../src/domain/order';
 import { rebuildOrderSummary } from '../src/projections/rebuild';
 import type { Pool } from '../src/store/pool';
 import { EXPECTED, type OrderKind } from './orders';
@@ -20,7 +21,7 @@ export interface PlacedOrder {
 // All checks read the orders this run placed (ids passed in) and the whole log of its database.
 const SQL = {
   terminal: `SELECT stream_id, count(*)::int AS n, min(event_type) AS type, min(payload->>'reason') AS reason
-    FROM events WHERE stream_id = ANY($1) AND event_type IN ('order.confirmed', 'order.cancelled')
+    FROM events WHERE stream_id = ANY($1) AND event_type = ANY($2)
     GROUP BY stream_id`,
   repeatedTypes: `SELECT stream_id, event_type, count(*)::int AS n FROM events WHERE stream_id = ANY($1)
     GROUP BY stream_id, event_type HAVING count(*) > 1`,
@@ -47,6 +48,8 @@ const SQL = {
 } as const;
 
 const streamOf = (orderId: string) => `order-${orderId}`;
+/** Confirmed, cancelled, or never placed: the domain's list, so a new ending is counted too. */
+const TERMINAL = [...ORDER_TERMINAL_EVENTS];
 const first = (violations: string[]) => violations.slice(0, 5).join('; ') + (violations.length > 5 ? ' …' : '');
 
 /** Every saga ended as its input calls for: status and phase in the read model, reason in the event. */
@@ -59,10 +62,9 @@ export async function outcomes(pool: Pool, orders: PlacedOrder[]): Promise<Invar
     ]),
   );
   const terminal = new Map(
-    (await pool.query(SQL.terminal, [ids.map(streamOf)])).rows.map((r: { stream_id: string; reason: string }) => [
-      r.stream_id,
-      r,
-    ]),
+    (await pool.query(SQL.terminal, [ids.map(streamOf), TERMINAL])).rows.map(
+      (r: { stream_id: string; reason: string }) => [r.stream_id, r],
+    ),
   );
   const violations: string[] = [];
   for (const { orderId, kind } of orders) {
@@ -85,7 +87,7 @@ export async function outcomes(pool: Pool, orders: PlacedOrder[]): Promise<Invar
 /** Per order: exactly one terminal event, and no event type twice. */
 export async function eventsPerOrder(pool: Pool, orders: PlacedOrder[]): Promise<InvariantResult[]> {
   const streams = orders.map((o) => streamOf(o.orderId));
-  const terminal = (await pool.query(SQL.terminal, [streams])).rows as { stream_id: string; n: number }[];
+  const terminal = (await pool.query(SQL.terminal, [streams, TERMINAL])).rows as { stream_id: string; n: number }[];
   const counted = new Map(terminal.map((r) => [r.stream_id, r.n]));
   const wrong = streams.filter((s) => counted.get(s) !== 1).map((s) => `${s}: ${counted.get(s) ?? 0}`);
   const repeated = (await pool.query(SQL.repeatedTypes, [streams])).rows as {

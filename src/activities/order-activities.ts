@@ -275,8 +275,11 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
         failedStep: string | null;
         manuallyResolved?: string[];
         requestedBy?: string | null;
+        /** Lets a cancel of an order never created record order.placement_failed (absent before r4). */
+        customerId?: string;
       },
     ): Promise<Traced & { cancelled: boolean }> {
+      // Touches no domain table: a never-created order has no `orders` row, and gets none.
       return runOrderCommand(pool, input, () => ({
         command: {
           type: 'cancel',
@@ -284,6 +287,8 @@ export function createOrderActivities({ pool, paymentGateway, carrier }: OrderAc
           failedStep: input.failedStep,
           manuallyResolved: input.manuallyResolved,
           requestedBy: input.requestedBy ?? null,
+          orderId: input.orderId,
+          customerId: input.customerId,
         },
         result: (events) => ({ cancelled: events.length > 0 }),
       }));

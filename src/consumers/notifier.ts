@@ -3,10 +3,17 @@ import { defineConsumer, type ConsumedEvent } from './consumer';
 
 /**
  * The notifier: writes what the customer is told when an order is confirmed, cancelled (with
- * the reason) or waits for approval into `customer_notifications`, once per event.
+ * the reason), could not be placed, or waits for approval into `customer_notifications`, once
+ * per event.
  */
 
-type Kind = 'order_confirmed' | 'order_cancelled' | 'approval_needed';
+export const NOTIFICATION_KINDS = [
+  'order_confirmed',
+  'order_cancelled',
+  'order_placement_failed',
+  'approval_needed',
+] as const;
+type Kind = (typeof NOTIFICATION_KINDS)[number];
 
 const SQL = {
   customerOf: `SELECT customer_id FROM orders WHERE order_id = $1`,
@@ -29,6 +36,11 @@ export function notificationFor(event: ConsumedEvent): { kind: Kind; message: st
         kind: 'order_cancelled',
         message: `Your order ${p.orderId} was cancelled: ${p.reason}.${p.failedStep ? ` (failed step: ${p.failedStep})` : ''}`,
       };
+    case 'order.placement_failed':
+      return {
+        kind: 'order_placement_failed',
+        message: `Your order ${p.orderId} could not be placed: ${p.reason}.`,
+      };
     case 'order.approval_requested':
       return {
         kind: 'approval_needed',
@@ -44,15 +56,23 @@ export const notifier = defineConsumer({
   // Orders are independent of each other: four partitions let several `saga consume`
   // instances share the work (each order's events stay in one partition, in order).
   partitions: 4,
-  handles: ['order.confirmed', 'order.cancelled', 'order.approval_requested'],
+  handles: ['order.confirmed', 'order.cancelled', 'order.placement_failed', 'order.approval_requested'],
   async handle(event, tx: Tx) {
     const orderId = event.payload.orderId as string;
-    const { rows } = await tx.query<{ customer_id: string }>(SQL.customerOf, [orderId]);
-    if (!rows[0]) throw new Error(`order ${orderId} is not known`);
+    const customerId = await customerOf(tx, event);
     const { kind, message } = notificationFor(event);
-    await tx.query(SQL.insert, [event.eventId, orderId, rows[0].customer_id, kind, message]);
+    await tx.query(SQL.insert, [event.eventId, orderId, customerId, kind, message]);
   },
 });
+
+/** Whom to tell: the event names the customer of an order never created (it has no `orders` row). */
+async function customerOf(tx: Tx, event: ConsumedEvent): Promise<string> {
+  if (event.eventType === 'order.placement_failed') return event.payload.customerId as string;
+  const orderId = event.payload.orderId as string;
+  const { rows } = await tx.query<{ customer_id: string }>(SQL.customerOf, [orderId]);
+  if (!rows[0]) throw new Error(`order ${orderId} is not known`);
+  return rows[0].customer_id;
+}
 
 export interface CustomerNotification {
   id: number;

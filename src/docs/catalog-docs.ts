@@ -147,7 +147,7 @@ const ACTIVITIES: Readonly<Record<string, ActivityInfo>> = {
   },
   cancelOrder: {
     commits: 'no domain table',
-    note: 'Refused while stock, an authorization, a capture or a shipment is still held, unless an operator resolved that step by hand.',
+    note: 'Refused while stock, an authorization, a capture or a shipment is still held, unless an operator resolved that step by hand. An order never created gets `order.placement_failed` instead of `order.cancelled`.',
     external: '',
   },
 };
@@ -339,7 +339,7 @@ export function renderEventsMarkdown(definitions: readonly EventDefinition[] = E
     '## Compensating events',
     '',
     'Appended only on a failure path, each by an idempotent compensation (with nothing to undo it appends nothing). ' +
-      'Compensations run last-in-first-out; each saga ends a stopped run with its stop activity (`order.cancelled`, `return.cancelled`).',
+      'Compensations run last-in-first-out; each saga ends a stopped run with its stop activity (`order.cancelled`, or `order.placement_failed` for an order never created; `return.cancelled`).',
     '',
     ...table(
       ['event', 'producer', 'undoes'],

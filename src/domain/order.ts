@@ -57,6 +57,17 @@ export type OrderEvent =
         /** Who stopped the order (a customer cancel, an operator rejection), or null. */
         requestedBy: string | null;
       };
+    }
+  | {
+      /** The saga stopped before the order was created: the order's only event. */
+      type: 'order.placement_failed';
+      data: {
+        orderId: string;
+        customerId: string;
+        reason: string;
+        failedStep: string | null;
+        requestedBy: string | null;
+      };
     };
 
 export type OrderEventType = OrderEvent['type'];
@@ -89,7 +100,24 @@ export type OrderCommand =
       manuallyResolved?: string[];
       /** Who asked for the stop, when someone did. */
       requestedBy?: string | null;
+      /**
+       * Whose order it was meant to be: with them, a cancel of an order never created records
+       * that it could not be placed (optional: calls from before it was passed still work).
+       */
+      orderId?: string;
+      customerId?: string;
     };
+
+/** The events that end an order's saga without the order: it was cancelled, or never placed. */
+export const ORDER_CANCELLED_EVENTS = [
+  'order.cancelled',
+  'order.placement_failed',
+] as const satisfies readonly OrderEventType[];
+/** Every event that ends an order's saga: each order's stream has exactly one. */
+export const ORDER_TERMINAL_EVENTS = [
+  'order.confirmed',
+  ...ORDER_CANCELLED_EVENTS,
+] as const satisfies readonly OrderEventType[];
 
 export type OrderStatus = 'NEW' | 'PENDING' | 'AWAITING_APPROVAL' | 'CONFIRMED' | 'CANCELLED';
 
@@ -173,6 +201,14 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
     case 'order.cancelled':
       return {
         ...state,
+        status: 'CANCELLED',
+        cancellation: { reason: event.data.reason, failedStep: event.data.failedStep },
+      };
+    case 'order.placement_failed':
+      return {
+        ...state,
+        orderId: event.data.orderId,
+        customerId: event.data.customerId,
         status: 'CANCELLED',
         cancellation: { reason: event.data.reason, failedStep: event.data.failedStep },
       };
@@ -276,6 +312,7 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
       return decideCompensation(command, state);
     case 'cancel': {
       if (state.status === 'CANCELLED') return [];
+      if (state.orderId === null) return decidePlacementFailed(command, state);
       const orderId = requireOpen(state, command);
       // Cancelling is the saga's last word: everything it did must be undone first, except
       // what an operator declared undone by hand.
@@ -302,6 +339,24 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
       ];
     }
   }
+}
+
+/**
+ * A cancel before the order exists (its creation failed or never ran): the saga still owes the
+ * customer an outcome, so it records that the order could not be placed. Without the customer
+ * there is nobody to tell and nothing to show: refused.
+ */
+function decidePlacementFailed(command: Extract<OrderCommand, { type: 'cancel' }>, state: OrderState): OrderEvent[] {
+  const { orderId, customerId, reason, failedStep } = command;
+  if (!orderId || !customerId) {
+    refuse(state, command, 'the order does not exist, and the command does not say whose order it was meant to be');
+  }
+  return [
+    {
+      type: 'order.placement_failed',
+      data: { orderId, customerId, reason, failedStep, requestedBy: command.requestedBy ?? null },
+    },
+  ];
 }
 
 function decideCompensation(

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { EventSchemaViolationError, UnknownEventTypeError, UnknownEventVersionError } from './errors';
+import {
+  EventRegistrationError,
+  EventSchemaViolationError,
+  UnknownEventTypeError,
+  UnknownEventVersionError,
+} from './errors';
 
 /**
  * The event catalog: every event type the system emits, with a zod schema per schema
@@ -202,7 +207,8 @@ export const EVENT_DEFINITIONS: readonly EventDefinition[] = [
   {
     type: 'order.cancelled',
     aggregateType: 'order',
-    description: 'The saga ended without the order: why, and at which step. Always the last event of a failed saga.',
+    description:
+      'The saga ended without the order: why, and at which step. Always the last event of a failed saga whose order was created (else order.placement_failed).',
     producer: 'orderSaga / cancelOrder',
     consumers: ['order-summary', 'notifier'],
     compensation: true,
@@ -226,6 +232,27 @@ export const EVENT_DEFINITIONS: readonly EventDefinition[] = [
         upcastFrom: (p) => ({ ...p, requestedBy: null }),
         note: 'Adds `requestedBy`: who stopped the order (the customer key that cancelled, the operator key that rejected); null when the saga stopped on its own, on an open API, or before v2.',
       },
+    ],
+  },
+  {
+    type: 'order.placement_failed',
+    aggregateType: 'order',
+    description:
+      "The saga ended before the order was created (createOrder failed or ran out of time, or the run was cancelled first): why, at which step, and whose order it was. The order's only event, in place of order.cancelled.",
+    producer: 'orderSaga / cancelOrder',
+    consumers: ['order-summary', 'notifier'],
+    // Like order.cancelled: the failure path's last word, though there was nothing to undo.
+    compensation: true,
+    versions: [
+      v1(
+        z.object({
+          orderId,
+          customerId: z.string().min(1),
+          reason: z.string().min(1),
+          failedStep: z.string().min(1).nullable(),
+          requestedBy: z.string().min(1).nullable(),
+        }),
+      ),
     ],
   },
   // ---- order returns (returnSaga, stream `return-<returnId>`) ----------------------------
@@ -326,6 +353,19 @@ export const EVENT_DEFINITIONS: readonly EventDefinition[] = [
 ];
 
 const BY_TYPE = new Map(EVENT_DEFINITIONS.map((d) => [d.type, d]));
+
+/**
+ * Adds event types to this process's catalog (types a newer version or a team's own code
+ * defines), before the consumers and sagas that use them are defined. A type already
+ * known is refused: its versions are released and frozen.
+ */
+export function registerEvents(definitions: readonly EventDefinition[]): void {
+  for (const d of definitions) {
+    if (BY_TYPE.has(d.type)) throw new EventRegistrationError(`Event type ${d.type} is already in the catalog`);
+    if (d.versions.length === 0) throw new EventRegistrationError(`Event type ${d.type} has no schema version`);
+  }
+  for (const d of definitions) BY_TYPE.set(d.type, d);
+}
 
 export function eventDefinition(type: string): EventDefinition {
   const definition = BY_TYPE.get(type);

@@ -31,3 +31,8 @@ export class EventSchemaViolationError extends Error {
     );
   }
 }
+
+/** Event types registered twice, or without a schema (a programming error, found at start-up). */
+export class EventRegistrationError extends Error {
+  override readonly name = 'EventRegistrationError';
+}

@@ -1,5 +1,5 @@
 import { defineConsumer, type ConsumedEvent } from '../consumers/consumer';
-import { evolve, initialState, type OrderEvent, type OrderState } from '../domain/order';
+import { evolve, initialState, ORDER_CANCELLED_EVENTS, type OrderEvent, type OrderState } from '../domain/order';
 import {
   evolve as evolveReturn,
   initialState as initialReturnState,
@@ -62,7 +62,8 @@ export interface OrderSummary {
 /** The saga's phase as its events tell it. */
 function phaseAfter(phase: SummaryPhase, eventType: string): SummaryPhase {
   if (eventType === 'order.confirmed') return 'COMPLETED';
-  if (eventType === 'order.cancelled') return 'COMPENSATED';
+  // Cancelled, or never placed: either way the saga's failure path is over.
+  if ((ORDER_CANCELLED_EVENTS as readonly string[]).includes(eventType)) return 'COMPENSATED';
   return eventDefinition(eventType).compensation ? 'COMPENSATING' : phase;
 }
 
@@ -107,7 +108,8 @@ export function applyToSummary(summary: OrderSummary | undefined, event: Consume
   if (RETURN_TYPES.has(event.eventType)) return summary && applyReturnEvent(summary, event);
   if (summary && event.version <= summary.lastStreamVersion) return summary;
   const state = evolve(summary?.state ?? initialState(), { type: event.eventType, data: event.payload } as OrderEvent);
-  if (!state.orderId || !state.customerId) return undefined; // nothing before order.created
+  // Nothing before the order's first event (order.created, or order.placement_failed).
+  if (!state.orderId || !state.customerId) return undefined;
   return {
     orderId: state.orderId,
     customerId: state.customerId,
@@ -210,7 +212,7 @@ export async function projectInto(tx: Tx, table: string, event: ConsumedEvent): 
     throw new OrderSummaryMissingError(`${event.eventType} of order ${orderId} arrived before the order's summary`);
   }
   const next = applyToSummary(current, event);
-  // Nothing before order.created, and nothing already applied.
+  // Nothing before the order's first event, and nothing already applied.
   if (!next || next === current) return;
   await saveSummary(tx, table, next);
 }

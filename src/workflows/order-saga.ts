@@ -80,9 +80,10 @@ const money = (cents: number) => `${(cents / 100).toFixed(2)}`;
  * The order lifecycle as a table: create → reserve inventory → authorize payment →
  * (approval above the threshold) → schedule shipment → capture payment → confirm. Any
  * failure, a customer cancel, a rejection, an approval timeout or a passed deadline
- * compensates every completed step (last first) and ends with order.cancelled. Once the
- * shipment is scheduled and money is being captured, a passed deadline escalates to an
- * operator instead of undoing a finished sale.
+ * compensates every completed step (last first) and ends with order.cancelled (or
+ * order.placement_failed when the order was never created). Once the shipment is scheduled
+ * and money is being captured, a passed deadline escalates to an operator instead of undoing
+ * a finished sale.
  */
 export const ORDER_SAGA = defineSaga<OrderSagaInput, OrderSagaState, keyof Activities & string>({
   name: 'orderSaga',
@@ -176,11 +177,13 @@ export const ORDER_SAGA = defineSaga<OrderSagaInput, OrderSagaState, keyof Activ
     activity: 'cancelOrder',
     describe: 'after any failure, customer cancel, rejection, approval timeout or passed deadline',
     summary: (_ctx, stop) => `Cancel the order: ${stop.reason}`,
-    input: (_ctx, stop) => ({
+    input: ({ input }, stop) => ({
       reason: stop.reason,
       failedStep: stop.failedStep,
       ...(stop.manuallyResolved.length ? { manuallyResolved: stop.manuallyResolved } : {}),
       requestedBy: stop.by,
+      // When createOrder never succeeded, the stop records order.placement_failed for this customer.
+      customerId: input.customerId,
     }),
   },
 });

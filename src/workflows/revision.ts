@@ -11,5 +11,8 @@
  *     that compensate or escalate (retryStep / abandonStep signals, `stuckStep` in the status);
  *     the second saga, returnSaga. Same commands in the same order for every r1/r2 path (they
  *     replay unchanged); r3 adds the deadline and return paths.
+ * r4: the stop activity cancelOrder also receives the saga's customerId, so a saga whose
+ *     createOrder never succeeded ends CANCELLED with order.placement_failed instead of failing
+ *     on "the order does not exist". Same commands (r1–r3 replay unchanged); r4 adds that path.
  */
-export const WORKFLOW_REVISION = 3;
+export const WORKFLOW_REVISION = 4;

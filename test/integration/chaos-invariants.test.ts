@@ -46,6 +46,15 @@ test('one terminal event per order, no event type twice', async () => {
   ]);
 });
 
+test('an order never created ends with order.placement_failed: its one terminal event', async () => {
+  const order = { orderId: randomUUID(), kind: 'happy' as const };
+  await append(order.orderId, 'order.placement_failed', { reason: 'step_deadline_exceeded' });
+  expect(failing(await invariants.eventsPerOrder(db.pool, [order]))).toEqual([]);
+
+  await append(order.orderId, 'order.cancelled', { reason: 'step_deadline_exceeded' });
+  expect(failing(await invariants.eventsPerOrder(db.pool, [order]))).toEqual(['exactly one terminal event per order']);
+});
+
 test('outcomes: a saga missing from the read model, or cancelled for another reason, fails', async () => {
   const declined = { orderId: randomUUID(), kind: 'declined' as const };
   expect((await invariants.outcomes(db.pool, [declined])).ok).toBe(false);

@@ -1,5 +1,12 @@
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { ConsumerDefinition } from '../../src/consumers/consumer';
+import { notificationsOfOrder, notifier } from '../../src/consumers/notifier';
+import { processDelivery } from '../../src/consumers/process';
+import { readCommitted, START_OF_LOG } from '../../src/outbox/reader';
+import { orderSummaryProjector } from '../../src/projections/order-summary';
+import { getOrderSummary } from '../../src/projections/order-summary-queries';
 import { readStream } from '../../src/store/event-store';
+import { partitionOf } from '../../src/transports/codec';
 import { waitFor } from '../../src/util/wait';
 import { approveUpdate, cancelOrderUpdate, rejectUpdate, statusQuery } from '../../src/workflows';
 import type { TestDatabase } from '../helpers/database';
@@ -320,5 +327,82 @@ describe('customer cancel (cancelOrder update) at each cancellable step', () => 
     }
     expect(await handle.result()).toMatchObject({ status: 'CONFIRMED' });
     expect(await eventTypes(db.pool, input.orderId)).not.toContain('order.cancelled');
+  });
+});
+
+describe('an order never created (createOrder keeps failing)', () => {
+  /** Delivers a stream's committed events to a consumer, as the Postgres-native transport would. */
+  async function deliver(consumer: ConsumerDefinition, streamId: string): Promise<string[]> {
+    const events = (await readCommitted(db.pool, START_OF_LOG, 100_000)).filter((e) => e.streamId === streamId);
+    const outcomes: string[] = [];
+    for (const event of events) {
+      const partition = partitionOf(streamId, consumer.partitions);
+      outcomes.push(await processDelivery(db.pool, consumer, partition, { kind: 'event', event }));
+    }
+    return outcomes;
+  }
+
+  it('past its deadline: order.placement_failed as the only event, CANCELLED in the workflow and the read model, one notification', async () => {
+    // A real database fault: the orders table refuses this customer's rows until it is repaired.
+    const customerId = `cust-maintenance-${Date.now()}`;
+    await db.pool.query(`
+      CREATE FUNCTION fail_order_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'orders table is read-only during maintenance'; END $$;
+      CREATE TRIGGER fail_order_insert BEFORE INSERT ON orders FOR EACH ROW
+        WHEN (NEW.customer_id = '${customerId}') EXECUTE FUNCTION fail_order_insert();`);
+    let started: Awaited<ReturnType<typeof start>>;
+    try {
+      started = await start({ customerId, stepDeadlines: { createOrder: '3 seconds' } });
+      expect(await started.handle.result()).toEqual({
+        orderId: started.input.orderId,
+        status: 'CANCELLED',
+        reason: 'step_deadline_exceeded',
+        failedStep: 'createOrder',
+      });
+    } finally {
+      await db.pool.query('DROP TRIGGER fail_order_insert ON orders; DROP FUNCTION fail_order_insert();');
+    }
+    const { input, handle } = started;
+    const streamId = `order-${input.orderId}`;
+
+    // Exactly one terminal event, naming the customer to tell; no orders row was invented.
+    const events = await readStream(db.pool, streamId);
+    expect(events.map((e) => [e.eventType, e.streamVersion])).toEqual([['order.placement_failed', 1]]);
+    expect(events[0]!.payload).toEqual({
+      orderId: input.orderId,
+      customerId,
+      reason: 'step_deadline_exceeded',
+      failedStep: 'createOrder',
+      requestedBy: null,
+    });
+    expect((await db.pool.query('SELECT 1 FROM orders WHERE order_id = $1', [input.orderId])).rowCount).toBe(0);
+    expect(await handle.query(statusQuery)).toMatchObject({
+      status: 'CANCELLED',
+      completedSteps: [],
+      failure: { reason: 'step_deadline_exceeded', failedStep: 'createOrder' },
+    });
+
+    // The read model shows the order cancelled, with why and where.
+    expect(await deliver(orderSummaryProjector, streamId)).toEqual(['handled']);
+    expect(await getOrderSummary(db.pool, input.orderId)).toMatchObject({
+      orderId: input.orderId,
+      customerId,
+      status: 'CANCELLED',
+      sagaPhase: 'COMPENSATED',
+      state: { cancellation: { reason: 'step_deadline_exceeded', failedStep: 'createOrder' } },
+      timeline: [{ type: 'order.placement_failed', version: 1 }],
+    });
+
+    // The customer is told once, even when the event is delivered again.
+    expect(await deliver(notifier, streamId)).toEqual(['handled']);
+    expect(await deliver(notifier, streamId)).toEqual(['duplicate']);
+    expect(await notificationsOfOrder(db.pool, input.orderId)).toEqual([
+      expect.objectContaining({
+        customerId,
+        kind: 'order_placement_failed',
+        message: `Your order ${input.orderId} could not be placed: step_deadline_exceeded.`,
+      }),
+    ]);
+    await recordHistory('placement-failed', handle);
   });
 });

@@ -35,6 +35,7 @@ const PATHS = [
   'external-cancel',
   'happy-path',
   'out-of-stock',
+  'placement-failed',
   'return-cancelled',
   'return-completed',
   'return-goods-timeout',

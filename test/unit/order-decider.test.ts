@@ -506,10 +506,67 @@ describe('Order decider: cancel', () => {
       .thenThrows(InvalidTransitionError, /already confirmed/);
   });
 
-  it('refuses cancel on an order that does not exist', () => {
+  it('refuses cancel on an order that does not exist when the command does not say whose it was', () => {
     given([])
       .when(cmd.cancel)
+      .thenThrows(InvalidTransitionError, /\(new\).*does not exist.*whose order/);
+    given([])
+      .when({ ...cmd.cancel, orderId })
       .thenThrows(InvalidTransitionError, /does not exist/);
+  });
+});
+
+describe('Order decider: an order never created (createOrder failed)', () => {
+  const failedToPlace = {
+    type: 'cancel',
+    reason: 'step_deadline_exceeded',
+    failedStep: 'createOrder',
+    requestedBy: null,
+    orderId,
+    customerId,
+  } satisfies OrderCommand;
+  const placementFailed: OrderEvent = {
+    type: 'order.placement_failed',
+    data: { orderId, customerId, reason: 'step_deadline_exceeded', failedStep: 'createOrder', requestedBy: null },
+  };
+
+  it('cancel with the order id and customer gives order.placement_failed', () => {
+    given([]).when(failedToPlace).then([placementFailed]);
+  });
+
+  it('records who asked for the stop, when someone did', () => {
+    given([])
+      .when({ ...failedToPlace, reason: 'workflow_cancelled', requestedBy: 'ops' })
+      .then([
+        { ...placementFailed, data: { ...placementFailed.data, reason: 'workflow_cancelled', requestedBy: 'ops' } },
+      ]);
+  });
+
+  it('order.placement_failed makes the order CANCELLED with its customer, reason and failed step', () => {
+    expect(evolve(initialState(), placementFailed)).toEqual({
+      ...initialState(),
+      orderId,
+      customerId,
+      status: 'CANCELLED',
+      cancellation: { reason: 'step_deadline_exceeded', failedStep: 'createOrder' },
+    });
+  });
+
+  it('is terminal: a second cancel decides [], a late create and every other step are refused', () => {
+    given([placementFailed]).when(failedToPlace).then([]);
+    given([placementFailed]).when(cmd.cancel).then([]);
+    given([placementFailed])
+      .when(cmd.create)
+      .thenThrows(InvalidTransitionError, /already exists/);
+    given([placementFailed])
+      .when(cmd.reserveInventory)
+      .thenThrows(InvalidTransitionError, /already cancelled/);
+  });
+
+  it('the customer it carries changes nothing for an order that exists: order.cancelled as before', () => {
+    given([created, reserved, authorized, voided, released])
+      .when({ ...cmd.cancel, orderId, customerId })
+      .then([cancelled]);
   });
 });
 

@@ -69,6 +69,16 @@ describe('stepStates', () => {
     });
   });
 
+  it('an order never created: createOrder failed with the reason, nothing else ran', () => {
+    const views = stepStates(
+      ORDER_SAGA,
+      progress({ sagaPhase: 'COMPENSATED', failure: { reason: 'step_deadline_exceeded', failedStep: 'createOrder' } }),
+      true,
+    );
+    expect(views[0]).toMatchObject({ name: 'createOrder', state: 'failed', error: 'step_deadline_exceeded' });
+    expect(new Set(views.slice(1).map((v) => v.state))).toEqual(new Set(['not_run']));
+  });
+
   it('a running saga: what runs, what is parked and why, what waits', () => {
     const views = stepStates(
       ORDER_SAGA,

@@ -11,7 +11,7 @@ import {
   replayDeadLetter,
   showDeadLetter,
 } from '../../consumers/dead-letters';
-import { notificationsOfOrder } from '../../consumers/notifier';
+import { NOTIFICATION_KINDS, notificationsOfOrder } from '../../consumers/notifier';
 import type { ResolvedApiDeps } from '../deps';
 import { ConflictError, NotFoundError } from '../errors';
 import {
@@ -94,7 +94,7 @@ export const notificationSchema = z.object({
   eventId: z.string(),
   orderId: z.string(),
   customerId: z.string(),
-  kind: z.enum(['order_confirmed', 'order_cancelled', 'approval_needed']),
+  kind: z.enum(NOTIFICATION_KINDS),
   message: z.string(),
   createdAt: z.string(),
 });

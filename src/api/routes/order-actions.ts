@@ -45,7 +45,7 @@ export const presentSummary = (s: OrderSummaryWithFreshness) => ({
   orderId: s.orderId,
   workflowId: workflowIdFor(s.orderId),
   customerId: s.customerId,
-  // A summary exists from order.created on, so its status is never NEW.
+  // A summary exists from the order's first event on (order.created, order.placement_failed): never NEW.
   status: s.status as Exclude<typeof s.status, 'NEW'>,
   sagaPhase: s.sagaPhase,
   version: s.lastStreamVersion,

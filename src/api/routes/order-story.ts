@@ -65,7 +65,7 @@ const sagaViewSchema = z.object({
 });
 export const storySchema = z.object({
   orderId: z.uuid(),
-  summary: orderSummarySchema.nullable().describe('Null until the read model has seen order.created'),
+  summary: orderSummarySchema.nullable().describe("Null until the read model has seen the order's first event"),
   events: z.array(envelopeSchema.extend({ streamId: z.string(), position: z.number().int() })),
   saga: sagaViewSchema,
   returns: z.array(sagaViewSchema.extend({ returnId: z.uuid() })),
