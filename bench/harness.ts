@@ -117,6 +117,8 @@ export const TARGETS = [
   'single-append-vs-raw-insert',
   'relay-vs-raw-publish-rabbitmq',
   'relay-vs-raw-publish-nats',
+  'relay-4-vs-1-partitions-rabbitmq',
+  'relay-4-vs-1-partitions-nats',
   'commit-to-consumer-p99-postgres',
   'rebuild-vs-saga-event-rate',
   'console-orders-api-vs-sql-first-page',

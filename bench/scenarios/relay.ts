@@ -24,9 +24,9 @@ import {
 } from '../../src/outbox/reader';
 import { appendToStream, type NewEvent } from '../../src/store/event-store';
 import { withTransaction, type Pool } from '../../src/store/pool';
-import { encodeEvent, eventHeaders } from '../../src/transports/codec';
+import { encodeEvent, eventHeaders, partitionPatterns } from '../../src/transports/codec';
 import { STREAM, SUBJECT_PREFIX, subjectOf } from '../../src/transports/nats';
-import { EXCHANGE, queueName } from '../../src/transports/rabbitmq';
+import { EXCHANGE, queueName, routingKeyOf, unroutedExchange, unroutedQueue } from '../../src/transports/rabbitmq';
 import {
   perSecond,
   quantile,
@@ -117,8 +117,8 @@ function eventOf(template: Template, orderId: string, correlationId: string): Ne
 }
 
 /** A consumer handling every lifecycle type (its queue / durable is what the relay publishes into). */
-function sinkConsumer(name: string, handle: ConsumerDefinition['handle'] = async () => undefined) {
-  return defineConsumer({ name, handles: [...LIFECYCLE], maxAttempts: 1, handle });
+function sinkConsumer(name: string, handle: ConsumerDefinition['handle'] = async () => undefined, partitions = 1) {
+  return defineConsumer({ name, handles: [...LIFECYCLE], maxAttempts: 1, handle, partitions });
 }
 
 interface BrokerNames {
@@ -168,6 +168,7 @@ async function removeBrokerResources(
           Array.from({ length: c.partitions }, (_, p) => queueName(c.name, p, names.queuePrefix)),
         ),
         ...extraQueues,
+        unroutedQueue(names.queuePrefix),
       ];
       // One channel per operation: a failed one closes its channel.
       for (const queue of queues) {
@@ -179,6 +180,7 @@ async function removeBrokerResources(
       const channel = await connection.createChannel();
       channel.on('error', () => undefined);
       await channel.deleteExchange(names.exchange).catch(() => undefined);
+      await channel.deleteExchange(unroutedExchange(names.exchange)).catch(() => undefined);
       await channel.close().catch(() => undefined);
     } finally {
       await connection.close().catch(() => undefined);
@@ -254,7 +256,7 @@ async function rawPublishRabbit(
 ): Promise<Timing> {
   // Bodies and properties built as the relay builds them: the same message sizes.
   const messages = events.map((event) => ({
-    routingKey: event.eventType,
+    routingKey: routingKeyOf(event),
     body: encodeEvent(event),
     options: {
       persistent: true,
@@ -277,7 +279,9 @@ async function rawPublishRabbit(
     await channel.assertExchange(names.exchange, 'topic', { durable: true });
     const queue = `${names.queuePrefix}.raw`;
     await channel.assertQueue(queue, { durable: true, arguments: QUORUM_ARGS });
-    for (const type of LIFECYCLE) await channel.bindQueue(queue, names.exchange, type);
+    // Bound as a one-partition consumer's queue is: every bucket of each type.
+    const [everyBucket] = partitionPatterns(0, 1);
+    for (const type of LIFECYCLE) await channel.bindQueue(queue, names.exchange, `${everyBucket}.${type}`);
     for (let i = 0; i < messages.length; i += RELAY_BATCH) {
       const batch = messages.slice(i, i + RELAY_BATCH);
       for (const m of batch) {
@@ -304,7 +308,7 @@ async function rawPublishNats(
   events: readonly RawEvent[],
 ): Promise<Timing> {
   const messages = events.map((event) => ({
-    subject: subjectOf(event.eventType, names.subjectPrefix),
+    subject: subjectOf(event, names.subjectPrefix),
     body: encodeEvent(event),
     headers: Object.entries(eventHeaders(event)) as [string, string][],
     msgID: event.eventId,
@@ -568,6 +572,7 @@ async function throughput(ctx: ScenarioContext, brokers: Broker[]): Promise<Thro
         `encoded before their clock starts (they publish; the relay reads, encodes, publishes, checkpoints).`,
     );
     const sink = sinkConsumer('bench-sink');
+    const sink4 = sinkConsumer('bench-sink4', undefined, 4);
     for (const kind of brokers) {
       const url = kind === 'rabbitmq' ? ctx.amqpUrl! : ctx.natsUrl!;
       const label = kind === 'rabbitmq' ? 'RabbitMQ' : 'NATS';
@@ -603,6 +608,31 @@ async function throughput(ctx: ScenarioContext, brokers: Broker[]): Promise<Thro
             `~${readMs.toFixed(0)} ms, and per batch the relay reads, publishes and moves its checkpoint one after ` +
             `another (no overlap).`,
         );
+        // The same backlog relayed to a consumer of four partitions: each partition's queue or
+        // durable takes only its own buckets, so the broker stores each event once, not four times.
+        const partitionedNames = isolatedNames('relay4');
+        try {
+          await db.pool.query('DELETE FROM subscription_checkpoints WHERE subscriber = $1', [relaySubscriber(kind)]);
+          const four = await relayRun(ctx, db, kind, partitionedNames, sink4, last, count);
+          const fourRate = perSecond(count, four.ms);
+          result.figures.push({
+            scenario: 'relay',
+            name: `relay events/s, 4 partitions (${kind})`,
+            value: fourRate,
+            unit: 'events/s',
+          });
+          result.ratios.push({
+            name: `relay-4-vs-1-partitions-${kind}`,
+            value: fourRate / relayRate,
+            target: 0.9,
+            unit: 'x',
+            baseline: `the same relay and backlog to a one-partition consumer (${relayRate.toFixed(0)} events/s)`,
+          });
+        } finally {
+          await removeBrokerResources(kind, url, partitionedNames, [sink4]).catch((err: unknown) =>
+            ctx.log(`relay bench: cleaning up ${label} failed: ${(err as Error).message}`),
+          );
+        }
         if (kind === 'rabbitmq') {
           // Optional: a failure here is reported, not fatal to the scenario.
           const rss = await relayProcessRss(ctx, db, url, last, count).catch((err: unknown) => ({

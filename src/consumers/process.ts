@@ -121,7 +121,9 @@ export async function attemptOnce(
 ): Promise<DeliveryOutcome> {
   const claim = await claimEvent(tx, consumer.name, raw, options);
   if (claim.claimed) {
-    await consumer.handle(event, tx);
+    // A replayed dead letter of a type that was unknown then and that this consumer turns out
+    // not to handle: recorded as handled with no effect, which releases what is parked behind it.
+    if (consumer.handles.has(raw.eventType)) await consumer.handle(event, tx);
     return 'handled';
   }
   if (claim.duplicate) return 'duplicate';

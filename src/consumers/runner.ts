@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import { AdvisoryLock } from '../outbox/leader-lock';
 import type { Pool } from '../store/pool';
 import { positionOf, recordProgress } from '../outbox/reader';
+import { partitionOf } from '../transports/codec';
 import { consumerSubscriber } from '../transports/postgres';
 import type { Delivery, PartitionSource, Transport } from '../transports/transport';
 import { backoffDelay } from '../util/backoff';
@@ -17,6 +18,12 @@ export interface ConsumerRunnerOptions {
   connectionString: string;
   transport: Transport;
   consumers: readonly ConsumerDefinition[];
+  /**
+   * Every consumer of the system (default: `consumers`). A message the broker could route to
+   * none of them (see `Transport.openUnrouted`) is taken to each, as every transport does
+   * with an event no queue filters out: unknown types are dead-lettered for each consumer.
+   */
+  topology?: readonly ConsumerDefinition[];
   logger: Logger;
   /** Deliveries per fetch. Default 100. */
   batchSize?: number;
@@ -28,7 +35,20 @@ export interface ConsumerRunnerOptions {
   backoff?: { initialMs: number; maxMs: number };
   onDelivery?(consumer: string, outcome: DeliveryOutcome): void;
   onRetry?(consumer: string): void;
+  /** A message came back from the broker's unrouted queue. */
+  onUnrouted?(): void;
 }
+
+/** One ordered feed the runner drains: a consumer partition, or the unrouted queue. */
+interface Feed {
+  log: Record<string, unknown>;
+  open(): Promise<PartitionSource>;
+  /** Takes one delivery to its end (throws on an infrastructure failure: rewind and retry). */
+  handle(delivery: Delivery, signal: AbortSignal): Promise<void>;
+  acknowledge(source: PartitionSource, done: Delivery[]): Promise<void>;
+}
+
+const UNROUTED = '(unrouted)';
 
 const presenceName = (consumer: string, instance: string) => `saga-consumer:${consumer}:${instance}`;
 
@@ -66,6 +86,7 @@ export class ConsumerRunner {
       this.owned.set(consumer.name, new Map());
       this.loops.push(this.balance(consumer));
     }
+    if (this.options.transport.openUnrouted) this.loops.push(this.drainUnrouted());
   }
 
   /**
@@ -133,7 +154,7 @@ export class ConsumerRunner {
             if (partitions.get(p) === owned) partitions.delete(p);
           });
           partitions.set(p, owned);
-          owned.done = this.consume(consumer, p, stop.signal);
+          owned.done = this.consume(this.partitionFeed(consumer, p), stop.signal);
           this.options.logger.info(
             { consumer: consumer.name, partition: p, instance: this.instanceId },
             'partition claimed',
@@ -172,30 +193,92 @@ export class ConsumerRunner {
     }
   }
 
-  /** The loop of one owned partition: fetch, handle in order, acknowledge; rewind on failure. */
-  private async consume(consumer: ConsumerDefinition, partition: number, signal: AbortSignal): Promise<void> {
-    const { logger } = this.options;
+  /** The feed of one owned consumer partition. */
+  private partitionFeed(consumer: ConsumerDefinition, partition: number): Feed {
     const topology = topologyOf(consumer);
+    return {
+      log: { consumer: consumer.name, partition },
+      open: () => this.options.transport.openPartition(topology, partition),
+      handle: async (delivery, signal) => {
+        const outcome = await processDelivery(this.options.pool, consumer, partition, delivery, {
+          signal,
+          onRetry: () => this.options.onRetry?.(consumer.name),
+        });
+        this.options.onDelivery?.(consumer.name, outcome);
+      },
+      acknowledge: (source, done) => this.acknowledge(source, consumer.name, partition, done),
+    };
+  }
+
+  /**
+   * The broker's unrouted messages, taken to every consumer in its partition: a type nobody
+   * handles is skipped, an unknown one dead-lettered for each (replayable once a handler
+   * exists), one a consumer handles (bound after it was published) handled.
+   */
+  private unroutedFeed(): Feed {
+    const everyone = this.options.topology ?? this.options.consumers;
+    return {
+      log: { consumer: UNROUTED },
+      open: () => this.options.transport.openUnrouted!(),
+      handle: async (delivery, signal) => {
+        this.options.onUnrouted?.();
+        for (const consumer of everyone) {
+          const partition = delivery.kind === 'event' ? partitionOf(delivery.event.streamId, consumer.partitions) : 0;
+          const outcome = await processDelivery(this.options.pool, consumer, partition, delivery, {
+            signal,
+            onRetry: () => this.options.onRetry?.(consumer.name),
+          });
+          this.options.onDelivery?.(consumer.name, outcome);
+        }
+      },
+      acknowledge: (source, done) => source.ack(done),
+    };
+  }
+
+  /** One instance at a time drains the unrouted queue; another takes over when it dies. */
+  private async drainUnrouted(): Promise<void> {
+    const signal = this.abort.signal;
+    const lock = new AdvisoryLock(
+      this.options.connectionString,
+      `saga:consumer:${UNROUTED}`,
+      presenceName(UNROUTED, this.instanceId),
+    );
+    let owner: AbortController | undefined;
+    lock.onLost(() => owner?.abort());
+    const stopOwner = () => owner?.abort();
+    signal.addEventListener('abort', stopOwner);
+    while (!signal.aborted) {
+      if (await lock.tryAcquire()) {
+        owner = new AbortController();
+        await this.consume(this.unroutedFeed(), owner.signal);
+        owner = undefined;
+        await lock.release();
+      }
+      await pause(this.options.rebalanceIntervalMs ?? 1000, signal);
+    }
+    signal.removeEventListener('abort', stopOwner);
+    await lock.release();
+  }
+
+  /** The loop of one owned feed: fetch, handle in order, acknowledge; rewind on failure. */
+  private async consume(feed: Feed, signal: AbortSignal): Promise<void> {
+    const { logger } = this.options;
     let source: PartitionSource | undefined;
     let failures = 0;
     while (!signal.aborted) {
       try {
-        source ??= await this.options.transport.openPartition(topology, partition);
+        source ??= await feed.open();
         const deliveries = await source.fetch(this.options.batchSize ?? 100, this.options.pollIntervalMs ?? 1000);
         let done = 0;
         try {
           for (const delivery of deliveries) {
             if (signal.aborted) break;
-            const outcome = await processDelivery(this.options.pool, consumer, partition, delivery, {
-              signal,
-              onRetry: () => this.options.onRetry?.(consumer.name),
-            });
-            this.options.onDelivery?.(consumer.name, outcome);
+            await feed.handle(delivery, signal);
             done++;
           }
         } finally {
           // Acknowledge what was finished even when the batch stopped half-way.
-          if (done > 0) await this.acknowledge(source, consumer.name, partition, deliveries.slice(0, done));
+          if (done > 0) await feed.acknowledge(source, deliveries.slice(0, done));
         }
         if (done < deliveries.length && !signal.aborted) await source.rewind();
         failures = 0;
@@ -203,7 +286,7 @@ export class ConsumerRunner {
         if (signal.aborted) break;
         const delay = backoffDelay(failures++, this.options.backoff ?? { initialMs: 200, maxMs: 10_000 });
         logger.warn(
-          { err: (err as Error).message, consumer: consumer.name, partition, retryInMs: delay },
+          { err: (err as Error).message, ...feed.log, retryInMs: delay },
           'consumer cannot proceed; retrying',
         );
         await source?.rewind().catch(async () => {

@@ -93,6 +93,12 @@ export function createDeliveryCounters(registry: Registry, consumers: readonly s
     labelNames: ['transport'] as const,
     registers: [registry],
   });
+  const unrouted = new Counter({
+    name: 'saga_broker_unrouted_total',
+    help: 'Messages the broker could route to no consumer queue (RabbitMQ alternate exchange), taken from the unrouted queue',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+  });
   // Series at zero from the start, so rates and alerts see them before the first retry.
   for (const consumer of consumers) {
     retries.inc({ consumer }, 0);
@@ -102,6 +108,7 @@ export function createDeliveryCounters(registry: Registry, consumers: readonly s
     delivered: (consumer: string, outcome: DeliveryOutcome) => deliveries.inc({ consumer, outcome }),
     retried: (consumer: string) => retries.inc({ consumer }),
     published: (transport: TransportKind, count: number) => published.inc({ transport }, count),
+    unrouted: (transport: TransportKind, count = 1) => unrouted.inc({ transport }, count),
   };
 }
 export type DeliveryCounters = ReturnType<typeof createDeliveryCounters>;

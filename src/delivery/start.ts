@@ -63,16 +63,20 @@ export async function startDelivery(options: DeliveryOptions): Promise<Delivery>
 
   let runner: ConsumerRunner | undefined;
   if (options.consumers.length) {
+    // At zero from the start where a broker can hold unrouted messages, so an alert sees the first.
+    if (transport.openUnrouted) counters?.unrouted(transport.kind, 0);
     runner = new ConsumerRunner({
       pool: options.pool,
       connectionString: options.connectionString,
       transport,
       consumers: options.consumers,
+      topology: options.topology,
       logger: logger.child({ component: 'consumers' }),
       pollIntervalMs: options.intervals?.pollMs,
       rebalanceIntervalMs: options.intervals?.rebalanceMs,
       onDelivery: counters?.delivered,
       onRetry: counters?.retried,
+      onUnrouted: () => counters?.unrouted(transport.kind),
     });
     await runner.start();
   }

@@ -45,13 +45,52 @@ export function eventHeaders(
   };
 }
 
-/** The partition of a stream: FNV-1a of its id, so every transport and process agrees. */
-export function partitionOf(streamId: string, partitions: number): number {
-  if (partitions <= 1) return 0;
+/**
+ * Streams are spread over 64 routing buckets (FNV-1a of the stream id), and a consumer with
+ * `n` partitions takes bucket % n: every transport and process agrees, and a broker can route
+ * each partition only its own buckets (see `partitionPatterns`).
+ */
+export const ROUTING_BUCKETS = 64;
+const BUCKET_BITS = 6;
+
+/** The routing bucket of a stream (0..63). */
+export function bucketOf(streamId: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < streamId.length; i++) {
     hash ^= streamId.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash % partitions;
+  return hash % ROUTING_BUCKETS;
+}
+
+/** The partition of a stream among `partitions` (1..64). */
+export function partitionOf(streamId: string, partitions: number): number {
+  return partitions <= 1 ? 0 : bucketOf(streamId) % partitions;
+}
+
+const bits = (value: number, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => String((value >> i) & 1));
+
+/**
+ * A stream's bucket as six routing-key words, lowest bit first (`1.0.1.1.0.0`): the words
+ * that lead each message's routing key (RabbitMQ) or subject (NATS).
+ */
+export const bucketWords = (streamId: string): string => bits(bucketOf(streamId), BUCKET_BITS).join('.');
+
+/** Whether partition counts of this size are one word-prefix each (powers of two). */
+export const isPrefixRoutable = (partitions: number): boolean => (partitions & (partitions - 1)) === 0;
+
+/**
+ * The bucket-word patterns of one partition, `*` for any word. A power-of-two count needs one
+ * pattern (its partition's low bits, then wildcards: `1.1.*.*.*.*` is partition 3 of 4);
+ * any other count lists its buckets one by one.
+ */
+export function partitionPatterns(partition: number, partitions: number): string[] {
+  if (isPrefixRoutable(partitions)) {
+    const fixed = Math.log2(partitions);
+    return [[...bits(partition, fixed), ...Array<string>(BUCKET_BITS - fixed).fill('*')].join('.')];
+  }
+  const patterns: string[] = [];
+  for (let b = partition; b < ROUTING_BUCKETS; b += partitions) patterns.push(bits(b, BUCKET_BITS).join('.'));
+  return patterns;
 }

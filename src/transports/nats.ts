@@ -10,7 +10,7 @@ import {
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { RawEvent } from '../outbox/reader';
 import { BufferedPartitionSource } from './buffered-source';
-import { decodeMessage, encodeEvent, eventHeaders } from './codec';
+import { bucketWords, decodeMessage, encodeEvent, eventHeaders, isPrefixRoutable, partitionPatterns } from './codec';
 import {
   BrokerUnavailableError,
   type ConsumerTopology,
@@ -19,14 +19,31 @@ import {
   type Transport,
 } from './transport';
 
-/** The JetStream stream holding every event, on subjects `events.<type>`. */
+/** The JetStream stream holding every event, on subjects `events.<bucket words>.<type>`. */
 export const STREAM = 'SAGA_EVENTS';
 export const SUBJECT_PREFIX = 'events';
 /** Durable pull consumer of one consumer partition. */
 export const durableName = (consumer: string, partition: number): string => `saga-${consumer}-${partition}`;
-/** Event types are dotted names; anything a subject cannot carry is replaced so it still routes. */
-export const subjectOf = (eventType: string, prefix = SUBJECT_PREFIX): string =>
-  `${prefix}.${eventType.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+|\.+$/g, '') || '_'}`;
+/**
+ * An event's subject: the stream's bucket words, then the type (`events.1.0.1.1.0.0.order.created`),
+ * so a partition's durable consumer filters on its own buckets. Event types are dotted names;
+ * anything a subject cannot carry is replaced so it still routes.
+ */
+export const subjectOf = (event: Pick<RawEvent, 'streamId' | 'eventType'>, prefix = SUBJECT_PREFIX): string =>
+  `${prefix}.${bucketWords(event.streamId)}.${event.eventType.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+|\.+$/g, '') || '_'}`;
+
+/**
+ * The subject a partition's durable consumer takes: its buckets when the partition count is a
+ * power of two (`events.1.1.>` is partition 3 of 4). NATS 2.9 filters on one subject, so
+ * other counts take every subject and the runtime skips other partitions' events.
+ */
+export function partitionFilter(prefix: string, partition: number, partitions: number): string {
+  if (partitions <= 1 || !isPrefixRoutable(partitions)) return `${prefix}.>`;
+  const words = partitionPatterns(partition, partitions)[0]!
+    .split('.')
+    .filter((w) => w !== '*');
+  return `${prefix}.${words.join('.')}.>`;
+}
 
 export interface NatsOptions {
   url: string;
@@ -73,23 +90,31 @@ async function ensureStream(nc: NatsConnection, names: Names, duplicateWindowMs:
   }
 }
 
-const consumerConfig = (names: Names, durable: string) => ({
+const consumerConfig = (durable: string, filter: string) => ({
   durable_name: durable,
   ack_policy: AckPolicy.Explicit,
-  // Every event subject: NATS 2.9 filters on one subject only, and the runtime skips the
-  // types a consumer does not handle (it also sees unknown types that way, and dead-letters them).
-  filter_subject: `${names.prefix}.>`,
+  // Its partition's buckets, every event type: the runtime skips the types a consumer does not
+  // handle (it also sees unknown types that way, and dead-letters them).
+  filter_subject: filter,
   ack_wait: nanos(30_000),
   max_deliver: -1,
   max_ack_pending: 1000,
 });
 
-async function ensureConsumer(nc: NatsConnection, names: Names, durable: string): Promise<void> {
+interface Durable {
+  name: string;
+  filter: string;
+}
+
+async function ensureConsumer(nc: NatsConnection, names: Names, durable: Durable): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
-    await jsm.consumers.info(names.stream, durable);
+    await jsm.consumers.info(names.stream, durable.name);
   } catch {
-    await jsm.consumers.add(names.stream, { ...consumerConfig(names, durable), deliver_policy: DeliverPolicy.All });
+    await jsm.consumers.add(names.stream, {
+      ...consumerConfig(durable.name, durable.filter),
+      deliver_policy: DeliverPolicy.All,
+    });
   }
 }
 
@@ -98,14 +123,19 @@ async function ensureConsumer(nc: NatsConnection, names: Names, durable: string)
  * acknowledged (it died holding them) would only come back after the ack wait, behind newer
  * ones: that breaks the order per stream. So the durable consumer is recreated to start right
  * after its ack floor; what the previous owner did handle comes again and the inbox absorbs it.
+ * A durable of an earlier version (filtering on every subject) moves to its partition's
+ * filter the same way, once nothing is pending: until then it may hold messages an earlier
+ * relay published on subjects without buckets, which the new filter would pass over.
  */
-async function resumeFromAckFloor(nc: NatsConnection, names: Names, durable: string): Promise<void> {
+async function resumeFromAckFloor(nc: NatsConnection, names: Names, durable: Durable): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  const info = await jsm.consumers.info(names.stream, durable);
-  if (info.num_ack_pending === 0) return;
-  await jsm.consumers.delete(names.stream, durable);
+  const info = await jsm.consumers.info(names.stream, durable.name);
+  const refilter = info.config.filter_subject !== durable.filter && info.num_pending === 0;
+  if (info.num_ack_pending === 0 && !refilter) return;
+  const filter = refilter ? durable.filter : (info.config.filter_subject ?? durable.filter);
+  await jsm.consumers.delete(names.stream, durable.name);
   await jsm.consumers.add(names.stream, {
-    ...consumerConfig(names, durable),
+    ...consumerConfig(durable.name, filter),
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: info.ack_floor.stream_seq + 1,
   });
@@ -158,7 +188,7 @@ class NatsPublisher implements Publisher {
       events.map((event) => {
         const h = headers();
         for (const [k, v] of Object.entries(eventHeaders(event, traceparents?.get(event.eventId)))) h.set(k, v);
-        return js.publish(subjectOf(event.eventType, this.prefix), encodeEvent(event), {
+        return js.publish(subjectOf(event, this.prefix), encodeEvent(event), {
           msgID: event.eventId,
           headers: h,
           timeout: 10_000,
@@ -227,6 +257,11 @@ class NatsPartitionSource extends BufferedPartitionSource<JsMsg> {
   }
 }
 
+const durableOf = (names: Names, topology: ConsumerTopology, partition: number): Durable => ({
+  name: durableName(topology.consumer, partition),
+  filter: partitionFilter(names.prefix, partition, topology.partitions),
+});
+
 export function createNatsTransport(options: NatsOptions): Transport {
   const duplicateWindowMs = options.duplicateWindowMs ?? 120_000;
   const names: Names = { stream: options.stream ?? STREAM, prefix: options.subjectPrefix ?? SUBJECT_PREFIX };
@@ -239,7 +274,7 @@ export function createNatsTransport(options: NatsOptions): Transport {
         await wrap('NATS stream set-up failed', async () => {
           await ensureStream(nc, names, duplicateWindowMs);
           for (const t of topology) {
-            for (let p = 0; p < t.partitions; p++) await ensureConsumer(nc, names, durableName(t.consumer, p));
+            for (let p = 0; p < t.partitions; p++) await ensureConsumer(nc, names, durableOf(names, t, p));
           }
         });
       } catch (err) {
@@ -250,8 +285,8 @@ export function createNatsTransport(options: NatsOptions): Transport {
     },
     async openPartition(topology: ConsumerTopology, partition: number) {
       const nc = await connectNats(options.url);
-      const durable = durableName(topology.consumer, partition);
-      const source = new NatsPartitionSource(nc, names.stream, durable, options.maxMessages ?? 256);
+      const durable = durableOf(names, topology, partition);
+      const source = new NatsPartitionSource(nc, names.stream, durable.name, options.maxMessages ?? 256);
       try {
         await wrap('NATS consumer set-up failed', async () => {
           await ensureStream(nc, names, duplicateWindowMs);

@@ -1,7 +1,7 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { RawEvent } from '../outbox/reader';
 import { BufferedPartitionSource } from './buffered-source';
-import { decodeMessage, encodeEvent, eventHeaders } from './codec';
+import { bucketWords, decodeMessage, encodeEvent, eventHeaders, partitionPatterns } from './codec';
 import {
   BrokerUnavailableError,
   type ConsumerTopology,
@@ -10,11 +10,20 @@ import {
   type Transport,
 } from './transport';
 
-/** The durable topic exchange the relay publishes to; routing key = event type. */
+/**
+ * The durable topic exchange the relay publishes to. Routing key: the stream's bucket words,
+ * then the event type (`1.0.1.1.0.0.order.created`), so each partition's queue is bound to
+ * its own buckets of the types its consumer handles and nothing else reaches it.
+ */
 export const EXCHANGE = 'saga.events';
 /** One quorum queue per consumer partition, single active consumer: `saga.<consumer>.<partition>`. */
 export const queueName = (consumer: string, partition: number, prefix = 'saga'): string =>
   `${prefix}.${consumer}.${partition}`;
+/** What no queue's binding takes goes to `<exchange>.unrouted` (fanout), into this queue. */
+export const unroutedExchange = (exchange: string): string => `${exchange}.unrouted`;
+export const unroutedQueue = (prefix = 'saga'): string => `${prefix}.unrouted`;
+export const routingKeyOf = (event: Pick<RawEvent, 'streamId' | 'eventType'>): string =>
+  `${bucketWords(event.streamId)}.${event.eventType}`;
 
 export interface RabbitMqOptions {
   url: string;
@@ -46,15 +55,74 @@ interface Names {
   queuePrefix: string;
 }
 
-async function declare(channel: Channel, names: Names, topology: readonly ConsumerTopology[]): Promise<void> {
-  await channel.assertExchange(names.exchange, 'topic', { durable: true });
-  for (const t of topology) {
-    for (let p = 0; p < t.partitions; p++) {
-      const queue = queueName(t.consumer, p, names.queuePrefix);
-      await channel.assertQueue(queue, { durable: true, arguments: QUEUE_ARGS });
-      for (const type of t.handles) await channel.bindQueue(queue, names.exchange, type);
-    }
+const isPreconditionFailed = (err: unknown): boolean => (err as { code?: number }).code === 406;
+
+/** Runs `fn` on a channel of its own: a refused declaration closes the channel it was made on. */
+async function onOwnChannel<T>(connection: ChannelModel, fn: (channel: Channel) => Promise<T>): Promise<T> {
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    return await fn(channel);
+  } finally {
+    await channel.close().catch(() => undefined);
   }
+}
+
+/**
+ * The events exchange with its alternate exchange and the unrouted queue behind it.
+ * An exchange declared by an earlier version has no alternate exchange and refuses the new
+ * arguments (406). `upgrade` (the relay, the only publisher, before it publishes) then
+ * replaces it; bindings go with it and are made again by `bindPartitions`. Others use the
+ * exchange as it is until the relay has upgraded it.
+ */
+async function declareExchange(connection: ChannelModel, names: Names, upgrade: boolean): Promise<void> {
+  const alternate = unroutedExchange(names.exchange);
+  await onOwnChannel(connection, async (channel) => {
+    await channel.assertExchange(alternate, 'fanout', { durable: true });
+    await channel.assertQueue(unroutedQueue(names.queuePrefix), { durable: true, arguments: QUEUE_ARGS });
+    await channel.bindQueue(unroutedQueue(names.queuePrefix), alternate, '');
+  });
+  const declare = (channel: Channel) =>
+    channel.assertExchange(names.exchange, 'topic', { durable: true, alternateExchange: alternate });
+  try {
+    await onOwnChannel(connection, declare);
+  } catch (err) {
+    if (!isPreconditionFailed(err)) throw err;
+    if (!upgrade) return;
+    await onOwnChannel(connection, async (channel) => {
+      await channel.deleteExchange(names.exchange);
+      await declare(channel);
+    });
+  }
+}
+
+/** Each partition's quorum queue, bound to its own buckets of the types its consumer handles. */
+async function bindPartitions(
+  connection: ChannelModel,
+  names: Names,
+  topology: readonly ConsumerTopology[],
+): Promise<void> {
+  await onOwnChannel(connection, async (channel) => {
+    for (const t of topology) {
+      for (let p = 0; p < t.partitions; p++) {
+        const queue = queueName(t.consumer, p, names.queuePrefix);
+        await channel.assertQueue(queue, { durable: true, arguments: QUEUE_ARGS });
+        for (const pattern of partitionPatterns(p, t.partitions)) {
+          for (const type of t.handles) await channel.bindQueue(queue, names.exchange, `${pattern}.${type}`);
+        }
+      }
+    }
+  });
+}
+
+async function declare(
+  connection: ChannelModel,
+  names: Names,
+  topology: readonly ConsumerTopology[],
+  upgrade = false,
+): Promise<void> {
+  await declareExchange(connection, names, upgrade);
+  await bindPartitions(connection, names, topology);
 }
 
 /** Rejects when the channel closes or errors, so a confirm wait never hangs on a dead broker. */
@@ -97,7 +165,7 @@ class RabbitPublisher implements Publisher {
 
   private async send(events: RawEvent[], traceparents: ReadonlyMap<string, string> | undefined): Promise<void> {
     for (const event of events) {
-      const accepted = this.channel.publish(this.exchange, event.eventType, encodeEvent(event), {
+      const accepted = this.channel.publish(this.exchange, routingKeyOf(event), encodeEvent(event), {
         persistent: true,
         messageId: event.eventId,
         type: event.eventType,
@@ -125,7 +193,8 @@ class RabbitPartitionSource extends BufferedPartitionSource<ConsumeMessage> {
     private readonly connection: ChannelModel,
     private readonly names: Names,
     private readonly queue: string,
-    private readonly topology: ConsumerTopology,
+    /** The consumer partition's topology; none for the unrouted queue. */
+    private readonly topology: ConsumerTopology | undefined,
     private readonly prefetch: number,
   ) {
     super();
@@ -137,7 +206,7 @@ class RabbitPartitionSource extends BufferedPartitionSource<ConsumeMessage> {
     channel.on('close', () => {
       if (this.channel === channel) this.buffer.fail(new BrokerUnavailableError('RabbitMQ channel closed'));
     });
-    await declare(channel, this.names, [this.topology]);
+    await declare(this.connection, this.names, this.topology ? [this.topology] : []);
     await channel.prefetch(this.prefetch);
     this.channel = channel;
     await channel.consume(
@@ -181,38 +250,35 @@ class RabbitPartitionSource extends BufferedPartitionSource<ConsumeMessage> {
 
 export function createRabbitMqTransport(options: RabbitMqOptions): Transport {
   const names: Names = { exchange: options.exchange ?? EXCHANGE, queuePrefix: options.queuePrefix ?? 'saga' };
+  const openSource = async (queue: string, topology: ConsumerTopology | undefined) => {
+    const connection = await connect(options.url);
+    const source = new RabbitPartitionSource(connection, names, queue, topology, options.prefetch ?? 256);
+    try {
+      await source.open();
+    } catch (err) {
+      await source.close();
+      throw err instanceof BrokerUnavailableError ? err : new BrokerUnavailableError((err as Error).message);
+    }
+    return source;
+  };
   return {
     kind: 'rabbitmq',
     needsRelay: true,
     async createPublisher(topology) {
       const connection = await connect(options.url);
       try {
+        await declare(connection, names, topology, true);
         const channel = await connection.createConfirmChannel();
         channel.on('error', () => undefined);
-        await declare(channel, names, topology);
         return new RabbitPublisher(connection, channel, names.exchange, options.confirmTimeoutMs ?? 30_000);
       } catch (err) {
         await connection.close().catch(() => undefined);
         throw err instanceof BrokerUnavailableError ? err : new BrokerUnavailableError((err as Error).message);
       }
     },
-    async openPartition(topology, partition) {
-      const connection = await connect(options.url);
-      const source = new RabbitPartitionSource(
-        connection,
-        names,
-        queueName(topology.consumer, partition, names.queuePrefix),
-        topology,
-        options.prefetch ?? 256,
-      );
-      try {
-        await source.open();
-      } catch (err) {
-        await source.close();
-        throw err instanceof BrokerUnavailableError ? err : new BrokerUnavailableError((err as Error).message);
-      }
-      return source;
-    },
+    openPartition: (topology, partition) =>
+      openSource(queueName(topology.consumer, partition, names.queuePrefix), topology),
+    openUnrouted: () => openSource(unroutedQueue(names.queuePrefix), undefined),
     async close() {},
   };
 }

@@ -48,6 +48,12 @@ export interface Transport {
   /** For the relay: declares every consumer's queue first, so nothing is published into the void. */
   createPublisher(topology: readonly ConsumerTopology[]): Promise<Publisher>;
   openPartition(topology: ConsumerTopology, partition: number): Promise<PartitionSource>;
+  /**
+   * The messages no consumer's binding took (RabbitMQ's alternate exchange: an event type no
+   * consumer handles, or one this version does not know), as one ordered feed. Absent where
+   * every partition sees every type anyway (PostgreSQL, NATS) and the runtime sorts them out.
+   */
+  openUnrouted?(): Promise<PartitionSource>;
   close(): Promise<void>;
 }
 

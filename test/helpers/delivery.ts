@@ -7,6 +7,7 @@ import type { TransportSettings } from '../../src/delivery/transport-factory';
 import { recordDeadLetter } from '../../src/consumers/inbox';
 import { appendToStream } from '../../src/store/event-store';
 import { withTransaction, type Pool, type Tx } from '../../src/store/pool';
+import { unroutedExchange, unroutedQueue } from '../../src/transports/rabbitmq';
 import type { TransportKind } from '../../src/transports/transport';
 
 /** The transports this run can exercise: postgres always, brokers when reachable (CI=true requires them). */
@@ -42,7 +43,9 @@ export async function removeBrokerResources(settings: TransportSettings, consume
     for (const c of consumers) {
       for (let p = 0; p < c.partitions; p++) await channel.deleteQueue(`${settings.names!.queuePrefix}.${c.name}.${p}`);
     }
+    await channel.deleteQueue(unroutedQueue(settings.names!.queuePrefix));
     await channel.deleteExchange(settings.names!.exchange!);
+    await channel.deleteExchange(unroutedExchange(settings.names!.exchange!));
     await connection.close();
   }
   if (settings.kind === 'nats') {
@@ -63,6 +66,8 @@ export interface RecorderOptions {
   maxAttempts?: number;
   /** Throw for these event ids (while present in the set). */
   failFor?: Set<string>;
+  /** Default: order.approved and order.confirmed. */
+  handles?: string[];
 }
 
 /** A consumer that records every effect it has, so a test can count them and check their order. */
@@ -70,7 +75,7 @@ export function recorder(options: RecorderOptions = {}): ConsumerDefinition {
   const name = options.name ?? 'recorder';
   return defineConsumer({
     name,
-    handles: ['order.approved', 'order.confirmed'],
+    handles: options.handles ?? ['order.approved', 'order.confirmed'],
     partitions: options.partitions ?? 1,
     maxAttempts: options.maxAttempts ?? 3,
     backoff: { initialMs: 10, maxMs: 50 },
@@ -143,4 +148,22 @@ export async function openDeadLetter(
     }),
   );
   return id!;
+}
+
+/** Writes a row straight into `events`, bypassing the store's validation (a poison event); returns its id. */
+export async function insertRawEvent(
+  pool: Pool,
+  streamId: string,
+  eventType: string,
+  schemaVersion: number,
+  payload: unknown,
+  streamVersion = 1,
+): Promise<string> {
+  const eventId = randomUUID();
+  await pool.query(
+    `INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, payload)
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
+    [eventId, streamId, streamVersion, eventType, schemaVersion, JSON.stringify(payload)],
+  );
+  return eventId;
 }

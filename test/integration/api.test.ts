@@ -45,7 +45,9 @@ describe('HTTP API', () => {
     const res = await waitFor(async () => {
       const r = await app.inject({ method: 'GET', url: '/health' });
       const owned = Object.values(r.json().delivery?.consumers ?? {}).every(
-        (c) => (c as { partitionsOwned: number; partitions: number }).partitionsOwned === (c as { partitions: number }).partitions,
+        (c) =>
+          (c as { partitionsOwned: number; partitions: number }).partitionsOwned ===
+          (c as { partitions: number }).partitions,
       );
       return owned ? r : undefined;
     });

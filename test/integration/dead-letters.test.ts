@@ -15,7 +15,7 @@ import { appendToStream } from '../../src/store/event-store';
 import { withTransaction } from '../../src/store/pool';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { newStreamId, RECORDER_SQL, recordedEffects, recorder } from '../helpers/delivery';
+import { insertRawEvent, newStreamId, RECORDER_SQL, recordedEffects, recorder } from '../helpers/delivery';
 
 // Dead letters over the Postgres-native transport: a handler that keeps failing dead-letters
 // its event and parks the later events of the same stream (per-aggregate order), operators
@@ -55,20 +55,8 @@ async function append(streamId: string, version: number, eventId: string = rando
 }
 
 /** Writes a row straight into `events`, bypassing the store's validation (a poison event). */
-async function insertRaw(
-  streamId: string,
-  eventType: string,
-  schemaVersion: number,
-  payload: unknown,
-): Promise<string> {
-  const eventId = randomUUID();
-  await db.pool.query(
-    `INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, payload)
-     VALUES ($1, $2, 1, $3, $4, $5::jsonb)`,
-    [eventId, streamId, eventType, schemaVersion, JSON.stringify(payload)],
-  );
-  return eventId;
-}
+const insertRaw = (streamId: string, eventType: string, schemaVersion: number, payload: unknown) =>
+  insertRawEvent(db.pool, streamId, eventType, schemaVersion, payload);
 
 const lettersOf = async (streamId: string): Promise<DeadLetter[]> =>
   (await listDeadLetters(db.pool, { status: 'all', limit: 1000 })).filter((l) => l.streamId === streamId);

@@ -3,7 +3,7 @@ import { defineConsumer, ConsumerDefinitionError } from '../../src/consumers/con
 import { notificationFor } from '../../src/consumers/notifier';
 import { EVENT_DEFINITIONS } from '../../src/events/catalog';
 import { UnknownEventTypeError } from '../../src/events/errors';
-import { decodeMessage, encodeEvent, partitionOf } from '../../src/transports/codec';
+import { bucketWords, decodeMessage, encodeEvent, partitionOf, partitionPatterns } from '../../src/transports/codec';
 import type { ConsumedEvent } from '../../src/consumers/consumer';
 
 describe('consumer definitions', () => {
@@ -42,6 +42,21 @@ describe('notifier', () => {
     expect(n.kind).toBe('order_cancelled');
     expect(n.message).toContain('PaymentDeclined');
     expect(n.message).toContain('authorizePayment');
+  });
+  test('tells the customer an order never created could not be placed, and why', () => {
+    const n = notificationFor(
+      event('order.placement_failed', {
+        orderId: 'o-1',
+        customerId: 'cust-1',
+        reason: 'step_deadline_exceeded',
+        failedStep: 'createOrder',
+        requestedBy: null,
+      }),
+    );
+    expect(n).toEqual({
+      kind: 'order_placement_failed',
+      message: 'Your order o-1 could not be placed: step_deadline_exceeded.',
+    });
   });
   test('names the amount waiting for approval', () => {
     expect(
@@ -83,5 +98,32 @@ describe('broker codec', () => {
     for (const n of counts) expect(n).toBeGreaterThan(800);
     expect(partitionOf('order-abc', 4)).toBe(partitionOf('order-abc', 4));
     expect(partitionOf('order-abc', 1)).toBe(0);
+  });
+  /** AMQP topic matching of fixed-length words: `*` matches one word. */
+  const matches = (pattern: string, words: string) =>
+    pattern.split('.').every((p, i) => p === '*' || p === words.split('.')[i]);
+  test.each([1, 2, 3, 4, 5, 7, 8, 16, 64])(
+    'the bucket patterns of %i partitions select exactly each partition',
+    (n) => {
+      for (let i = 0; i < 2000; i++) {
+        const stream = `order-${i}`;
+        const selected = Array.from({ length: n }, (_, p) => p).filter((p) =>
+          partitionPatterns(p, n).some((pattern) => matches(pattern, bucketWords(stream))),
+        );
+        expect(selected).toEqual([partitionOf(stream, n)]);
+      }
+      // A power of two is one pattern per partition; other counts list their buckets.
+      expect(partitionPatterns(0, n)).toHaveLength((n & (n - 1)) === 0 ? 1 : Math.ceil(64 / n));
+    },
+  );
+  test('powers of two keep the assignment of a plain hash modulo the count', () => {
+    const fnv = (s: string) => {
+      let h = 0x811c9dc5;
+      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+      return h;
+    };
+    for (const n of [2, 4, 8, 16, 32, 64]) {
+      for (let i = 0; i < 500; i++) expect(partitionOf(`order-${i}`, n)).toBe(fnv(`order-${i}`) % n);
+    }
   });
 });
