@@ -35,14 +35,16 @@ const adapter = <const T extends readonly [string, ...string[]]>(names: T) =>
     })
     .default(names[0]);
 /** A Temporal duration such as `30s`, `15m`, `24h` or `2 days`. */
-const duration = () =>
-  z
-    .string()
-    .trim()
-    .regex(
-      /^\d+\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/,
-      'must be a duration such as 30s, 15m, 24h or "2 days"',
-    );
+const DURATION = /^(\d+)\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/;
+const duration = () => z.string().trim().regex(DURATION, 'must be a duration such as 30s, 15m, 24h or "2 days"');
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Milliseconds of a duration in the form `duration()` accepts (`1500ms`, `5s`, `2 minutes` …). */
+export function durationMs(text: string): number {
+  const match = DURATION.exec(text.trim());
+  if (!match) throw new Error(`not a duration: ${text}`);
+  const unit = match[2]!;
+  return Number(match[1]) * (unit === 'ms' || unit.startsWith('milli') ? 1 : UNIT_MS[unit[0]!]!);
+}
 const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233');
 
 /**
@@ -106,6 +108,11 @@ export const envSchema = z.object({
    * `saga consume` (the API serves its own). Unset: no probe server.
    */
   HEALTH_PORT: port.optional(),
+  /**
+   * After SIGTERM, how long a role (worker, api, relay, consume) keeps working while its
+   * /health/ready answers 503, so a load balancer stops routing to it before it drains.
+   */
+  SHUTDOWN_DELAY: duration().default('0s'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` or `pretty`; unset: pretty on a terminal, JSON otherwise (read by createLogger). */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -142,6 +149,8 @@ export interface Config {
   readonly logLevel: Env['LOG_LEVEL'];
   /** Probe server port of the roles without an API (HEALTH_PORT); undefined: none. */
   readonly healthPort: number | undefined;
+  /** SHUTDOWN_DELAY in ms: not ready but still working, between SIGTERM and the drain. */
+  readonly shutdownDelayMs: number;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -213,5 +222,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     returns: { goodsTimeout: e.RETURN_GOODS_TIMEOUT },
     logLevel: e.LOG_LEVEL,
     healthPort: e.HEALTH_PORT,
+    shutdownDelayMs: durationMs(e.SHUTDOWN_DELAY),
   });
 }

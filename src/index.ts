@@ -37,5 +37,9 @@ export { createPool, withTransaction, type Pool, type Tx } from './store/pool';
 
 // Processes
 export { createWorker, connectWorker } from './worker';
+export { explore, type ExploreOptions, type ExploreReport, type ScenarioResult } from './explore/explore';
+export { scenariosOf, quickScenarios, type Scenario, type Fault, type FaultKind } from './explore/scenarios';
+export { formatMatrix } from './explore/matrix';
+export type { ExploreTarget, Run as ExploreRun, Check as ExploreCheck, TargetContext } from './explore/target';
 export { buildApp, type ApiDeps } from './api/app';
 export { loadConfig, ConfigError, type Config } from './config';

@@ -209,11 +209,19 @@ export function createReturnActivities({ pool, paymentGateway, carrier }: Return
 
     /**
      * Ends a return that will not complete (after its compensations, or a customer cancel).
-     * Appends nothing when it is already cancelled or completed, or was never opened; refused
-     * while the pickup is still scheduled or once the goods are received.
+     * A return never opened gets `return.not_opened` for the order and customer the input names
+     * (without them, as before r4, nothing). Appends nothing when it is already cancelled or
+     * completed; refused while the pickup is still scheduled or once the goods are received.
      */
     async cancelReturn(
-      input: ReturnCommandInput & { reason: string; failedStep: string | null; requestedBy: string | null },
+      input: ReturnCommandInput & {
+        reason: string;
+        failedStep: string | null;
+        requestedBy: string | null;
+        /** Let a cancel of a return never opened record return.not_opened (absent before r4). */
+        orderId?: string;
+        customerId?: string;
+      },
     ): Promise<Traced & { cancelled: boolean }> {
       return runReturnCommand(pool, input, () => ({
         command: {
@@ -221,9 +229,13 @@ export function createReturnActivities({ pool, paymentGateway, carrier }: Return
           reason: input.reason,
           failedStep: input.failedStep,
           requestedBy: input.requestedBy,
+          returnId: input.returnId,
+          orderId: input.orderId,
+          customerId: input.customerId,
         },
         apply: async (tx, events) => {
-          if (events.length) await setStatus(tx, input.returnId, 'CANCELLED');
+          // A return never opened has no `returns` row, and gets none: that table holds opened returns.
+          if (events.some((e) => e.type === 'return.cancelled')) await setStatus(tx, input.returnId, 'CANCELLED');
         },
         result: (events) => ({ cancelled: events.length > 0 }),
       }));

@@ -40,6 +40,11 @@ export function buildApp(options: ApiDeps): FastifyInstance {
     trustProxy: deps.trustProxy ?? false,
     // A request that has not been received whole within this time is answered 408.
     requestTimeout: 30_000,
+    // While closing after SIGTERM (readiness has been 503 for SHUTDOWN_DELAY), a request that
+    // still arrives on an open keep-alive connection is served, with `Connection: close`,
+    // rather than refused with a 503: the process can still do the work, and a POST refused
+    // that way would be the client's to retry.
+    return503OnClosing: false,
     // URLs the router refuses (bad escapes, over-long ids) are problems like any other.
     frameworkErrors: (error, request, reply) => {
       const status = (error as { statusCode?: number }).statusCode ?? 400;
@@ -47,6 +52,18 @@ export function buildApp(options: ApiDeps): FastifyInstance {
       return sendProblem(reply, problem('bad_request', error.message.slice(0, 300), { status, instance }));
     },
   }) as unknown as FastifyInstance;
+  // Closing (after SIGTERM and SHUTDOWN_DELAY): every response from then on closes its
+  // connection. Fastify does so for requests that arrive while closing; a request already in
+  // flight would otherwise leave its keep-alive connection open and idle, and the close would
+  // wait for the client to drop it (or for the 72 s keep-alive timeout).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
   // One schema source: zod validates requests and responses and feeds the OpenAPI document.
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -17,7 +17,8 @@ import { buildApp } from '../api/app';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { registerSagaMetrics } from '../telemetry/saga-metrics';
 import { freePort } from '../util/free-port';
-import { onShutdownSignal } from '../runtime/signals';
+import { drainOnShutdownSignal, onShutdownSignal } from '../runtime/signals';
+import { exploreCommand, UnknownSagaError, type ExploreCommandOptions } from './explore-command';
 import { startProbeServer } from '../runtime/probe-server';
 import { AlreadyRunningError } from '../runtime/dev-lock';
 import { PortInUseError } from '../runtime/ports';
@@ -60,6 +61,7 @@ const EXPECTED_ERRORS = [
   EmbeddedPostgresUnavailableError,
   UsageError,
   UnknownConsumerError,
+  UnknownSagaError,
 ];
 
 function requireDatabaseUrl(config: Config): string {
@@ -344,17 +346,26 @@ program
             extraMetrics: () => sdkMetricsText(sdkMetricsPort!),
           })
         : undefined;
-      // SIGTERM: not ready at once (no new work routed here), finish what is in flight, exit.
-      onShutdownSignal(async () => {
-        draining = true;
-        worker.shutdown();
+      const running = worker.run();
+      // SIGTERM: not ready at once, keep polling for SHUTDOWN_DELAY, then stop polling and wait
+      // for the tasks in flight (activities up to the worker's shutdownGraceTime), exit 0.
+      drainOnShutdownSignal({
+        role: 'worker',
+        logger,
+        delayMs: config.shutdownDelayMs,
+        markDraining: () => (draining = true),
+        drain: async () => {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running;
+          await connection.close();
+          await pool.end();
+          await probes?.close();
+          await tracing.shutdown();
+        },
       });
       logger.info({ taskQueue: config.temporal.taskQueue, probes: probes?.url }, 'worker running');
-      await worker.run();
-      await connection.close();
-      await pool.end();
-      await probes?.close();
-      await tracing.shutdown();
+      // Settles only when the worker stops: on SIGTERM (the drain above exits) or on a fatal error.
+      await running;
     }),
   );
 
@@ -389,13 +400,20 @@ program
           : undefined,
       });
       await app.listen({ port: config.api.port, host: config.api.host });
-      // SIGTERM: not ready at once, then close (fastify finishes the requests in flight).
-      onShutdownSignal(async () => {
-        draining = true;
-        await app.close();
-        await temporal.connection.close();
-        await pool.end();
-        await tracing.shutdown();
+      // SIGTERM: /health/ready 503 at once while requests are still served for SHUTDOWN_DELAY
+      // (a load balancer takes the replica out), then close: no new connections, the requests
+      // in flight finish, then Temporal and PostgreSQL are let go.
+      drainOnShutdownSignal({
+        role: 'api',
+        logger,
+        delayMs: config.shutdownDelayMs,
+        markDraining: () => (draining = true),
+        drain: async () => {
+          await app.close();
+          await temporal.connection.close();
+          await pool.end();
+          await tracing.shutdown();
+        },
       });
     }),
   );
@@ -424,12 +442,20 @@ async function runDelivery(
   const probes = config.healthPort
     ? await startProbeServer({ port: config.healthPort, ready: () => !draining, registry })
     : undefined;
-  onShutdownSignal(async () => {
-    draining = true;
-    await delivery.stop();
-    await pool.end();
-    await probes?.close();
-    await tracing.shutdown();
+  // SIGTERM: not ready at once, keep delivering for SHUTDOWN_DELAY, then stop: the relay
+  // publishes and checkpoints the batch in flight, each consumer partition finishes and
+  // acknowledges its current delivery.
+  drainOnShutdownSignal({
+    role: roles.relay ? 'relay' : 'consume',
+    logger,
+    delayMs: config.shutdownDelayMs,
+    markDraining: () => (draining = true),
+    drain: async () => {
+      await delivery.stop();
+      await pool.end();
+      await probes?.close();
+      await tracing.shutdown();
+    },
   });
 }
 
@@ -511,6 +537,22 @@ program
         `Rebuilt ${name}: ${result.orders} orders from ${result.events} events in ${(result.durationMs / 1000).toFixed(1)} s` +
           `${result.unreadable ? ` (${result.unreadable} unreadable events skipped: see saga dlq list)` : ''}; swapped in.\n`,
       );
+    }),
+  );
+
+program
+  .command('explore <saga>')
+  .description(
+    'Run every failure point of a saga (orderSaga, returnSaga) on the real stack; print the step × fault matrix',
+  )
+  .option('--quick', 'one scenario of each fault kind only')
+  .option('--concurrency <n>', 'scenarios at once (default 4)', (v) => Number(v))
+  .option('--json <file>', 'also write the report as JSON')
+  .option('--markdown <file>', 'also write the matrix as Markdown')
+  .action((saga: string, options: ExploreCommandOptions) =>
+    run(async (config) => {
+      const ok = await exploreCommand(config, databaseUrlOrLocalStack(config), saga, options);
+      process.exit(ok ? 0 : 1);
     }),
   );
 

@@ -142,7 +142,7 @@ const ACTIVITIES: Readonly<Record<string, ActivityInfo>> = {
   },
   cancelReturn: {
     commits: '`returns.status` = `CANCELLED`',
-    note: 'Nothing when the return was never opened or is already over.',
+    note: 'A return never opened gets `return.not_opened` instead of `return.cancelled` (no `returns` row). Nothing when the return is already over.',
     external: '',
   },
   cancelOrder: {
@@ -339,7 +339,7 @@ export function renderEventsMarkdown(definitions: readonly EventDefinition[] = E
     '## Compensating events',
     '',
     'Appended only on a failure path, each by an idempotent compensation (with nothing to undo it appends nothing). ' +
-      'Compensations run last-in-first-out; each saga ends a stopped run with its stop activity (`order.cancelled`, or `order.placement_failed` for an order never created; `return.cancelled`).',
+      'Compensations run last-in-first-out; each saga ends a stopped run with its stop activity (`order.cancelled`, or `order.placement_failed` for an order never created; `return.cancelled`, or `return.not_opened` for a return never opened).',
     '',
     ...table(
       ['event', 'producer', 'undoes'],

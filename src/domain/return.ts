@@ -11,6 +11,8 @@ import type { OrderState, PricedLine } from './order';
  *
  * and CANCELLED from OPENED (a scheduled pickup is cancelled first: `return.pickup_cancelled`
  * takes the return back to OPENED). Once the goods are received the return can only go forward.
+ * A return whose saga stopped before it was opened ends NONE → CANCELLED with
+ * `return.not_opened`, the stream's only event.
  * Pure: no I/O, no clocks. Compensating commands are idempotent: with nothing to undo they
  * decide no events.
  */
@@ -49,6 +51,18 @@ export type ReturnEvent =
         /** Who stopped the return (a customer or an operator), or null when the saga stopped on its own. */
         requestedBy: string | null;
       };
+    }
+  | {
+      /** The saga stopped before the return was opened (refused, out of time, stopped first): the only event. */
+      type: 'return.not_opened';
+      data: {
+        returnId: string;
+        orderId: string;
+        customerId: string;
+        reason: string;
+        failedStep: string | null;
+        requestedBy: string | null;
+      };
     };
 
 export type ReturnEventType = ReturnEvent['type'];
@@ -72,7 +86,27 @@ export type ReturnCommand =
   | { type: 'refund'; authorizationId: string }
   | { type: 'restock' }
   | { type: 'complete' }
-  | { type: 'cancel'; reason: string; failedStep: string | null; requestedBy: string | null };
+  | {
+      type: 'cancel';
+      reason: string;
+      failedStep: string | null;
+      requestedBy: string | null;
+      /**
+       * Whose return it was meant to be: with all three, a cancel of a return never opened
+       * records `return.not_opened` (optional: a call from before they were passed still
+       * decides nothing, as it did then).
+       */
+      returnId?: string;
+      orderId?: string;
+      customerId?: string;
+    };
+
+/** Every event that ends a return's saga: each return's stream has exactly one. */
+export const RETURN_TERMINAL_EVENTS = [
+  'return.completed',
+  'return.cancelled',
+  'return.not_opened',
+] as const satisfies readonly ReturnEventType[];
 
 export type ReturnStatus =
   'NONE' | 'OPENED' | 'PICKUP_SCHEDULED' | 'GOODS_RECEIVED' | 'REFUNDED' | 'RESTOCKED' | 'COMPLETED' | 'CANCELLED';
@@ -148,6 +182,18 @@ export function evolve(state: ReturnState, event: ReturnEvent): ReturnState {
     case 'return.cancelled': {
       const { reason, failedStep, requestedBy } = event.data;
       return { ...state, status: 'CANCELLED', cancellation: { reason, failedStep, requestedBy } };
+    }
+    case 'return.not_opened': {
+      // Ends the return as CANCELLED with its ids, so a late open is refused ("already exists").
+      const { returnId, orderId, customerId, reason, failedStep, requestedBy } = event.data;
+      return {
+        ...state,
+        returnId,
+        orderId,
+        customerId,
+        status: 'CANCELLED',
+        cancellation: { reason, failedStep, requestedBy },
+      };
     }
     default:
       // An event type this version does not know changes nothing it decides on.
@@ -256,8 +302,9 @@ export function decide(command: ReturnCommand, state: ReturnState): ReturnEvent[
       ];
     }
     case 'cancel': {
-      // Never opened (e.g. refused), or already at an end: nothing to cancel.
-      if (state.returnId === null || state.status === 'CANCELLED' || state.status === 'COMPLETED') return [];
+      if (state.returnId === null) return decideNotOpened(command);
+      // Already at an end: nothing to cancel.
+      if (state.status === 'CANCELLED' || state.status === 'COMPLETED') return [];
       if (goodsReceived(state)) refuse(state, command, 'the goods are already received');
       // Cancelling is the saga's last word: the pickup must be cancelled first.
       if (state.pickup === 'SCHEDULED') refuse(state, command, 'the pickup is still scheduled');
@@ -270,6 +317,19 @@ export function decide(command: ReturnCommand, state: ReturnState): ReturnEvent[
       ];
     }
   }
+}
+
+/**
+ * A cancel before the return exists (opening it was refused, ran out of time, or never ran):
+ * the saga still owes an outcome, so it records that the return was not opened, for the order
+ * and customer the command names. A command that does not name them (an activity task
+ * scheduled before they were passed) decides nothing, as every cancel of a never-opened return
+ * did before: refusing would fail the saga's stop for good, since its input cannot change.
+ */
+function decideNotOpened(command: Extract<ReturnCommand, { type: 'cancel' }>): ReturnEvent[] {
+  const { returnId, orderId, customerId, reason, failedStep, requestedBy } = command;
+  if (!returnId || !orderId || !customerId) return [];
+  return [{ type: 'return.not_opened', data: { returnId, orderId, customerId, reason, failedStep, requestedBy } }];
 }
 
 /** The Return decider, for the activities' command runner. */

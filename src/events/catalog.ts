@@ -335,7 +335,7 @@ export const EVENT_DEFINITIONS: readonly EventDefinition[] = [
     type: 'return.cancelled',
     aggregateType: 'return',
     description:
-      'The return ended before the goods were received: why, at which step, and who asked. Always the last event of a failed return.',
+      'The return ended before the goods were received: why, at which step, and who asked. Always the last event of a failed return that was opened (else return.not_opened).',
     producer: 'returnSaga / cancelReturn',
     consumers: ['order-summary'],
     compensation: true,
@@ -343,6 +343,27 @@ export const EVENT_DEFINITIONS: readonly EventDefinition[] = [
       v1(
         z.object({
           ...returnOf,
+          reason: z.string().min(1),
+          failedStep: z.string().min(1).nullable(),
+          requestedBy: z.string().min(1).nullable(),
+        }),
+      ),
+    ],
+  },
+  {
+    type: 'return.not_opened',
+    aggregateType: 'return',
+    description:
+      "The saga ended before the return was opened (openReturn was refused or ran out of time, or the run was stopped first): why, at which step, who asked, and whose return it was meant to be. The return's only event, in place of return.cancelled; the order's read model keeps its current return.",
+    producer: 'returnSaga / cancelReturn',
+    consumers: ['order-summary'],
+    // Like return.cancelled: the failure path's last word, though there was nothing to undo.
+    compensation: true,
+    versions: [
+      v1(
+        z.object({
+          ...returnOf,
+          customerId: z.string().min(1),
           reason: z.string().min(1),
           failedStep: z.string().min(1).nullable(),
           requestedBy: z.string().min(1).nullable(),

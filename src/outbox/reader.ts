@@ -46,6 +46,7 @@ const SQL = {
     -- Qualified: the bare name would sort by the text output column ('1000' < '999').
     ORDER BY events.transaction_id, events.global_position
     LIMIT $3`,
+  readStreams: `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ANY($1) ORDER BY global_position`,
   ensureCheckpoint: `INSERT INTO subscription_checkpoints (subscriber) VALUES ($1) ON CONFLICT (subscriber) DO NOTHING`,
   loadCheckpoint: `SELECT transaction_id::text, global_position FROM subscription_checkpoints WHERE subscriber = $1`,
   // Compare-and-set: moves only from the pair the reader started from, and only forward.
@@ -80,6 +81,12 @@ export const positionOf = (e: RawEvent): LogPosition => ({
 /** Up to `limit` committed events after `after`, in commit-safe order. */
 export async function readCommitted(db: Pool | Tx, after: LogPosition, limit: number): Promise<RawEvent[]> {
   const { rows } = await db.query<EventRow>(SQL.readAfter, [after.transactionId, after.globalPosition, limit]);
+  return rows.map(toRawEvent);
+}
+
+/** Every event of these streams, in log order (the explorer re-delivers a run's events). */
+export async function readStreams(db: Pool | Tx, streams: readonly string[]): Promise<RawEvent[]> {
+  const { rows } = await db.query<EventRow>(SQL.readStreams, [streams]);
   return rows.map(toRawEvent);
 }
 

@@ -73,8 +73,16 @@ const RETURN_TYPES: ReadonlySet<string> = new Set(
 );
 
 /**
+ * Return events that never change an order's summary: `return.not_opened` ends a return that
+ * was never opened, so it is never the order's latest return (that one began with
+ * `return.opened`), and the order's active return stays as it was.
+ */
+const RETURN_TYPES_NEVER_SHOWN: ReadonlySet<string> = new Set(['return.not_opened']);
+
+/**
  * Folds a return's event into the summary of its order (pure). Events already applied, and
- * events of an earlier return of the order, change nothing (the same summary is returned).
+ * events of an earlier return of the order or of a return that is not the summary's current
+ * one (other than its `return.opened`), change nothing (the same summary is returned).
  */
 function applyReturnEvent(summary: OrderSummary, event: ConsumedEvent): OrderSummary {
   const returnId = event.payload.returnId as string;
@@ -207,6 +215,8 @@ export async function projectInto(tx: Tx, table: string, event: ConsumedEvent): 
   const sql = summarySql(table);
   const { rows } = await tx.query<SummaryRow>(sql.load, [orderId]);
   const current = rows[0] ? toSummary(rows[0]) : undefined;
+  // A return never opened changes no summary, so it needs none: the order may not even exist.
+  if (!current && RETURN_TYPES_NEVER_SHOWN.has(event.eventType)) return;
   if (!current && RETURN_TYPES.has(event.eventType)) {
     // Only when the order's own events are stuck (dead-lettered): do not drop the return.
     throw new OrderSummaryMissingError(`${event.eventType} of order ${orderId} arrived before the order's summary`);

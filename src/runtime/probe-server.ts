@@ -25,9 +25,11 @@ export interface ProbeServer {
  * while it starts or drains after SIGTERM, so an orchestrator stops routing to it first.
  */
 export async function startProbeServer(options: ProbeServerOptions): Promise<ProbeServer> {
+  let closing = false;
   const server: Server = createServer((request, response) => {
     const send = (status: number, body: string, type = 'application/json') => {
-      response.writeHead(status, { 'content-type': type });
+      // Once closing, no connection is kept alive: an idle one would hold the close (and the exit) open.
+      response.writeHead(status, { 'content-type': type, ...(closing ? { connection: 'close' } : {}) });
       response.end(body);
     };
     const path = (request.url ?? '/').split('?')[0];
@@ -55,6 +57,10 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
   });
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${options.port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        server.close(() => resolve());
+      }),
   };
 }

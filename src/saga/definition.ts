@@ -49,6 +49,14 @@ export interface SagaStepDefinition<I, S, A extends string = string> extends Act
   deadline?: Duration;
   /** What happens when the deadline passes. Default: the saga's `defaults.onDeadline`. */
   onDeadline?: DeadlineAction;
+  /**
+   * The step comes after the saga's point of no return (its pivot: e.g. the goods of a return
+   * are back), so it must eventually succeed rather than be undone: any failure, a business
+   * error as well as a passed deadline, parks the saga (`STEP_STUCK`) for an operator, who can
+   * only retry it once the cause is fixed; abandoning it is refused. Such a step has no
+   * compensation, and every step after it is retriable too. Default false.
+   */
+  retriable?: boolean;
   /** Waits before the step runs (e.g. for an operator's decision); may stop the saga. */
   before?: (ctx: SagaContext<I, S>, control: SagaControl) => Promise<void>;
   /** Folds the activity's result into the saga's state. */
@@ -147,6 +155,15 @@ export function defineSaga<I, S, const A extends string>(definition: SagaDefinit
     ...definition.steps.flatMap((s) => [s.activity, ...(s.compensation ? [s.compensation.activity] : [])]),
     definition.onStop.activity,
   ];
+  const pivot = definition.steps.findIndex((s) => s.retriable);
+  if (pivot >= 0) {
+    const wrong = definition.steps.slice(pivot).find((s) => !s.retriable || s.compensation);
+    if (wrong) {
+      throw new SagaDefinitionError(
+        `Saga ${definition.name}: step ${wrong.name} comes after a retriable step, so it must be retriable and have no compensation`,
+      );
+    }
+  }
   const twice = activities.find((a, i) => activities.indexOf(a) !== i);
   // The command id derives from the activity name: one activity per saga run, or ids collide.
   if (twice) throw new SagaDefinitionError(`Saga ${definition.name} calls activity ${twice} twice`);

@@ -251,12 +251,21 @@ export class SagaRun<I, S> {
 
   private async runForward(step: SagaStepDefinition<I, S>): Promise<unknown> {
     const onDeadline = step.onDeadline ?? this.definition.defaults?.onDeadline ?? STEP_DEFAULTS.onDeadline;
+    // Past the pivot any activity failure waits for an operator; before it, only a passed
+    // deadline of a step that says so.
+    const escalates = (err: unknown) =>
+      step.retriable
+        ? err instanceof ActivityFailure && !isCancellation(err)
+        : isDeadline(err) && onDeadline === 'escalate';
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.call(step, this.forwardOptions(step));
       } catch (err) {
-        if (!isDeadline(err) || onDeadline !== 'escalate') throw err;
-        const decision = await this.saga.escalateStep(step.name, err, attempt);
+        if (!escalates(err)) throw err;
+        let decision = await this.saga.escalateStep(step.name, err, attempt);
+        // Nothing to abandon to past the pivot (the API refuses it): only a retry moves on.
+        while (decision === 'abandon' && step.retriable)
+          decision = await this.saga.escalateStep(step.name, err, attempt);
         if (decision === 'abandon') throw err;
       }
     }

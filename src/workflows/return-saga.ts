@@ -67,8 +67,8 @@ interface ReturnSagaState {
  * Order returns as a table: open the return → schedule the pickup → receive the goods (an
  * operator's update, with a durable timeout) → refund the payment → restock → complete. Until
  * the goods arrive, a failure, a customer cancel or the timeout cancels the pickup and the
- * return. Once they are back, money and stock must follow: those steps escalate to an
- * operator when their deadline passes rather than undo anything.
+ * return. Once they are back, money and stock must follow: those steps are retriable, so any
+ * failure (a passed deadline or a business error) waits for an operator to retry them.
  */
 export const RETURN_SAGA = defineSaga<ReturnSagaInput, ReturnSagaState, keyof Activities & string>({
   name: 'returnSaga',
@@ -114,22 +114,38 @@ export const RETURN_SAGA = defineSaga<ReturnSagaInput, ReturnSagaState, keyof Ac
       name: 'refundReturn',
       activity: 'refundReturn',
       summary: 'Refund the payment',
-      // The goods are back: the customer must get the money; an operator decides, nothing is undone.
+      // The goods are back (the pivot): the customer must get the money. Any failure from here
+      // on waits for an operator, who retries once the cause is fixed; nothing is undone.
       onDeadline: 'escalate',
+      retriable: true,
     },
     {
       name: 'restockReturn',
       activity: 'restockReturn',
       summary: 'Put the goods back in stock',
       onDeadline: 'escalate',
+      retriable: true,
     },
-    { name: 'completeReturn', activity: 'completeReturn', summary: 'Complete the return', onDeadline: 'escalate' },
+    {
+      name: 'completeReturn',
+      activity: 'completeReturn',
+      summary: 'Complete the return',
+      onDeadline: 'escalate',
+      retriable: true,
+    },
   ],
   onStop: {
     activity: 'cancelReturn',
     describe: 'after a refused return, a failed pickup, a customer cancel or goods that never arrived',
     summary: (_ctx, stop) => `Cancel the return: ${stop.reason}`,
-    input: (_ctx, stop) => ({ reason: stop.reason, failedStep: stop.failedStep, requestedBy: stop.by }),
+    input: ({ input }, stop) => ({
+      reason: stop.reason,
+      failedStep: stop.failedStep,
+      requestedBy: stop.by,
+      // When openReturn never succeeded, the stop records return.not_opened for this order and customer.
+      orderId: input.orderId,
+      customerId: input.customerId,
+    }),
   },
 });
 

@@ -13,6 +13,11 @@
  *     replay unchanged); r3 adds the deadline and return paths.
  * r4: the stop activity cancelOrder also receives the saga's customerId, so a saga whose
  *     createOrder never succeeded ends CANCELLED with order.placement_failed instead of failing
- *     on "the order does not exist". Same commands (r1–r3 replay unchanged); r4 adds that path.
+ *     on "the order does not exist"; likewise cancelReturn receives the saga's orderId and
+ *     customerId, so a return saga whose openReturn never succeeded ends with return.not_opened
+ *     instead of no event at all. The return's refund, restock and completion are retriable
+ *     steps (past its pivot): a business error there parks the saga for an operator's retry
+ *     instead of compensating, and an abandon signal there is ignored. Same commands for every
+ *     recorded path (r1–r3 replay unchanged); r4 adds the first-step paths.
  */
 export const WORKFLOW_REVISION = 4;

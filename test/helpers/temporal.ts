@@ -8,10 +8,10 @@ import { testEnv } from './env';
 
 let runtimeInstalled = false;
 
-/** Quiet SDK logs in tests (warnings and errors still show). */
-export function installQuietRuntime(): void {
+/** Quiet SDK logs in tests (warnings and errors still show; only errors where failures are the point). */
+export function installQuietRuntime(level: 'WARN' | 'ERROR' = 'WARN'): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
   runtimeInstalled = true;
 }
 

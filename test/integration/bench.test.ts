@@ -48,4 +48,4 @@ it('runs every scenario on a tiny workload and reports one ratio per target, as 
   expect(report.notes['console-orders']?.some((n) => n.includes('Plan (EXPLAIN ANALYZE'))).toBe(true);
   expect(readFileSync(report.files.chart, 'utf8')).toMatch(/^<svg/);
   expect(existsSync(path.join(out, 'latest.json'))).toBe(true);
-});
+}, 240_000);

@@ -3,11 +3,15 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import ts from 'typescript';
+import { explore } from '../../src/explore/explore';
+import { formatMatrix } from '../../src/explore/matrix';
+import { scenariosOf } from '../../src/explore/scenarios';
+import type { ExploreTarget } from '../../src/explore/target';
 import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testEnv } from '../helpers/env';
-import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { connectTestTemporal, installQuietRuntime, type TestTemporal } from '../helpers/temporal';
 
 // README's "Write your own saga" is a complete example: this test takes its code blocks as
 // they are (only the package imports point at the sources), type-checks them and runs the
@@ -44,6 +48,8 @@ let worker: Worker;
 let running: Promise<void>;
 
 beforeAll(async () => {
+  // The booking saga's exploration injects activity failures: the worker's warnings are noise.
+  installQuietRuntime('ERROR');
   files = exampleFiles();
   mkdirSync(DIR, { recursive: true });
   for (const f of files) writeFileSync(path.join(DIR, f.name), f.code);
@@ -139,4 +145,52 @@ describe('README: write your own saga', () => {
     const chargeCause = causes.find((r) => r.command_id.endsWith('/charge-card'))!.causation_id;
     expect(chargeCause).toBe(stored[0]!.eventId);
   });
+
+  it('explores every failure point of the booking saga as it explores the project’s own', async () => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { BOOKING_SAGA } = require(path.join(DIR, 'booking.workflow.ts')) as { BOOKING_SAGA: ExploreTarget['saga'] };
+    const { createBookingActivities } = require(path.join(DIR, 'booking.activities.ts')) as {
+      createBookingActivities: (pool: unknown) => object;
+    };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const target: ExploreTarget = {
+      saga: BOOKING_SAGA,
+      terminalEvents: ['booking.confirmed', 'booking.cancelled'],
+      async start(ctx, deadlines, beforeStart) {
+        const bookingId = randomUUID();
+        const workflowId = `booking-${bookingId}`;
+        beforeStart(workflowId);
+        const input = { bookingId, nights: 2, card: 'visa', correlationId: randomUUID(), stepDeadlines: deadlines };
+        const handle = await ctx.client.workflow.start('bookingSaga', {
+          taskQueue: ctx.taskQueue,
+          workflowId,
+          args: [input],
+        });
+        return { workflowId, handle, streams: [workflowId], orderIds: [] };
+      },
+      worker: { workflowsPath: path.join(DIR, 'booking.workflow.ts'), activities: createBookingActivities(db.pool) },
+      // Its events are the team's own: none of the project's consumers reads them.
+      consumers: [],
+    };
+    const report = await explore({
+      pool: db.pool,
+      client: temporal.client,
+      connection,
+      namespace: 'default',
+      target,
+      scenarios: scenariosOf(BOOKING_SAGA),
+    });
+    const matrix = formatMatrix(report);
+    const failed = report.results.flatMap((r) =>
+      r.checks.filter((c) => !c.ok).map((c) => `${r.scenario.id}: ${c.name}: ${c.detail}`),
+    );
+    expect({ failed, matrix }).toEqual({ failed: [], matrix });
+    const outcome = (id: string) => report.results.find((r) => r.scenario.id === id)?.outcome;
+    expect(report.results).toHaveLength(scenariosOf(BOOKING_SAGA).length);
+    expect(outcome('business-failure:chargeCard')).toBe('CANCELLED: ExploredFailure');
+    expect(outcome('lost-report:chargeCard')).toBe('BOOKED');
+    // confirmBooking escalates: answered with the runtime's signals (the API serves no bookings).
+    expect(outcome('deadline-escalated-retried:confirmBooking')).toBe('BOOKED');
+    expect(outcome('deadline-escalated-abandoned:confirmBooking')).toBe('CANCELLED: step_deadline_exceeded');
+  }, 180_000);
 });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
 import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
-import type { ReturnSagaResult, ReturnSagaStatus } from '../../src/workflows';
+import { returnStatusQuery, type ReturnSagaResult, type ReturnSagaStatus } from '../../src/workflows';
 import { recordHistory } from '../helpers/histories';
 import { stockOf } from '../helpers/orders';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../helpers/api-world';
@@ -73,6 +73,16 @@ async function gatewayStatus(orderId: string): Promise<string> {
   );
   return rows[0]!.status;
 }
+
+/** The order's row in the read model, every column. */
+const summaryRow = async (orderId: string) =>
+  (await world.db.pool.query('SELECT * FROM order_summary WHERE order_id = $1', [orderId])).rows[0] as
+    Record<string, unknown> | undefined;
+
+/** Whether `consumer` has taken effect for the event (its inbox row). */
+const inboxHas = async (consumer: string, eventId: string) =>
+  ((await world.db.pool.query('SELECT 1 FROM inbox WHERE consumer = $1 AND event_id = $2', [consumer, eventId]))
+    .rowCount ?? 0) > 0;
 
 /** GET /orders/:id once the read model shows the return in `status`. */
 const readModelReturn = (orderId: string, status: string) =>
@@ -201,17 +211,60 @@ describe('return saga', () => {
     }
   });
 
-  it('failure: a second open return of the same order is refused by the saga', async () => {
-    const { orderId } = await confirmedOrder();
+  it('failure: a second open return of the same order is refused by the saga and ends with return.not_opened', async () => {
+    const { orderId, customerId } = await confirmedOrder();
     const first = await openReturn(app, orderId);
     await waitForReturnStatus(first.returnId, 'AWAITING_GOODS');
+    // The read model shows the first return; nothing else happens to the order until it ends.
+    await readModelReturn(orderId, 'PICKUP_SCHEDULED');
+    const rowBefore = await summaryRow(orderId);
+    expect(rowBefore).toMatchObject({ return_id: first.returnId, return_status: 'PICKUP_SCHEDULED' });
+
     const second = await openReturn(app, orderId);
-    expect(await result(second.workflowId)).toMatchObject({
+    const handle = world.temporal.client.workflow.getHandle(second.workflowId);
+    expect(await result(second.workflowId)).toEqual({
+      returnId: second.returnId,
       status: 'CANCELLED',
       reason: 'ReturnNotAllowed',
       failedStep: 'openReturn',
     });
-    expect(await returnEvents(second.returnId)).toEqual([]);
+    expect(await handle.query(returnStatusQuery)).toMatchObject({
+      status: 'CANCELLED',
+      completedSteps: [],
+      failure: { reason: 'ReturnNotAllowed', failedStep: 'openReturn' },
+    });
+
+    // Exactly one terminal event, naming the order and the customer; no returns row was invented.
+    const events = await readStream(world.db.pool, `return-${second.returnId}`);
+    expect(events.map((e) => [e.eventType, e.streamVersion])).toEqual([['return.not_opened', 1]]);
+    expect(events[0]!.payload).toEqual({
+      returnId: second.returnId,
+      orderId,
+      customerId,
+      reason: 'ReturnNotAllowed',
+      failedStep: 'openReturn',
+      requestedBy: null,
+    });
+    const returnRows = await world.db.pool.query('SELECT 1 FROM returns WHERE return_id = $1', [second.returnId]);
+    expect(returnRows.rowCount).toBe(0);
+    const listed = await app.inject({ method: 'GET', url: `/returns/${second.returnId}/events` });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json<{ events: { eventType: string }[] }>().events.map((e) => e.eventType)).toEqual([
+      'return.not_opened',
+    ]);
+
+    // The read model took it (no dead letter) and still shows the first return: the row is unchanged.
+    await waitFor(async () => ((await inboxHas('order-summary', events[0]!.eventId)) ? true : undefined), {
+      timeoutMs: 30_000,
+      description: 'the read model to take return.not_opened',
+    });
+    const deadLetters = await world.db.pool.query('SELECT 1 FROM dead_letters WHERE event_id = $1', [
+      events[0]!.eventId,
+    ]);
+    expect(deadLetters.rowCount).toBe(0);
+    expect(await summaryRow(orderId)).toEqual(rowBefore);
+    await recordHistory('return-not-opened', handle);
+
     await app.inject({ method: 'POST', url: `/returns/${first.returnId}/cancel`, payload: {} });
     expect(await result(first.workflowId)).toMatchObject({ status: 'CANCELLED' });
   });

@@ -39,6 +39,7 @@ const PATHS = [
   'return-cancelled',
   'return-completed',
   'return-goods-timeout',
+  'return-not-opened',
 ];
 
 const revisions = readdirSync(HISTORIES_DIR)

@@ -70,6 +70,16 @@ describe('loadConfig', () => {
     );
   });
 
+  it('SHUTDOWN_DELAY: a duration, 0 by default, in milliseconds; anything else names the variable', () => {
+    expect(loadConfig({}).shutdownDelayMs).toBe(0);
+    expect(loadConfig({ SHUTDOWN_DELAY: '1500ms' }).shutdownDelayMs).toBe(1500);
+    expect(loadConfig({ SHUTDOWN_DELAY: '5s' }).shutdownDelayMs).toBe(5000);
+    expect(loadConfig({ SHUTDOWN_DELAY: '2 minutes' }).shutdownDelayMs).toBe(120_000);
+    expect(loadConfig({ SHUTDOWN_DELAY: '1 hour' }).shutdownDelayMs).toBe(3_600_000);
+    expect(() => loadConfig({ SHUTDOWN_DELAY: 'soon' })).toThrow(/SHUTDOWN_DELAY: must be a duration/);
+    expect(() => loadConfig({ SHUTDOWN_DELAY: '5' })).toThrow(/SHUTDOWN_DELAY/);
+  });
+
   it('TRANSPORT needs its broker URL', () => {
     expect(() => loadConfig({ TRANSPORT: 'rabbitmq' })).toThrow(/AMQP_URL: is required when TRANSPORT=rabbitmq/);
     expect(() => loadConfig({ TRANSPORT: 'nats' })).toThrow(/NATS_URL: is required when TRANSPORT=nats/);

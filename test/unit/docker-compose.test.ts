@@ -12,12 +12,20 @@ import {
   targetPort,
   type Service,
 } from '../helpers/compose';
+import { durationMs } from '../../src/config';
+import { DRAIN_LIMIT_MS } from '../../src/runtime/signals';
 
 /**
  * Static checks of docker-compose.yml and the Dockerfile against the code they run:
  * no Docker engine is needed, but a renamed CLI command, a new search attribute or a
  * dangling depends_on fails here instead of at `docker compose up`.
  */
+
+/** Milliseconds of a Compose duration such as `30s` or `1m30s`. */
+function composeDurationMs(text: string): number {
+  const match = /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  return (Number(match?.[1] ?? 0) * 60 + Number(match?.[2] ?? 0)) * 1000;
+}
 
 function dependsOn(svc: Service): Record<string, string | undefined> {
   const deps = svc.depends_on;
@@ -217,8 +225,22 @@ describe('docker-compose.yml', () => {
     expect(healthcheckText(svc)).toContain(`http://127.0.0.1:${port}/health/ready`);
   });
 
-  it.each(['worker', 'api', 'consume'])('gives %s 30 s to drain after SIGTERM', (name) => {
-    expect((service(name) as { stop_grace_period?: string }).stop_grace_period).toBe('30s');
+  it.each(REPLICATED_ROLES)(
+    'gives %s a stop_grace_period covering SHUTDOWN_DELAY + the drain limit, so Docker never SIGKILLs a drain',
+    (name) => {
+      const svc = service(name);
+      const grace = (svc as { stop_grace_period?: string }).stop_grace_period;
+      expect(grace).toMatch(/^(\d+m)?(\d+s)?$/);
+      const delay = durationMs(envValue(svc, 'SHUTDOWN_DELAY') ?? '0s');
+      // A margin for what follows the drain: closing connections, flushing spans.
+      expect(composeDurationMs(grace!)).toBeGreaterThanOrEqual(delay + DRAIN_LIMIT_MS + 5000);
+    },
+  );
+
+  it('keeps an API replica serving for a SHUTDOWN_DELAY after SIGTERM, while /health/ready answers 503', () => {
+    const delay = envValue(service('api'), 'SHUTDOWN_DELAY');
+    expect(delay).toBeDefined();
+    expect(durationMs(delay!)).toBeGreaterThan(0);
   });
 
   it('registers every search attribute of src/temporal/search-attributes.ts with its type', () => {

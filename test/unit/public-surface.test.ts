@@ -24,6 +24,9 @@ test('the main entry point exports what a team needs to add consumers, adapters 
     'executeOnce',
     'withTransaction',
     'createWorker',
+    'explore',
+    'scenariosOf',
+    'formatMatrix',
     'buildApp',
     'loadConfig',
   ]) {

@@ -5,6 +5,7 @@ import {
   evolve,
   fold,
   initialState,
+  RETURN_TERMINAL_EVENTS,
   returnDecider,
   type ReturnCommand,
   type ReturnEvent,
@@ -355,9 +356,88 @@ describe('Return decider: compensation and cancel', () => {
     }
   });
 
-  it('cancel decides nothing when already cancelled, completed, or never opened', () => {
+  it('cancel decides nothing when already cancelled or completed, or never opened and the command does not say whose return it was', () => {
     given([opened, cancelled]).when(cmd.cancel).then([]);
     given(happyPath).when(cmd.cancel).then([]);
     given([]).when(cmd.cancel).then([]);
+  });
+});
+
+describe('Return decider: a return never opened (openReturn failed)', () => {
+  const notOpenedCancel = {
+    type: 'cancel',
+    reason: 'ReturnNotAllowed',
+    failedStep: 'openReturn',
+    requestedBy: null,
+    returnId,
+    orderId,
+    customerId,
+  } satisfies ReturnCommand;
+  const notOpened: ReturnEvent = {
+    type: 'return.not_opened',
+    data: { ...ids, customerId, reason: 'ReturnNotAllowed', failedStep: 'openReturn', requestedBy: null },
+  };
+
+  it('cancel with the return, order and customer gives return.not_opened', () => {
+    given([]).when(notOpenedCancel).then([notOpened]);
+  });
+
+  it('records who asked for the stop, when someone did (a cancel before openReturn ran)', () => {
+    given([])
+      .when({ ...notOpenedCancel, reason: 'kept it', requestedBy: 'cust-1' })
+      .then([{ ...notOpened, data: { ...notOpened.data, reason: 'kept it', requestedBy: 'cust-1' } }]);
+  });
+
+  it('without the order or the customer (a call from before r4) decides nothing, as before', () => {
+    const { orderId: _o, ...noOrder } = notOpenedCancel;
+    const { customerId: _c, ...noCustomer } = notOpenedCancel;
+    const { returnId: _r, ...noReturn } = notOpenedCancel;
+    given([]).when(noOrder).then([]);
+    given([]).when(noCustomer).then([]);
+    given([]).when(noReturn).then([]);
+  });
+
+  it('return.not_opened is valid against the catalog', () => {
+    expect(() => validateNewEvent(notOpened.type, notOpened.data)).not.toThrow();
+  });
+
+  it('return.not_opened makes the return CANCELLED with its ids, reason, failed step and who asked', () => {
+    expect(evolve(initialState(), notOpened)).toEqual({
+      ...initialState(),
+      returnId,
+      orderId,
+      customerId,
+      status: 'CANCELLED',
+      cancellation: { reason: 'ReturnNotAllowed', failedStep: 'openReturn', requestedBy: null },
+    });
+  });
+
+  it('is terminal: a second cancel decides [], a late open and every other step are refused', () => {
+    given([notOpened]).when(notOpenedCancel).then([]);
+    given([notOpened]).when(cmd.cancel).then([]);
+    given([notOpened]).when(cmd.cancelPickup).then([]);
+    given([notOpened])
+      .when(cmd.open)
+      .thenThrows(InvalidTransitionError, /already exists/);
+    for (const command of [cmd.schedulePickup, cmd.receiveGoods, cmd.refund, cmd.restock, cmd.complete]) {
+      given([notOpened])
+        .when(command)
+        .thenThrows(InvalidTransitionError, /already cancelled/);
+    }
+  });
+
+  it('the order and customer it carries change nothing for a return that was opened: return.cancelled as before', () => {
+    given([opened])
+      .when({ ...notOpenedCancel, reason: 'customer changed their mind', failedStep: null, requestedBy: 'cust-1' })
+      .then([cancelled]);
+    given([opened, pickupScheduled])
+      .when(notOpenedCancel)
+      .thenThrows(InvalidTransitionError, /pickup is still scheduled/);
+    given([opened, cancelled]).when(notOpenedCancel).then([]);
+    given(happyPath).when(notOpenedCancel).then([]);
+  });
+
+  it('RETURN_TERMINAL_EVENTS lists every way a return ends', () => {
+    expect([...RETURN_TERMINAL_EVENTS].sort()).toEqual(['return.cancelled', 'return.completed', 'return.not_opened']);
   });
 });

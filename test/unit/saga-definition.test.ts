@@ -36,6 +36,35 @@ describe('defineSaga', () => {
     ).toThrow(/activity x twice/);
   });
 
+  it('refuses a step after a retriable one that is not retriable, or a retriable step with an undo', () => {
+    expect(() =>
+      defineSaga({
+        ...base,
+        steps: [
+          { name: 'a', activity: 'x', summary: 'x', retriable: true },
+          { name: 'b', activity: 'y', summary: 'y' },
+        ],
+      }),
+    ).toThrow(/step b comes after a retriable step/);
+    expect(() =>
+      defineSaga({
+        ...base,
+        steps: [
+          { name: 'a', activity: 'x', summary: 'x', retriable: true, compensation: { activity: 'u', summary: 'u' } },
+        ],
+      }),
+    ).toThrow(/step a comes after a retriable step, so it must be retriable and have no compensation/);
+    expect(() =>
+      defineSaga({
+        ...base,
+        steps: [
+          { name: 'a', activity: 'x', summary: 'x', compensation: { activity: 'u', summary: 'u' } },
+          { name: 'b', activity: 'y', summary: 'y', retriable: true },
+        ],
+      }),
+    ).not.toThrow();
+  });
+
   it('derives command id suffixes from activity names', () => {
     expect(commandSuffix('reserveInventory')).toBe('reserve-inventory');
     expect(commandSuffix('createOrder')).toBe('create-order');
@@ -96,6 +125,12 @@ describe('the project sagas', () => {
       'completeReturn',
     ]);
     expect(flowOf(RETURN_SAGA as never).flatMap((s) => (s.undo ? [s.undo] : []))).toEqual(['cancelPickup']);
+    // Once the goods are back (the pivot), money and stock must follow: retried, never undone.
+    expect(RETURN_SAGA.steps.filter((s) => s.retriable).map((s) => s.name)).toEqual([
+      'refundReturn',
+      'restockReturn',
+      'completeReturn',
+    ]);
   });
 
   it("the catalog's producers name a saga and an activity of its table", () => {

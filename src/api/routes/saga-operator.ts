@@ -37,6 +37,8 @@ interface SagaKind {
   param: 'orderId' | 'returnId';
   workflowIdOf: (id: string) => string;
   steps: readonly string[];
+  /** Steps past the saga's point of no return: they can be retried, never abandoned. */
+  retriable: ReadonlySet<string>;
   status: QueryDefinition<SagaProgress>;
   statusSchema: z.ZodType;
 }
@@ -47,6 +49,7 @@ const SAGA_KINDS: readonly SagaKind[] = [
     param: 'orderId',
     workflowIdOf: workflowIdFor,
     steps: ORDER_SAGA.steps.map((s) => s.name),
+    retriable: new Set(ORDER_SAGA.steps.filter((s) => s.retriable).map((s) => s.name)),
     status: statusQuery as QueryDefinition<SagaProgress>,
     statusSchema: sagaStatusSchema,
   },
@@ -55,6 +58,7 @@ const SAGA_KINDS: readonly SagaKind[] = [
     param: 'returnId',
     workflowIdOf: returnWorkflowIdFor,
     steps: RETURN_SAGA.steps.map((s) => s.name),
+    retriable: new Set(RETURN_SAGA.steps.filter((s) => s.retriable).map((s) => s.name)),
     status: returnStatusQuery as QueryDefinition<SagaProgress>,
     statusSchema: returnStatusSchema,
   },
@@ -68,7 +72,7 @@ interface Action {
   summary: string;
   signal: SignalDefinition<[OperatorSignalArgs?]>;
   /** Why the action does not apply to this live state, or null when it does. */
-  refuse: (s: SagaProgress, kind: string, step?: string) => string | null;
+  refuse: (s: SagaProgress, saga: SagaKind, step?: string) => string | null;
   /** The saga has taken the decision: it left the parked state. */
   moved: (s: SagaProgress) => boolean;
 }
@@ -76,13 +80,18 @@ interface Action {
 const notParked = (s: SagaProgress, kind: string, expected: Phase, what: string) =>
   s.sagaPhase === expected ? null : `The ${kind}'s saga is not ${what} (its phase is ${s.sagaPhase})`;
 
-const refuseStep = (s: SagaProgress, kind: string, step?: string) => {
+const refuseStep = (s: SagaProgress, { kind }: SagaKind, step?: string) => {
   const refusal = notParked(s, kind, 'STEP_STUCK', 'parked on a step past its deadline');
   if (refusal) return refusal;
   const stuck = s.stuckStep?.step;
   return stuck === step ? null : `The ${kind}'s saga is parked on ${stuck}, not on ${step}`;
 };
-const refuseCompensation = (s: SagaProgress, kind: string) =>
+const refuseAbandon = (s: SagaProgress, saga: SagaKind, step?: string) =>
+  refuseStep(s, saga, step) ??
+  (step && saga.retriable.has(step)
+    ? `The ${saga.kind}'s step ${step} comes after its point of no return: it cannot be abandoned, only retried once its cause is fixed`
+    : null);
+const refuseCompensation = (s: SagaProgress, { kind }: SagaKind) =>
   notParked(s, kind, 'COMPENSATION_STUCK', 'parked on a failed compensation');
 
 const STEP_ACTIONS: readonly Action[] = [
@@ -97,9 +106,10 @@ const STEP_ACTIONS: readonly Action[] = [
   {
     path: 'abandon',
     action: 'abandon_step',
-    summary: 'Give up on the step parked past its deadline: the saga compensates what it did',
+    summary:
+      "Give up on the step parked past its deadline: the saga compensates what it did (refused past the saga's point of no return)",
     signal: abandonStepSignal,
-    refuse: refuseStep,
+    refuse: refuseAbandon,
     moved: (s) => s.sagaPhase !== 'STEP_STUCK',
   },
 ];
@@ -144,7 +154,7 @@ export function sagaOperatorRoutes(fastify: FastifyInstance, deps: ApiDeps, opti
         if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`No ${saga.kind} ${id}`);
         throw err;
       });
-      const refusal = action.refuse(before, saga.kind, step);
+      const refusal = action.refuse(before, saga, step);
       if (refusal) throw new ConflictError(refusal);
       await handle.signal(action.signal, args).catch((err: unknown) => {
         // Closed between the query and the signal.

@@ -1,0 +1,85 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
+import type { Config } from '../config';
+import { explore } from '../explore/explore';
+import { formatMatrix, reportJson } from '../explore/matrix';
+import { quickScenarios, scenariosOf } from '../explore/scenarios';
+import { TARGETS } from '../explore/targets';
+import { createPool } from '../store/pool';
+import { verifySearchAttributes } from '../temporal/search-attribute-registry';
+import { lookupLocalStack } from './local-stack';
+
+export interface ExploreCommandOptions {
+  quick?: boolean;
+  concurrency?: number;
+  json?: string;
+  markdown?: string;
+}
+
+/** `saga explore <saga>` was given a saga it does not know. */
+export class UnknownSagaError extends Error {
+  override readonly name = 'UnknownSagaError';
+}
+
+/**
+ * `saga explore <saga>`: every failure point of the saga's table on the real stack (the
+ * database and Temporal of DATABASE_URL / TEMPORAL_ADDRESS, else of the running `npm start`),
+ * with a worker of its own; prints the matrix and exits 1 when an invariant failed.
+ */
+export async function exploreCommand(
+  config: Config,
+  databaseUrl: string,
+  sagaName: string,
+  options: ExploreCommandOptions,
+): Promise<boolean> {
+  const target = TARGETS[sagaName];
+  if (!target) {
+    throw new UnknownSagaError(`Unknown saga ${sagaName} (known: ${Object.keys(TARGETS).join(', ')})`);
+  }
+  const local = lookupLocalStack(config.dataDir);
+  const address =
+    process.env.TEMPORAL_ADDRESS || local.state !== 'running' ? config.temporal.address : local.stack.temporalAddress;
+  // Activity failures are what the explorer injects: the SDK's warnings about them are noise here.
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    shutdownSignals: [],
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
+  });
+  const pool = createPool(databaseUrl, { applicationName: 'saga-explore' });
+  const clientConnection = await Connection.connect({ address });
+  const connection = await NativeConnection.connect({ address });
+  const all = scenariosOf(target.saga);
+  const scenarios = options.quick ? quickScenarios(all) : all;
+  process.stderr.write(`Exploring ${target.saga.name}: ${scenarios.length} scenarios on ${address}…\n`);
+  try {
+    // The sagas set search attributes: a server without them fails every run, so say so first.
+    await verifySearchAttributes(clientConnection, config.temporal.namespace);
+    const report = await explore({
+      pool,
+      client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+      connection,
+      namespace: config.temporal.namespace,
+      target,
+      scenarios,
+      concurrency: options.concurrency,
+      onResult: (r) => process.stderr.write(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.scenario.id}: ${r.outcome}\n`),
+    });
+    const markdown = formatMatrix(report);
+    process.stdout.write(`${markdown}\n`);
+    for (const [file, text] of [
+      [options.markdown, markdown],
+      [options.json, reportJson(report)],
+    ] as const) {
+      if (!file) continue;
+      mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      writeFileSync(file, text);
+    }
+    return report.ok;
+  } finally {
+    await connection.close();
+    await clientConnection.close();
+    await pool.end();
+  }
+}
