@@ -247,12 +247,17 @@ async function readAll(pool: Pool, count: number): Promise<{ events: RawEvent[];
   return { events, readMs, batches };
 }
 
+/** The baseline's queues: `<prefix>.raw` for one partition, `<prefix>.raw.<p>` for more. */
+const rawQueue = (names: BrokerNames, partition: number) =>
+  partition === 0 ? `${names.queuePrefix}.raw` : `${names.queuePrefix}.raw.${partition}`;
+
 /** What a careful hand-written RabbitMQ publisher does: confirm channel, persistent, confirms per batch. */
 async function rawPublishRabbit(
   ctx: ScenarioContext,
   url: string,
   names: BrokerNames,
   events: readonly RawEvent[],
+  partitions = 1,
 ): Promise<Timing> {
   // Bodies and properties built as the relay builds them: the same message sizes.
   const messages = events.map((event) => ({
@@ -277,11 +282,14 @@ async function rawPublishRabbit(
     const channel = await connection.createConfirmChannel();
     channel.on('error', () => undefined);
     await channel.assertExchange(names.exchange, 'topic', { durable: true });
-    const queue = `${names.queuePrefix}.raw`;
-    await channel.assertQueue(queue, { durable: true, arguments: QUORUM_ARGS });
-    // Bound as a one-partition consumer's queue is: every bucket of each type.
-    const [everyBucket] = partitionPatterns(0, 1);
-    for (const type of LIFECYCLE) await channel.bindQueue(queue, names.exchange, `${everyBucket}.${type}`);
+    // Bound as a consumer's partition queues are: each its own buckets of each type.
+    for (let p = 0; p < partitions; p++) {
+      const queue = rawQueue(names, p);
+      await channel.assertQueue(queue, { durable: true, arguments: QUORUM_ARGS });
+      for (const pattern of partitionPatterns(p, partitions)) {
+        for (const type of LIFECYCLE) await channel.bindQueue(queue, names.exchange, `${pattern}.${type}`);
+      }
+    }
     for (let i = 0; i < messages.length; i += RELAY_BATCH) {
       const batch = messages.slice(i, i + RELAY_BATCH);
       for (const m of batch) {
@@ -628,6 +636,35 @@ async function throughput(ctx: ScenarioContext, brokers: Broker[]): Promise<Thro
             unit: 'x',
             baseline: `the same relay and backlog to a one-partition consumer (${relayRate.toFixed(0)} events/s)`,
           });
+          if (kind === 'rabbitmq') {
+            // What the broker itself pays for four queues: the hand-written publisher, the same
+            // bodies and batches, into four quorum queues bound by bucket.
+            const rawFourNames = isolatedNames('raw4');
+            try {
+              const rawFour = await rawPublishRabbit(ctx, url, rawFourNames, events, 4);
+              const rawFourRatio = raw.ms / rawFour.ms;
+              result.figures.push({
+                scenario: 'relay',
+                name: 'raw confirmed publish msgs/s, 4 queues (rabbitmq)',
+                value: perSecond(count, rawFour.ms),
+                unit: 'msgs/s',
+              });
+              result.notes.push(
+                `RabbitMQ, four partitions: the relay reached ${(fourRate / relayRate).toFixed(2)}× its one-partition ` +
+                  `rate; the hand-written confirmed publisher, into four quorum queues bound the same way, ` +
+                  `${rawFourRatio.toFixed(2)}× its one-queue rate: the part of the drop that is the broker's own ` +
+                  `(a batch's confirms wait for every queue it touched).`,
+              );
+            } finally {
+              await removeBrokerResources(
+                kind,
+                url,
+                rawFourNames,
+                [],
+                [0, 1, 2, 3].map((p) => rawQueue(rawFourNames, p)),
+              ).catch((err: unknown) => ctx.log(`relay bench: cleaning up ${label} failed: ${(err as Error).message}`));
+            }
+          }
         } finally {
           await removeBrokerResources(kind, url, partitionedNames, [sink4]).catch((err: unknown) =>
             ctx.log(`relay bench: cleaning up ${label} failed: ${(err as Error).message}`),
