@@ -4,7 +4,7 @@ import { createLogger } from '../src/logger';
 import { formatReport, runChaos, writeReport } from './run';
 
 /**
- * `npm run chaos [-- --orders 300 --faults 28 --transport nats|rabbitmq --seed N]`: the full
+ * `npm run chaos [-- --orders 300 --faults 36 --hang-ms 35000 --transport nats|rabbitmq --seed N]`: the full
  * chaos run against the production-like topology; prints the report, writes it as JSON under
  * chaos/results/, and exits 1 when an invariant failed.
  */
@@ -20,16 +20,27 @@ const whole = (name: string) => (value: string) => {
 const program = new Command()
   .name('chaos')
   .description(
-    'Kill and restart every part of the production-like topology under load; check nothing was lost or doubled',
+    'Kill, hang and restart every part of the production-like topology under load; check nothing was lost or doubled',
   )
   .option('--orders <n>', 'orders placed through the API', whole('--orders'), 300)
   .option(
     '--faults <n>',
-    'faults injected (rounds of worker, api, relay, consume, temporal, postgres, broker)',
+    'faults injected (rounds of worker, api, relay, consume, temporal, postgres, broker kills and ' +
+      'hang-worker, hang-relay, hang-temporal, hang-postgres, hang-broker; every third slot two at once)',
     whole('--faults'),
-    28,
+    36,
   )
-  .option('--transport <kind>', 'nats (a nats-server of its own) or rabbitmq (AMQP_URL, rabbitmqctl)', 'nats')
+  .option(
+    '--hang-ms <ms>',
+    'how long a hung part stays frozen (SIGSTOP to SIGCONT); the default outlasts every client timeout',
+    whole('--hang-ms'),
+    35_000,
+  )
+  .option(
+    '--transport <kind>',
+    'nats (a nats-server of its own) or rabbitmq (AMQP_URL: rabbitmqctl, SIGSTOP of its beam.smp)',
+    'nats',
+  )
   .option('--concurrency <n>', 'orders in flight at once', whole('--concurrency'), 12)
   .option('--seed <n>', 'repeat a run', whole('--seed'))
   .option('--keep-data', 'keep the data folder with every process log')
@@ -38,6 +49,7 @@ const program = new Command()
     async (options: {
       orders: number;
       faults: number;
+      hangMs: number;
       transport: string;
       concurrency: number;
       seed?: number;

@@ -43,6 +43,11 @@ const SQL = {
       (SELECT count(*)::int FROM customer_notifications n WHERE NOT EXISTS
         (SELECT 1 FROM events e WHERE e.event_id = n.event_id AND e.event_type = ANY($1))) AS stray`,
   deadLetters: `SELECT consumer, event_type, left(error, 200) AS error FROM dead_letters`,
+  // This database's relays only: other applications' relays may share the server.
+  relays: `SELECT count(*) FILTER (WHERE application_name = 'saga-relay')::int AS active,
+      count(*) FILTER (WHERE application_name = 'saga-relay-standby')::int AS standby
+    FROM pg_stat_activity WHERE datname = current_database()`,
+  relayedEvents: `SELECT event_id::text FROM events WHERE $1::text[] IS NULL OR event_type = ANY($1)`,
   summarySnapshot: `SELECT order_id, customer_id, status, saga_phase, state, timeline, last_event_id,
       last_stream_version, last_position, last_event_at, created_at FROM order_summary ORDER BY order_id`,
 } as const;
@@ -204,6 +209,76 @@ export async function deadLetters(pool: Pool): Promise<InvariantResult> {
     name: 'no dead letters caused by faults',
     ok: rows.length === 0,
     detail: rows.length ? first(rows.map((r) => `${r.consumer} ${r.event_type}: ${r.error}`)) : '0 dead letters',
+  };
+}
+
+/** The relays as PostgreSQL sees them: holders of the leader lock, and standbys waiting for it. */
+export interface RelaySample {
+  active: number;
+  standby: number;
+}
+
+/** Who holds the relays' advisory lock now (the application names the lock gives their connections). */
+export async function relayLeadership(pool: Pool): Promise<RelaySample> {
+  return (await pool.query<RelaySample>(SQL.relays)).rows[0]!;
+}
+
+/** What the broker holds of the relays' messages, by event id. */
+export interface BrokerLog {
+  /** Event id → copies the broker holds. */
+  copies: Map<string, number>;
+  /**
+   * Whether a second copy is a defect. NATS drops a re-publish by its Nats-Msg-Id (the event
+   * id) within the stream's duplicate window; RabbitMQ keeps it, and the consumers' inboxes
+   * give it no second effect, so copies there are counted, not failed.
+   */
+  dedupes: boolean;
+  /** The event types it holds (RabbitMQ: those some consumer handles, as its queues are bound); undefined: all. */
+  types?: readonly string[];
+  /** Where it was read (the report names it). */
+  source: string;
+}
+
+/**
+ * After every PostgreSQL fault (kill or hang) with a broker transport, exactly one relay held
+ * the leader lock once everything was ready again; and, over the whole run, the broker holds
+ * every relayed event (none lost between confirm and checkpoint), no message that is no event,
+ * and, where it deduplicates (NATS), each event exactly once.
+ */
+export async function relays(
+  pool: Pool,
+  afterPostgresFaults: (RelaySample & { fault: string })[],
+  log: BrokerLog,
+): Promise<InvariantResult> {
+  const leadership = afterPostgresFaults
+    .filter((s) => s.active !== 1)
+    .map((s) => `after ${s.fault}: ${s.active} relays active`);
+  const events = new Set(
+    (
+      (await pool.query<{ event_id: string }>(SQL.relayedEvents, [log.types ?? null])).rows as { event_id: string }[]
+    ).map((r) => r.event_id),
+  );
+  const missing = [...events].filter((id) => !log.copies.has(id));
+  const stray = [...log.copies.keys()].filter((id) => !events.has(id));
+  const repeated = [...log.copies].filter(([, n]) => n > 1);
+  const violations = [
+    ...leadership,
+    ...(missing.length ? [`${missing.length} events not in ${log.source} (${missing.slice(0, 3).join(', ')})`] : []),
+    ...(stray.length ? [`${stray.length} messages for no such event (${stray.slice(0, 3).join(', ')})`] : []),
+    ...(log.dedupes && repeated.length
+      ? [`${repeated.length} events published twice (${repeated.slice(0, 3).map(([id, n]) => `${id} ×${n}`)})`]
+      : []),
+  ];
+  const copies = [...log.copies.values()].reduce((a, b) => a + b, 0);
+  return {
+    name: 'one active relay after each PostgreSQL fault; nothing published twice',
+    ok: violations.length === 0,
+    detail: violations.length
+      ? first(violations)
+      : `${afterPostgresFaults.length} PostgreSQL faults, one relay active after each; ${events.size} events in ${log.source}` +
+        (log.dedupes
+          ? ' once each'
+          : `, ${copies - events.size} re-published copies (${repeated.length} events) absorbed by the inboxes`),
   };
 }
 

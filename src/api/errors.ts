@@ -194,14 +194,19 @@ export function registerErrorHandler(app: FastifyInstance): void {
   );
 }
 
-/** gRPC UNAVAILABLE: the Temporal frontend cannot be reached (the client retried already). */
-const GRPC_UNAVAILABLE = 14;
+/**
+ * gRPC UNAVAILABLE: the Temporal frontend cannot be reached (the client retried already).
+ * DEADLINE_EXCEEDED: it did not answer in time (a hung server, or one waiting on its own
+ * hung database), so whether a start took effect is unknown: a retry with the same
+ * Idempotency-Key finds out.
+ */
+const GRPC_DEPENDENCY_DOWN = new Set([4, 14]);
 
 /** Whether `err` (or its cause) says a dependency is down rather than that the request is wrong. */
 function dependencyDown(err: unknown): boolean {
   for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     if (isTransientDatabaseError(e)) return true;
-    if (isGrpcServiceError(e) && e.code === GRPC_UNAVAILABLE) return true;
+    if (isGrpcServiceError(e) && GRPC_DEPENDENCY_DOWN.has(e.code)) return true;
   }
   return false;
 }

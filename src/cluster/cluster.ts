@@ -1,5 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import pg from 'pg';
 import { stringify } from 'yaml';
 import { loadConfig } from '../config';
 import type { Logger } from '../logger';
@@ -12,6 +14,7 @@ import { createPool } from '../store/pool';
 import { resolveTemporalServer, type TemporalServerBinaries } from '../temporal/server-binary';
 import { startTemporalServer, type RunningTemporalServer } from '../temporal/server-cluster';
 import { isAlive } from '../util/process-alive';
+import { descendantPids, signalIfAlive } from '../util/process-tree';
 import { waitFor } from '../util/wait';
 import { writeWorkflowBundle } from '../worker';
 import { startFrontDoor, type FrontDoor } from './front-door';
@@ -53,12 +56,22 @@ export interface Restartable {
   start(): Promise<void>;
 }
 
+/**
+ * A part that can hang and come back (the chaos suite freezes them): SIGSTOP, then SIGCONT.
+ * Unlike a kill, its connections stay open and whatever it holds stays held meanwhile.
+ */
+export interface Pausable {
+  pause(): Promise<void>;
+  /** Resolves once the part answers again. */
+  resume(): Promise<void>;
+}
+
 export interface Cluster {
   urls: { api: string; temporal: string; temporalUi: string | undefined; postgres: string };
   processes: ManagedProcess[];
   /** The application PostgreSQL (also the Temporal server's store), when embedded. */
-  postgres: (Restartable & { url: string }) | undefined;
-  temporal: Restartable & { address: string };
+  postgres: (Restartable & Pausable & { url: string }) | undefined;
+  temporal: Restartable & Pausable & { address: string };
   frontDoor: FrontDoor;
   dataDir: string;
   stop(): Promise<void>;
@@ -143,8 +156,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       let running = await startEmbeddedPostgres({ dataDir: pgDir, port: postgresPort });
       databaseUrl = running.url;
       let stopped = false;
+      // The postmaster and its server processes while paused, postmaster first.
+      let paused: number[] = [];
+      const thaw = () => {
+        for (const pid of paused.splice(0).reverse()) signalIfAlive(pid, 'SIGCONT');
+      };
       cleanups.push(async () => {
         stopped = true;
+        thaw(); // a frozen postmaster would never answer the shutdown
         await running.stop();
       });
       postgres = {
@@ -153,8 +172,42 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           const pid = postmasterPid(pgDir);
           if (pid === undefined || !isAlive(pid)) return;
           process.kill(pid, 'SIGKILL');
+          thaw();
           // Its server processes notice the postmaster is gone and exit; a new one needs them gone.
           await waitFor(() => !isAlive(pid), { timeoutMs: 30_000, description: 'PostgreSQL to die' });
+        },
+        async pause() {
+          const pid = postmasterPid(pgDir);
+          if (pid === undefined || !isAlive(pid) || paused.length) return;
+          // The postmaster first, so it forks no one new; then every backend and auxiliary
+          // process: each serves its connection on its own, so a stopped postmaster alone
+          // would leave existing connections working.
+          signalIfAlive(pid, 'SIGSTOP');
+          paused = [pid];
+          for (const child of descendantPids(pid)) {
+            signalIfAlive(child, 'SIGSTOP');
+            paused.push(child);
+          }
+        },
+        async resume() {
+          if (!paused.length) return;
+          thaw();
+          await waitFor(
+            async () => {
+              const client = new pg.Client({ connectionString: running.url, connectionTimeoutMillis: 2000 });
+              client.on('error', () => undefined);
+              try {
+                await client.connect();
+                await client.query('SELECT 1');
+                return true;
+              } catch {
+                return undefined;
+              } finally {
+                await client.end().catch(() => undefined);
+              }
+            },
+            { timeoutMs: 60_000, intervalMs: 250, description: 'PostgreSQL to answer again' },
+          );
         },
         async start() {
           if (stopped) return;
@@ -186,7 +239,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     };
     await mkdir(serverOptions.dataDir, { recursive: true });
     let server: RunningTemporalServer = await startTemporalServer(serverOptions);
-    cleanups.push(() => server.stop());
+    let serverPaused: number | undefined;
+    const thawServer = () => {
+      if (serverPaused !== undefined) signalIfAlive(serverPaused, 'SIGCONT');
+      serverPaused = undefined;
+    };
+    cleanups.push(() => {
+      thawServer();
+      return server.stop();
+    });
     logger.info({ address: server.address }, 'Temporal server ready');
 
     const pool = createPool(databaseUrl);
@@ -260,10 +321,38 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           if (server.pid === undefined || !isAlive(server.pid)) return;
           const pid = server.pid;
           process.kill(pid, 'SIGKILL');
+          thawServer();
           await waitFor(() => !isAlive(pid), { timeoutMs: 30_000, description: 'the Temporal server to die' });
         },
         async start() {
           server = await startTemporalServer(serverOptions);
+        },
+        async pause() {
+          if (server.pid === undefined || !isAlive(server.pid) || serverPaused !== undefined) return;
+          // One process serves frontend, history, matching and worker: all of it stops.
+          signalIfAlive(server.pid, 'SIGSTOP');
+          serverPaused = server.pid;
+        },
+        async resume() {
+          if (serverPaused === undefined) return;
+          thawServer();
+          await waitFor(
+            async () => {
+              const connection = await Connection.connect({ address: server.address, connectTimeout: 2000 }).catch(
+                () => undefined,
+              );
+              if (!connection) return undefined;
+              try {
+                await connection.withDeadline(Date.now() + 3000, () => connection.workflowService.getSystemInfo({}));
+                return true;
+              } catch {
+                return undefined;
+              } finally {
+                await connection.close().catch(() => undefined);
+              }
+            },
+            { timeoutMs: 60_000, intervalMs: 250, description: 'the Temporal server to answer again' },
+          );
         },
       },
       frontDoor,

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import { signalIfAlive } from '../util/process-tree';
 import { waitFor } from '../util/wait';
 import type { ProcessSpec } from './topology';
 
@@ -26,6 +27,8 @@ export class ManagedProcess {
   private child: ChildProcess | undefined;
   private stopping = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** The child that `pause()` stopped, until `resume()` or its exit. */
+  private pausedChild: ChildProcess | undefined;
   private readonly log: WriteStream;
   /** How many times it was started. */
   starts = 0;
@@ -61,6 +64,7 @@ export class ManagedProcess {
     child.stderr!.pipe(this.log, { end: false });
     this.options.onEvent?.({ name: this.name, event: 'started', detail: `pid ${child.pid}` });
     child.once('exit', (code, signal) => {
+      if (this.pausedChild === child) this.pausedChild = undefined;
       if (this.stopping) return;
       this.options.onEvent?.({ name: this.name, event: 'exited', detail: signal ?? `code ${code}` });
       this.restartTimer = setTimeout(() => this.start(), this.options.restartDelayMs ?? 1000);
@@ -73,7 +77,32 @@ export class ManagedProcess {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill(signal);
+    // A paused process takes no signal but SIGKILL until SIGCONT (and its group's others none).
+    await this.resume();
     await exited;
+  }
+
+  /**
+   * SIGSTOP to its process group: a hung process (frozen VM, stalled disk, endless GC pause).
+   * Its connections stay open and its locks held; nothing it does moves until `resume()`.
+   */
+  async pause(): Promise<void> {
+    const child = this.child;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null || this.pausedChild) return;
+    // Its own process group (detached): whatever it started stops with it.
+    signalIfAlive(-child.pid, 'SIGSTOP');
+    this.pausedChild = child;
+  }
+
+  /** SIGCONT: the process goes on where it stopped. */
+  async resume(): Promise<void> {
+    const child = this.pausedChild;
+    this.pausedChild = undefined;
+    if (child?.pid) signalIfAlive(-child.pid, 'SIGCONT');
+  }
+
+  get paused(): boolean {
+    return this.pausedChild !== undefined;
   }
 
   /** Whether its readiness probe answers 200 now. */
@@ -98,6 +127,8 @@ export class ManagedProcess {
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
+      // A paused process would hold the signal until SIGCONT.
+      await this.resume();
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);

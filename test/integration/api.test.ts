@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ServiceError, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
 import { createPool } from '../../src/store/pool';
@@ -108,6 +109,31 @@ describe('HTTP API', () => {
     } finally {
       await broken.close();
       await deadPool.end();
+    }
+  });
+
+  it('POST /orders answers 503 + Retry-After, not 500, when Temporal does not answer in time', async () => {
+    // What the client throws when the server gives no answer before the deadline: a hung Temporal
+    // server, or one stalled on its hung database (the chaos suite's hangs met the 500 this was).
+    const deadline = Object.assign(new Error('4 DEADLINE_EXCEEDED: context deadline exceeded'), {
+      code: 4,
+      details: 'context deadline exceeded',
+      metadata: {},
+    });
+    const hung = {
+      workflow: { start: () => Promise.reject(new ServiceError('Failed to start Workflow', { cause: deadline })) },
+    } as unknown as Client;
+    const stalled = buildApp({ pool: db.pool, temporal: hung, taskQueue: temporal.taskQueue, orders: ORDER_SETTINGS });
+    try {
+      const res = await stalled.inject({
+        method: 'POST',
+        url: '/orders',
+        headers: { 'idempotency-key': `key-${randomUUID()}` },
+        payload: validOrder(),
+      });
+      expect([res.statusCode, res.headers['retry-after'], res.json().code]).toEqual([503, '1', 'unavailable']);
+    } finally {
+      await stalled.close();
     }
   });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as invariants from '../../chaos/invariants';
+import { AdvisoryLock } from '../../src/outbox/leader-lock';
 import { seedCatalog } from '../../src/store/catalog';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { openDeadLetter } from '../helpers/delivery';
@@ -149,4 +150,60 @@ test('a dead letter fails; the read model must equal its rebuild', async () => {
   expect((await invariants.readModel(db.pool)).ok).toBe(false);
   // After that rebuild, the table is the rebuild: equal.
   expect((await invariants.readModel(db.pool)).ok).toBe(true);
+});
+
+test('relays: two holding the leader lock, or an event lost or twice in a deduplicating stream, fails', async () => {
+  const orderId = randomUUID();
+  const created = await append(orderId, 'order.created');
+  const confirmed = await append(orderId, 'order.confirmed');
+  const log = (copies: [string, number][], dedupes = true): invariants.BrokerLog => ({
+    copies: new Map(copies),
+    dedupes,
+    source: dedupes ? 'stream SAGA_EVENTS' : 'queue chaos.audit',
+  });
+  const once = log([
+    [created, 1],
+    [confirmed, 1],
+  ]);
+
+  // The relays' lock as they take it: one active, the other a standby keeping its connection.
+  const lock = () => new AdvisoryLock(db.url, 'saga:relay:nats', 'saga-relay', 'saga-relay-standby');
+  const [first, second] = [lock(), lock()];
+  // A relay locking a key of its own (say, a build that named the lock differently): both active.
+  const stray = new AdvisoryLock(db.url, 'saga:relay:nats-other', 'saga-relay', 'saga-relay-standby');
+  try {
+    expect([await first.tryAcquire(), await second.tryAcquire()]).toEqual([true, false]);
+    const sample = await invariants.relayLeadership(db.pool);
+    expect(sample).toEqual({ active: 1, standby: 1 });
+    expect(await invariants.relays(db.pool, [{ fault: 'postgres', ...sample }], once)).toMatchObject({ ok: true });
+
+    expect(await stray.tryAcquire()).toBe(true);
+    const two = await invariants.relayLeadership(db.pool);
+    expect(two.active).toBe(2);
+    expect(await invariants.relays(db.pool, [{ fault: 'postgres', ...two }], once)).toMatchObject({
+      ok: false,
+      detail: 'after postgres: 2 relays active',
+    });
+  } finally {
+    for (const l of [first, second, stray]) await l.release();
+  }
+
+  const sample = { fault: 'hang-postgres', active: 1, standby: 1 };
+  // Published twice where the broker deduplicates (NATS): a defect.
+  const twice = log([
+    [created, 1],
+    [confirmed, 2],
+  ]);
+  expect(await invariants.relays(db.pool, [sample], twice)).toMatchObject({
+    ok: false,
+    detail: expect.stringContaining('1 events published twice'),
+  });
+  // Where it does not (RabbitMQ), a re-published copy is counted; the inboxes absorb it.
+  expect(await invariants.relays(db.pool, [sample], log([...twice.copies], false))).toMatchObject({
+    ok: true,
+    detail: expect.stringContaining('1 re-published copies'),
+  });
+  // Lost between the publish and the checkpoint, or a message of no event: fails either way.
+  expect((await invariants.relays(db.pool, [sample], log([[created, 1]], false))).ok).toBe(false);
+  expect((await invariants.relays(db.pool, [sample], log([...once.copies, [randomUUID(), 1]]))).ok).toBe(false);
 });

@@ -5,11 +5,12 @@ import path from 'node:path';
 import { FAULT_KINDS, type ChaosReport } from '../../chaos/run';
 import { findOnPath } from '../../src/util/executable';
 
-// The chaos suite at a small size, run as users run it (`npm run chaos -- --orders 24 --faults 7`;
-// the full size is `npm run chaos`): the production-like topology — the Temporal server on its
-// own PostgreSQL, 2 workers, 2 API replicas behind one port, relay + standby, 2 consumer
-// instances, a nats-server of its own — with one fault of every kind injected while orders of
-// every kind go through the API, then every invariant. A process of its own: the embedded
+// The chaos suite at a small size, run as users run it (`npm run chaos -- --orders 24 --faults 12
+// --hang-ms 4000`; the full size is `npm run chaos`): the production-like topology — the Temporal
+// server on its own PostgreSQL, 2 workers, 2 API replicas behind one port, relay + standby, 2
+// consumer instances, a nats-server of its own — with one fault of every kind injected while
+// orders of every kind go through the API (kills, and hangs of 4 s instead of the full run's 35,
+// every third slot two at once), then every invariant. A process of its own: the embedded
 // PostgreSQL is an ES module that jest's module system cannot load.
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -35,6 +36,9 @@ if (reason) process.stderr.write(`[chaos] Skipping: ${reason}.\n`);
           '24',
           '--faults',
           String(FAULT_KINDS.length),
+          // Short hangs keep the file near a minute; they outlast the probes' 2 s, not the clients' timeouts.
+          '--hang-ms',
+          '4000',
           '--concurrency',
           '8',
           // Fixed here, so a failure in CI repeats with the same schedule; `npm run chaos` draws one.
@@ -57,10 +61,18 @@ if (reason) process.stderr.write(`[chaos] Skipping: ${reason}.\n`);
       );
       const report = JSON.parse(await readFile(file, 'utf8')) as ChaosReport;
       expect(report.faults.map((f) => f.kind).sort()).toEqual([...FAULT_KINDS].sort());
+      expect(report.faults.filter((f) => f.overlapsWith).length).toBeGreaterThanOrEqual(2);
+      // Both PostgreSQL faults were followed by the relays' check.
+      expect(
+        report.faults
+          .filter((f) => f.relays)
+          .map((f) => f.kind)
+          .sort(),
+      ).toEqual(['hang-postgres', 'postgres']);
       expect(report.orders.total).toBe(24);
       expect(report.seed).toBe(SEED);
       expect(report.invariants.filter((i) => !i.ok)).toEqual([]);
-      expect(report.invariants.length).toBeGreaterThanOrEqual(9);
+      expect(report.invariants.length).toBeGreaterThanOrEqual(10);
       expect(code).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });

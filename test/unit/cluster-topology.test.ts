@@ -1,4 +1,5 @@
 import { DEFAULT_SHAPE, processSpecs, topologyPorts } from '../../src/cluster/topology';
+import { FAULT_KINDS, faultSlots, partOf } from '../../chaos/faults';
 import { EXPECTED, ORDER_KINDS, orderBody, orderMix, seededRandom, shuffled } from '../../chaos/orders';
 
 describe('cluster topology', () => {
@@ -53,5 +54,25 @@ describe('chaos order mix', () => {
     for (const kind of ORDER_KINDS) {
       expect(orderBody(kind, 'c').items[0]!.quantity * 999 > 5_000).toBe(EXPECTED[kind].decision !== undefined);
     }
+  });
+});
+
+describe('chaos fault schedule', () => {
+  it('pairs every third slot with a fault of another part, keeping every fault once', () => {
+    for (const seed of [1, 2, 3, 20261203]) {
+      const kinds = shuffled(FAULT_KINDS, seededRandom(seed));
+      const slots = faultSlots(kinds);
+      expect(slots.flat().sort()).toEqual([...FAULT_KINDS].sort());
+      // Every third slot a pair (the last may find only its own part left, and stay single).
+      expect([slots[2]!.length, slots[5]!.length]).toEqual([2, 2]);
+      for (const [i, slot] of slots.entries()) if ((i + 1) % 3 !== 0) expect(slot).toHaveLength(1);
+      for (const pair of slots.filter((s) => s.length === 2)) expect(partOf(pair[0]!)).not.toBe(partOf(pair[1]!));
+    }
+    // Nothing of another part left to pair with: the slot stays single.
+    expect(faultSlots(['postgres', 'hang-postgres', 'hang-postgres'])).toEqual([
+      ['postgres'],
+      ['hang-postgres'],
+      ['hang-postgres'],
+    ]);
   });
 });
