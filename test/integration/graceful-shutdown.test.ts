@@ -130,6 +130,21 @@ const untilReady = (role: Role, timeoutMs = 60_000) =>
   );
 
 /** The exit of a role, which must come within `withinMs` of `since`. */
+/** Sends SIGTERM and waits until the role's readiness answers 503; returns when it was sent. */
+async function terminateAndSeeDraining(role: Role): Promise<number> {
+  const signalledAt = Date.now();
+  role.child.kill('SIGTERM');
+  await explained(
+    waitFor(async () => (await role.readiness()) === 503, {
+      timeoutMs: 5000,
+      intervalMs: 20,
+      description: `${role.name} to answer 503 after SIGTERM`,
+    }),
+    role,
+  );
+  return signalledAt;
+}
+
 async function exitOf(role: Role, since: number, withinMs: number): Promise<Exit & { afterMs: number }> {
   const exit = await explained(
     waitFor(() => (role.child.exitCode !== null || role.child.signalCode !== null ? role.exited : undefined), {
@@ -404,16 +419,7 @@ describe('SIGTERM under load', () => {
       first,
     );
 
-    const signalledAt = Date.now();
-    first.child.kill('SIGTERM');
-    await explained(
-      waitFor(async () => (await first.readiness()) === 503, {
-        timeoutMs: 5000,
-        intervalMs: 20,
-        description: 'worker-1 to answer 503 after SIGTERM',
-      }),
-      first,
-    );
+    const signalledAt = await terminateAndSeeDraining(first);
     // Still draining: it waits for its activities rather than leaving them to time out.
     expect(first.child.exitCode).toBeNull();
     await holder.query('COMMIT');
@@ -649,16 +655,7 @@ describe('SIGTERM under load', () => {
       first,
     );
 
-    const signalledAt = Date.now();
-    first.child.kill('SIGTERM');
-    await explained(
-      waitFor(async () => (await first.readiness()) === 503, {
-        timeoutMs: 5000,
-        intervalMs: 20,
-        description: 'consume-1 to answer 503 after SIGTERM',
-      }),
-      first,
-    );
+    const signalledAt = await terminateAndSeeDraining(first);
     expect(first.child.exitCode).toBeNull();
     await holder.query('ROLLBACK');
     const exit = await exitOf(first, signalledAt, 8000);
