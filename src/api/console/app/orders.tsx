@@ -56,24 +56,32 @@ export function OrdersPage() {
   const state = useRef({ filters, firstPage: cursor === undefined });
   state.current = { filters, firstPage: cursor === undefined };
 
+  // Only the newest request's answer is shown: a reload of the page just left (a timer, or a
+  // slower answer) must not overwrite the page now asked for.
+  const latest = useRef(0);
   const load = useCallback(async () => {
+    const request = ++latest.current;
     try {
       const createdAfter = filters.createdAfter ? new Date(filters.createdAfter).toISOString() : undefined;
       const page = await call<{ orders: OrderSummary[]; nextCursor: string | null }>(
         'GET',
         `/orders${query({ ...filters, createdAfter, cursor, limit: PAGE })}`,
       );
+      if (request !== latest.current) return;
       setOrders(page.orders);
       setNext(page.nextCursor);
       setError(undefined);
       setLoaded(true);
     } catch (err) {
-      setError(err);
+      if (request === latest.current) setError(err);
     }
   }, [filters, cursor]);
 
-  useEffect(() => void load(), [load]);
   const reloadTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => {
+    clearTimeout(reloadTimer.current);
+    void load();
+  }, [load]);
   const scheduleReload = () => {
     clearTimeout(reloadTimer.current);
     reloadTimer.current = setTimeout(() => void load(), 300);
