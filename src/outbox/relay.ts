@@ -12,6 +12,7 @@ import {
   positionOf,
   readCommitted,
   type LogPosition,
+  type RawEvent,
 } from './reader';
 import type { EventsWakeup } from './wakeup';
 
@@ -29,6 +30,11 @@ export interface RelayOptions {
   logger: Logger;
   /** Events per publish batch. Default 500. */
   batchSize?: number;
+  /**
+   * Batches published before the oldest one's confirms are awaited. Default 2: the next batch
+   * is read and sent while the broker confirms the last one, so neither side waits on the other.
+   */
+  pipelineDepth?: number;
   /** Poll interval when no notification arrives. Default 1 s. */
   pollIntervalMs?: number;
   /** How often a standby tries to become the active relay. Default 1 s. */
@@ -41,9 +47,17 @@ export interface RelayOptions {
 
 export type RelayRole = 'starting' | 'standby' | 'active' | 'stopped';
 
+/** A batch sent to the broker whose confirms may still be outstanding. */
+interface InFlightBatch {
+  count: number;
+  /** The position of its last event: the checkpoint once it is confirmed. */
+  to: LogPosition;
+  confirmed: Promise<void>;
+}
+
 /**
- * Reads committed events in order, publishes them in batches with confirms, and only then
- * moves its checkpoint. Exactly one relay is active (advisory lock); the others are hot
+ * Reads committed events in order, publishes them in batches with confirms, and moves its
+ * checkpoint past a batch only once the broker confirmed it and every batch before it. Exactly one relay is active (advisory lock); the others are hot
  * standbys that take over when the active one's connection ends. A crash between the
  * publish and the checkpoint re-publishes that batch: brokers deduplicate (NATS, by
  * Nats-Msg-Id) or consumers do (the inbox).
@@ -90,12 +104,17 @@ export class Relay {
   }
 
   private async run(): Promise<void> {
-    const { logger } = this.options;
+    const { logger, pool } = this.options;
+    const depth = Math.max(1, this.options.pipelineDepth ?? 2);
     let failures = 0;
-    let position: LogPosition | undefined;
+    /** The stored checkpoint, and where the next read starts (past the batches in flight). */
+    let committed: LogPosition | undefined;
+    let readFrom: LogPosition | undefined;
+    const inFlight: InFlightBatch[] = [];
     while (this.running) {
       if (!this.lock.held) {
-        position = undefined;
+        await settle(inFlight);
+        committed = readFrom = undefined;
         if (!(await this.lock.tryAcquire())) {
           if (this.role !== 'standby') logger.info('relay on standby: another relay is active');
           this.role = 'standby';
@@ -107,33 +126,28 @@ export class Relay {
       }
       try {
         this.publisher ??= await this.options.transport.createPublisher(this.options.topology);
-        position ??= await loadCheckpoint(this.options.pool, this.subscriber);
-        const seen = this.options.wakeup.generation;
-        const events = await readCommitted(this.options.pool, position, this.options.batchSize ?? 500);
-        if (events.length === 0) {
-          await this.options.wakeup.wait(this.options.pollIntervalMs ?? 1000, seen);
-          continue;
+        if (!committed || !readFrom) readFrom = committed = await loadCheckpoint(pool, this.subscriber);
+        if (inFlight.length < depth) {
+          const seen = this.options.wakeup.generation;
+          const events = await readCommitted(pool, readFrom, this.options.batchSize ?? 500);
+          if (events.length > 0) {
+            inFlight.push(this.send(this.publisher, events));
+            readFrom = positionOf(events.at(-1)!);
+            continue;
+          }
+          if (inFlight.length === 0) {
+            await this.options.wakeup.wait(this.options.pollIntervalMs ?? 1000, seen);
+            continue;
+          }
         }
-        const spans = publishSpans(events, this.options.transport.kind);
-        try {
-          await this.publisher.publish(events, spans.traceparents);
-          spans.end();
-        } catch (err) {
-          spans.end(err);
-          throw err;
-        }
-        // A relay that lost its lock mid-publish must not move the checkpoint: the CAS refuses.
-        const to = positionOf(events.at(-1)!);
-        await advanceCheckpoint(this.options.pool, this.subscriber, position, to);
-        logger.debug({ events: events.length, from: position, to }, 'relay published a batch');
-        position = to;
-        this.published += events.length;
-        this.options.onPublished?.(events.length);
+        committed = await this.confirmOldest(inFlight, committed);
         if (failures > 0) logger.info({ afterFailures: failures }, 'relay publishing again');
         failures = 0;
         this.lastError = undefined;
       } catch (err) {
-        position = undefined;
+        // Whatever is still in flight is published again from the checkpoint.
+        await settle(inFlight);
+        committed = readFrom = undefined;
         this.lastError = (err as Error).message;
         if (err instanceof CheckpointConflictError) {
           logger.warn('relay checkpoint moved by another relay; standing down');
@@ -147,5 +161,48 @@ export class Relay {
         await pause(delay, this.abort.signal);
       }
     }
+    // Stopping: the batches already sent are confirmed and checkpointed, not published twice.
+    try {
+      while (inFlight.length > 0 && committed && this.lock.held) {
+        committed = await this.confirmOldest(inFlight, committed);
+      }
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'relay stopped before its last batch was confirmed');
+    }
+    await settle(inFlight);
   }
+
+  /** Sends a batch; its confirms are awaited later, in order, by `confirmOldest`. */
+  private send(publisher: Publisher, events: RawEvent[]): InFlightBatch {
+    const spans = publishSpans(events, this.options.transport.kind);
+    const confirmed = publisher.publish(events, spans.traceparents).then(
+      () => spans.end(),
+      (err: unknown) => {
+        spans.end(err);
+        throw err;
+      },
+    );
+    // Awaited in order later; a rejection before then is not an unhandled one.
+    confirmed.catch(() => undefined);
+    return { count: events.length, to: positionOf(events.at(-1)!), confirmed };
+  }
+
+  /** Awaits the oldest batch's confirms and moves the checkpoint past it; returns the new checkpoint. */
+  private async confirmOldest(inFlight: InFlightBatch[], from: LogPosition): Promise<LogPosition> {
+    const batch = inFlight[0]!;
+    await batch.confirmed;
+    // A relay that lost its lock mid-publish must not move the checkpoint: the CAS refuses.
+    await advanceCheckpoint(this.options.pool, this.subscriber, from, batch.to);
+    inFlight.shift();
+    this.options.logger.debug({ events: batch.count, from, to: batch.to }, 'relay published a batch');
+    this.published += batch.count;
+    this.options.onPublished?.(batch.count);
+    return batch.to;
+  }
+}
+
+/** Waits until every batch in flight has its answer (whatever it is) and forgets them. */
+async function settle(inFlight: InFlightBatch[]): Promise<void> {
+  await Promise.allSettled(inFlight.map((b) => b.confirmed));
+  inFlight.length = 0;
 }

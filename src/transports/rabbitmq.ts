@@ -137,6 +137,8 @@ function closed(channel: Channel): Promise<never> {
 
 class RabbitPublisher implements Publisher {
   private readonly lost: Promise<never>;
+  /** The batch being written: batches overlap only in their confirms, never in their writes. */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly connection: ChannelModel,
@@ -148,7 +150,14 @@ class RabbitPublisher implements Publisher {
     this.lost.catch(() => undefined);
   }
 
+  /**
+   * Writes the batch after every earlier call's messages, then resolves once the broker has
+   * confirmed it (and everything written before it): a caller may send the next batch
+   * without waiting for this one's confirms.
+   */
   async publish(events: RawEvent[], traceparents?: ReadonlyMap<string, string>): Promise<void> {
+    const written = this.writing.then(() => this.write(events, traceparents));
+    this.writing = written.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -157,13 +166,15 @@ class RabbitPublisher implements Publisher {
       );
     });
     try {
-      await Promise.race([this.send(events, traceparents), this.lost, timeout]);
+      // Publisher confirms: once the broker has every message of the batch on disk (quorum).
+      // waitForConfirms covers what was written up to its call, so this batch and earlier ones.
+      await Promise.race([written.then(() => this.channel.waitForConfirms()), this.lost, timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async send(events: RawEvent[], traceparents: ReadonlyMap<string, string> | undefined): Promise<void> {
+  private async write(events: RawEvent[], traceparents: ReadonlyMap<string, string> | undefined): Promise<void> {
     for (const event of events) {
       const accepted = this.channel.publish(this.exchange, routingKeyOf(event), encodeEvent(event), {
         persistent: true,
@@ -176,8 +187,6 @@ class RabbitPublisher implements Publisher {
       });
       if (!accepted) await new Promise((resolve) => this.channel.once('drain', resolve));
     }
-    // Publisher confirms: resolves once the broker has every message of the batch on disk (quorum).
-    await this.channel.waitForConfirms();
   }
 
   async close(): Promise<void> {

@@ -34,7 +34,11 @@ export interface PartitionSource {
   close(): Promise<void>;
 }
 
-/** Publishes to a broker; resolves only once the broker confirmed every event. */
+/**
+ * Publishes to a broker; each call resolves only once the broker confirmed every one of its
+ * events. Calls may overlap (the relay sends the next batch while the last one's confirms are
+ * outstanding): a later call's messages reach the broker after an earlier call's.
+ */
 export interface Publisher {
   /** `traceparents`: per event id, the trace context for the message headers (default: the event's own). */
   publish(events: RawEvent[], traceparents?: ReadonlyMap<string, string>): Promise<void>;
