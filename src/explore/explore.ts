@@ -205,9 +205,8 @@ async function driveToEnd(
     if (Date.now() > deadline) throw new Error(`the saga did not end within ${options.runTimeoutMs ?? 90_000} ms`);
     const progress = await progressOf(run);
     if (!acted && act && act.kind !== 'cancel') {
-      const undo = Object.keys(scenario.faults).at(-1)!;
       if (act.kind === 'retry-compensation' && progress.sagaPhase === 'COMPENSATION_STUCK') {
-        plan.clear(run.workflowId, undo);
+        plan.clear(run.workflowId, act.activity);
         await operator(run, 'compensation/retry');
         acted = true;
       } else if (

@@ -48,8 +48,8 @@ export type Operator =
    * the saga's point of no return (`refused`) the abandon must be refused; the step is then retried.
    */
   | { kind: 'abandon-step'; step: string; refused?: boolean }
-  /** Once a compensation is stuck: clear the fault, retry the compensation through the API. */
-  | { kind: 'retry-compensation' }
+  /** Once a compensation is stuck: clear the undo activity's fault, retry the compensation through the API. */
+  | { kind: 'retry-compensation'; activity: string }
   /** Once the gated activity runs: ask the saga to cancel, then open the gate. */
   | { kind: 'cancel'; activity: string };
 
@@ -161,7 +161,7 @@ export function scenariosOf<I, S>(definition: SagaDefinition<I, S>, options: Sce
         step: step.name,
         description: `${undo} fails until the saga escalates; retried through the operator routes`,
         faults: { ...trigger, [undo]: { kind: 'transient' } },
-        operator: { kind: 'retry-compensation' },
+        operator: { kind: 'retry-compensation', activity: undo },
       });
       add({
         kind: 'lost-report',
