@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import ts from 'typescript';
@@ -10,6 +10,7 @@ import type { ExploreTarget } from '../../src/explore/target';
 import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { readmeExampleFiles } from '../helpers/readme-examples';
 import { testEnv } from '../helpers/env';
 import { connectTestTemporal, installQuietRuntime, type TestTemporal } from '../helpers/temporal';
 
@@ -20,19 +21,10 @@ import { connectTestTemporal, installQuietRuntime, type TestTemporal } from '../
 const ROOT = path.resolve(__dirname, '../..');
 const DIR = path.join(ROOT, '.tmp', `readme-saga-${process.pid}`);
 
-/** `// file: name.ts` code blocks of the README section, with the package imports resolved to src/. */
+/** The README's files, with the package imports resolved to src/. */
 function exampleFiles(): { name: string; code: string }[] {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('## Write your own saga');
-  expect(start).toBeGreaterThan(0);
-  const end = readme.indexOf('\n## ', start + 3);
-  const section = readme.slice(start, end);
-  const files = [...section.matchAll(/```ts\n\/\/ file: (\S+)\n([\s\S]*?)```/g)].map((m) => ({
-    name: m[1]!,
-    code: m[2]!,
-  }));
   const src = path.relative(DIR, path.join(ROOT, 'src'));
-  return files.map(({ name, code }) => ({
+  return readmeExampleFiles('Write your own saga').map(({ name, code }) => ({
     name,
     code: code
       .replace(/'saga-orchestrator\/workflow'/g, `'${src}/workflow'`)
