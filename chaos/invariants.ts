@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { CONSUMERS } from '../src/consumers';
 import { ORDER_TERMINAL_EVENTS } from '../src/domain/order';
-import { rebuildOrderSummary } from '../src/projections/rebuild';
+import { rebuildOrderSummary } from '../src/consumers/rebuild';
 import type { Pool } from '../src/store/pool';
 import { EXPECTED, type OrderKind } from './orders';
 

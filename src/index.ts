@@ -5,15 +5,10 @@
  */
 
 // Consumers on the delivery runtime
-export {
-  defineConsumer,
-  type ConsumedEvent,
-  type ConsumerDefinition,
-  type ConsumerOptions,
-} from './consumers/consumer';
+export { defineConsumer, type ConsumedEvent, type ConsumerDefinition, type ConsumerOptions } from './delivery/consumer';
 export { CONSUMERS } from './consumers';
 export { startDelivery, type DeliveryOptions } from './delivery/start';
-export type { TransportKind } from './transports/transport';
+export type { TransportKind } from './delivery/contract';
 
 // Ports and adapters of the outside world
 export type { PaymentGateway } from './ports/payment-gateway';

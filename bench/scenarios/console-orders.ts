@@ -3,16 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { buildApp } from '../../src/api/app';
-import type { ConsumedEvent } from '../../src/consumers/consumer';
+import type { ConsumedEvent } from '../../src/delivery/consumer';
 import { validateNewEvent } from '../../src/events/catalog';
 import { createLogger } from '../../src/logger';
-import {
-  applyToSummary,
-  ORDER_SUMMARY_TABLE,
-  saveSummary,
-  type OrderSummary,
-} from '../../src/projections/order-summary';
-import { listOrderSummaries, type OrderListFilter } from '../../src/projections/order-summary-queries';
+import { applyToSummary, ORDER_SUMMARY_TABLE, saveSummary, type OrderSummary } from '../../src/consumers/order-summary';
+import { listOrderSummaries, type OrderListFilter } from '../../src/consumers/order-summary-queries';
 import { createPool, withTransaction, type Pool } from '../../src/store/pool';
 import { freePort } from '../../src/util/free-port';
 import {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rebuildOrderSummary, type RebuildResult } from '../../src/projections/rebuild';
+import { rebuildOrderSummary, type RebuildResult } from '../../src/consumers/rebuild';
 import { appendToStream } from '../../src/store/event-store';
 import { withTransaction } from '../../src/store/pool';
 import {

@@ -8,25 +8,25 @@ import { AckPolicy, jetstream, jetstreamManager, StorageType } from '@nats-io/je
 import { connect as connectNats, headers as natsHeaders, nanos } from '@nats-io/transport-node';
 import amqp, { type ChannelModel } from 'amqplib';
 import { CONSUMERS } from '../../src/consumers';
-import { defineConsumer, type ConsumerDefinition } from '../../src/consumers/consumer';
+import { defineConsumer, type ConsumerDefinition } from '../../src/delivery/consumer';
 import { startDelivery, type Delivery } from '../../src/delivery/start';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
 import { validateNewEvent } from '../../src/events/catalog';
 import { createLogger } from '../../src/logger';
-import { relaySubscriber } from '../../src/outbox/relay';
-import {
-  peekCheckpoint,
-  positionOf,
-  readCommitted,
-  START_OF_LOG,
-  type LogPosition,
-  type RawEvent,
-} from '../../src/outbox/reader';
+import { relaySubscriber } from '../../src/delivery/relay';
+import { positionOf, START_OF_LOG, type LogPosition, type RawEvent } from '../../src/delivery/contract';
+import { peekCheckpoint, readCommitted } from '../../src/delivery/reader';
 import { appendToStream, type NewEvent } from '../../src/store/event-store';
 import { withTransaction, type Pool } from '../../src/store/pool';
-import { encodeEvent, eventHeaders, partitionPatterns } from '../../src/transports/codec';
-import { STREAM, SUBJECT_PREFIX, subjectOf } from '../../src/transports/nats';
-import { EXCHANGE, queueName, routingKeyOf, unroutedExchange, unroutedQueue } from '../../src/transports/rabbitmq';
+import { encodeEvent, eventHeaders, partitionPatterns } from '../../src/delivery/transports/codec';
+import { STREAM, SUBJECT_PREFIX, subjectOf } from '../../src/delivery/transports/nats';
+import {
+  EXCHANGE,
+  queueName,
+  routingKeyOf,
+  unroutedExchange,
+  unroutedQueue,
+} from '../../src/delivery/transports/rabbitmq';
 import {
   perSecond,
   quantile,

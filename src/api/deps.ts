@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { Registry } from 'prom-client';
-import type { ConsumerDefinition } from '../consumers/consumer';
+import type { ConsumerDefinition } from '../delivery/consumer';
 import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
-import type { TransportKind } from '../transports/transport';
+import type { TransportKind } from '../delivery/contract';
 import type { OrderSagaInput } from '../workflows';
 import type { ApiKey } from './auth';
 import type { ApiLimits } from './hardening';

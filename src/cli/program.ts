@@ -38,10 +38,10 @@ import { activityDeps } from '../ports/adapters';
 import { needsSimulatorMigrations } from '../simulators/migrations';
 import { CONSUMERS, selectConsumers, UnknownConsumerError } from '../consumers';
 import { startDelivery } from '../delivery/start';
-import { rebuildOrderSummary } from '../projections/rebuild';
+import { rebuildOrderSummary } from '../consumers/rebuild';
 import { Presets, SingleBar } from 'cli-progress';
 import { transportSettings } from '../delivery/transport-factory';
-import type { ConsumerDefinition } from '../consumers/consumer';
+import type { ConsumerDefinition } from '../delivery/consumer';
 import { describeNoStack, lookupLocalStack } from './local-stack';
 import { registerOperatorCommands } from './operator-commands';
 

@@ -1,4 +1,4 @@
-import type { TransportKind } from '../transports/transport';
+import type { TransportKind } from '../delivery/contract';
 
 /**
  * The production-like topology as data: which of our roles run, how many of each, on which

@@ -1,8 +1,13 @@
-import type { ConsumerDefinition } from './consumer';
+import type { ConsumerDefinition } from '../delivery/consumer';
 import { notifier } from './notifier';
-import { orderSummaryProjector } from '../projections/order-summary';
+import { orderSummaryProjector } from './order-summary';
 
-export { defineConsumer, type ConsumedEvent, type ConsumerDefinition, type ConsumerOptions } from './consumer';
+export {
+  defineConsumer,
+  type ConsumedEvent,
+  type ConsumerDefinition,
+  type ConsumerOptions,
+} from '../delivery/consumer';
 
 /** Every consumer this project runs (`saga consume` with no names runs them all). */
 export const CONSUMERS: readonly ConsumerDefinition[] = [orderSummaryProjector, notifier];
@@ -27,4 +32,4 @@ export class UnknownConsumerError extends Error {
   }
 }
 
-export { topologyOf } from './consumer';
+export { topologyOf } from '../delivery/consumer';

@@ -1,5 +1,5 @@
 import type { Tx } from '../store/pool';
-import { defineConsumer, type ConsumedEvent } from './consumer';
+import { defineConsumer, type ConsumedEvent } from '../delivery/consumer';
 
 /**
  * The notifier: writes what the customer is told when an order is confirmed, cancelled (with

@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Pool } from '../store/pool';
-import type { TransportKind } from '../transports/transport';
-import type { DeliveryOutcome } from '../consumers/process';
+import type { TransportKind } from './contract';
+import type { DeliveryOutcome } from './deliver';
 import { deliveryStatus } from './status';
 
 /**

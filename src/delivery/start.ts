@@ -1,10 +1,10 @@
 import type { Registry } from 'prom-client';
-import type { ConsumerDefinition } from '../consumers/consumer';
-import { topologyOf } from '../consumers/consumer';
-import { ConsumerRunner } from '../consumers/runner';
+import type { ConsumerDefinition } from './consumer';
+import { topologyOf } from './consumer';
+import { ConsumerRunner } from './consumer-runner';
 import type { Logger } from '../logger';
-import { Relay } from '../outbox/relay';
-import { EventsWakeup } from '../outbox/wakeup';
+import { Relay } from './relay';
+import { EventsWakeup } from './wakeup';
 import type { Pool } from '../store/pool';
 import { createDeliveryCounters } from './metrics';
 import { createTransport, type TransportSettings } from './transport-factory';

@@ -1,7 +1,7 @@
-import { backlogAfter, peekCheckpoint } from '../outbox/reader';
-import { relaySubscriber } from '../outbox/relay';
+import { backlogAfter, peekCheckpoint } from './reader';
+import { relaySubscriber } from './relay';
 import type { Pool } from '../store/pool';
-import type { TransportKind } from '../transports/transport';
+import type { TransportKind } from './contract';
 
 /**
  * The state of event delivery as the database knows it, read on demand (any process with a

@@ -1,10 +1,10 @@
 import type { Config } from '../config';
-import type { EventsWakeup } from '../outbox/wakeup';
+import type { EventsWakeup } from './wakeup';
 import type { Pool } from '../store/pool';
-import { createNatsTransport } from '../transports/nats';
-import { createPostgresTransport } from '../transports/postgres';
-import { createRabbitMqTransport } from '../transports/rabbitmq';
-import type { Transport, TransportKind } from '../transports/transport';
+import { createNatsTransport } from './transports/nats';
+import { createPostgresTransport } from './transports/postgres';
+import { createRabbitMqTransport } from './transports/rabbitmq';
+import type { Transport, TransportKind } from './contract';
 
 export interface TransportSettings {
   kind: TransportKind;

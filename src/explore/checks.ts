@@ -1,12 +1,13 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { ConsumerDefinition } from '../consumers/consumer';
-import { processDelivery, readEvent } from '../consumers/process';
-import { readStreams, type RawEvent } from '../outbox/reader';
-import { applyToSummary, type OrderSummary } from '../projections/order-summary';
-import { getOrderSummary } from '../projections/order-summary-queries';
+import type { ConsumerDefinition } from '../delivery/consumer';
+import { processDelivery, readEvent } from '../delivery/deliver';
+import { type RawEvent } from '../delivery/contract';
+import { readStreams } from '../delivery/reader';
+import { applyToSummary, type OrderSummary } from '../consumers/order-summary';
+import { getOrderSummary } from '../consumers/order-summary-queries';
 import type { SagaDefinition } from '../saga/definition';
 import type { Pool } from '../store/pool';
-import { partitionOf } from '../transports/codec';
+import { partitionOf } from '../delivery/transports/codec';
 import type { Check, Run } from './target';
 
 /** The invariants every explored run must hold, whatever its saga. */

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { buildApp } from '../api/app';
 import { CONSUMERS } from '../consumers';
-import type { ConsumerDefinition } from '../consumers/consumer';
+import type { ConsumerDefinition } from '../delivery/consumer';
 import { notifier } from '../consumers/notifier';
 import { createLogger } from '../logger';
 import { simulatedActivityDeps } from '../runtime/activity-deps';

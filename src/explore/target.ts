@@ -1,5 +1,5 @@
 import { WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { ConsumerDefinition } from '../consumers/consumer';
+import type { ConsumerDefinition } from '../delivery/consumer';
 import type { SagaDefinition } from '../saga/definition';
 import type { Pool } from '../store/pool';
 import { pause } from '../util/pause';

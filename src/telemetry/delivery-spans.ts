@@ -1,5 +1,5 @@
 import { context, SpanKind, SpanStatusCode, trace, type Link, type Span } from '@opentelemetry/api';
-import type { RawEvent } from '../outbox/reader';
+import type { RawEvent } from '../delivery/contract';
 import { contextOf, tracer, tracingEnabled } from './tracing';
 
 /**

@@ -2,13 +2,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import amqp from 'amqplib';
-import { defineConsumer, type ConsumerDefinition } from '../../src/consumers/consumer';
+import { defineConsumer, type ConsumerDefinition } from '../../src/delivery/consumer';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
-import { recordDeadLetter } from '../../src/consumers/inbox';
+import { recordDeadLetter } from '../../src/delivery/inbox';
 import { appendToStream } from '../../src/store/event-store';
 import { withTransaction, type Pool, type Tx } from '../../src/store/pool';
-import { unroutedExchange, unroutedQueue } from '../../src/transports/rabbitmq';
-import type { TransportKind } from '../../src/transports/transport';
+import { unroutedExchange, unroutedQueue } from '../../src/delivery/transports/rabbitmq';
+import type { TransportKind } from '../../src/delivery/contract';
 
 /** The transports this run can exercise: postgres always, brokers when reachable (CI=true requires them). */
 export function transportsUnderTest(): TransportKind[] {

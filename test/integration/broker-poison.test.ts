@@ -2,7 +2,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { listDeadLetters } from '../../src/consumers/dead-letters';
+import { listDeadLetters } from '../../src/delivery/dead-letters';
 import { startDelivery, type Delivery } from '../../src/delivery/start';
 import { createLogger } from '../../src/logger';
 import { waitFor } from '../../src/util/wait';

@@ -3,11 +3,11 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { createTransport } from '../../src/delivery/transport-factory';
-import type { RawEvent } from '../../src/outbox/reader';
-import { partitionOf } from '../../src/transports/codec';
-import { durableName } from '../../src/transports/nats';
-import { queueName, unroutedQueue } from '../../src/transports/rabbitmq';
-import type { ConsumerTopology, Transport } from '../../src/transports/transport';
+import type { RawEvent } from '../../src/delivery/contract';
+import { partitionOf } from '../../src/delivery/transports/codec';
+import { durableName } from '../../src/delivery/transports/nats';
+import { queueName, unroutedQueue } from '../../src/delivery/transports/rabbitmq';
+import type { ConsumerTopology, Transport } from '../../src/delivery/contract';
 import { waitFor } from '../../src/util/wait';
 import { isolatedTransport, transportsUnderTest } from '../helpers/delivery';
 

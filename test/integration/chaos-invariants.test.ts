@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as invariants from '../../chaos/invariants';
-import { AdvisoryLock } from '../../src/outbox/leader-lock';
+import { AdvisoryLock } from '../../src/delivery/leader-lock';
 import { seedCatalog } from '../../src/store/catalog';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { openDeadLetter } from '../helpers/delivery';

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
 import { CONSUMERS } from '../../src/consumers';
-import { listDeadLetters } from '../../src/consumers/dead-letters';
+import { listDeadLetters } from '../../src/delivery/dead-letters';
 import { startDelivery, type Delivery } from '../../src/delivery/start';
 import { createLogger } from '../../src/logger';
 import type { StackRecord } from '../../src/runtime/dev-lock';

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { CHAOS_APPROVAL_THRESHOLD_CENTS, orderBody, type OrderKind, ORDER_KINDS } from '../../chaos/orders';
 import { buildApp, type ApiDeps } from '../../src/api/app';
 import { CONSUMERS } from '../../src/consumers';
-import { defineConsumer } from '../../src/consumers/consumer';
+import { defineConsumer } from '../../src/delivery/consumer';
 import { startDelivery, type Delivery } from '../../src/delivery/start';
 import { TransientError } from '../../src/domain/errors';
 import { createLogger } from '../../src/logger';

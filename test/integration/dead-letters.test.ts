@@ -7,10 +7,10 @@ import {
   replayDeadLetter,
   showDeadLetter,
   type DeadLetter,
-} from '../../src/consumers/dead-letters';
-import { processDelivery } from '../../src/consumers/process';
+} from '../../src/delivery/dead-letters';
+import { processDelivery } from '../../src/delivery/deliver';
 import { startDelivery, type Delivery } from '../../src/delivery/start';
-import type { RawEvent } from '../../src/outbox/reader';
+import type { RawEvent } from '../../src/delivery/contract';
 import { appendToStream } from '../../src/store/event-store';
 import { withTransaction } from '../../src/store/pool';
 import { waitFor } from '../../src/util/wait';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { partitionOf } from '../../src/transports/codec';
+import { partitionOf } from '../../src/delivery/transports/codec';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import type { TransportSettings } from '../../src/delivery/transport-factory';

@@ -1,12 +1,12 @@
 import { Registry } from 'prom-client';
 import { z } from 'zod';
-import { defineConsumer } from '../../src/consumers/consumer';
+import { defineConsumer } from '../../src/delivery/consumer';
 import {
   DeadLetterStateError,
   listDeadLetters,
   replayDeadLetter,
   type DeadLetter,
-} from '../../src/consumers/dead-letters';
+} from '../../src/delivery/dead-letters';
 import { startDelivery, type Delivery } from '../../src/delivery/start';
 import { registerEvents } from '../../src/events/catalog';
 import { createLogger } from '../../src/logger';

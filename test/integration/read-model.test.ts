@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { rebuildOrderSummary } from '../../src/projections/rebuild';
+import { rebuildOrderSummary } from '../../src/consumers/rebuild';
 import { waitFor } from '../../src/util/wait';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../helpers/api-world';
 

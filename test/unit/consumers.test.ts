@@ -1,10 +1,16 @@
 import { CONSUMERS, selectConsumers, UnknownConsumerError } from '../../src/consumers';
-import { defineConsumer, ConsumerDefinitionError } from '../../src/consumers/consumer';
+import { defineConsumer, ConsumerDefinitionError } from '../../src/delivery/consumer';
 import { notificationFor } from '../../src/consumers/notifier';
 import { EVENT_DEFINITIONS } from '../../src/events/catalog';
 import { UnknownEventTypeError } from '../../src/events/errors';
-import { bucketWords, decodeMessage, encodeEvent, partitionOf, partitionPatterns } from '../../src/transports/codec';
-import type { ConsumedEvent } from '../../src/consumers/consumer';
+import {
+  bucketWords,
+  decodeMessage,
+  encodeEvent,
+  partitionOf,
+  partitionPatterns,
+} from '../../src/delivery/transports/codec';
+import type { ConsumedEvent } from '../../src/delivery/consumer';
 
 describe('consumer definitions', () => {
   test('the catalog names exactly the event types each running consumer handles', () => {

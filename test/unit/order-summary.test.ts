@@ -1,4 +1,4 @@
-import type { ConsumedEvent } from '../../src/consumers/consumer';
+import type { ConsumedEvent } from '../../src/delivery/consumer';
 import { initialState } from '../../src/domain/order';
 import {
   applyToSummary,
@@ -6,7 +6,7 @@ import {
   OrderSummaryMissingError,
   projectInto,
   type OrderSummary,
-} from '../../src/projections/order-summary';
+} from '../../src/consumers/order-summary';
 import type { Tx } from '../../src/store/pool';
 
 // The read model's fold is pure: what each event makes of an order's row.

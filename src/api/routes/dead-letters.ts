@@ -10,7 +10,7 @@ import {
   listDeadLetters,
   replayDeadLetter,
   showDeadLetter,
-} from '../../consumers/dead-letters';
+} from '../../delivery/dead-letters';
 import { NOTIFICATION_KINDS, notificationsOfOrder } from '../../consumers/notifier';
 import type { ResolvedApiDeps } from '../deps';
 import { ConflictError, NotFoundError } from '../errors';

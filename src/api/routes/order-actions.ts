@@ -7,8 +7,8 @@ import {
   InvalidCursorError,
   listOrderSummaries,
   type OrderSummaryWithFreshness,
-} from '../../projections/order-summary-queries';
-import { SUMMARY_PHASES } from '../../projections/order-summary';
+} from '../../consumers/order-summary-queries';
+import { SUMMARY_PHASES } from '../../consumers/order-summary';
 import { RETURN_STATUSES } from '../../domain/return';
 import { toEnvelope } from '../../events/envelope';
 import { readStream } from '../../store/event-store';

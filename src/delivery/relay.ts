@@ -1,19 +1,12 @@
 import type { Logger } from '../logger';
 import { publishSpans } from '../telemetry/delivery-spans';
 import type { Pool } from '../store/pool';
-import type { ConsumerTopology, Publisher, Transport } from '../transports/transport';
+import type { ConsumerTopology, Publisher, Transport } from './contract';
 import { backoffDelay } from '../util/backoff';
 import { pause } from '../util/pause';
 import { AdvisoryLock } from './leader-lock';
-import {
-  advanceCheckpoint,
-  CheckpointConflictError,
-  loadCheckpoint,
-  positionOf,
-  readCommitted,
-  type LogPosition,
-  type RawEvent,
-} from './reader';
+import { positionOf, type LogPosition, type RawEvent } from './contract';
+import { advanceCheckpoint, CheckpointConflictError, loadCheckpoint, readCommitted } from './reader';
 import type { EventsWakeup } from './wakeup';
 
 /** The relay's checkpoint row (one per transport, so switching brokers starts that broker afresh). */

@@ -1,5 +1,5 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
-import type { RawEvent } from '../outbox/reader';
+import type { RawEvent } from '../contract';
 import { BufferedPartitionSource } from './buffered-source';
 import { bucketWords, decodeMessage, encodeEvent, eventHeaders, partitionPatterns } from './codec';
 import {
@@ -8,7 +8,7 @@ import {
   type Delivery,
   type Publisher,
   type Transport,
-} from './transport';
+} from '../contract';
 
 /**
  * The durable topic exchange the relay publishes to. Routing key: the stream's bucket words,

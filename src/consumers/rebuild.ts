@@ -1,5 +1,6 @@
-import { readEvent } from '../consumers/process';
-import { positionOf, readCommitted, START_OF_LOG, type LogPosition, type RawEvent } from '../outbox/reader';
+import { readEvent } from '../delivery/deliver';
+import { positionOf, START_OF_LOG, type LogPosition, type RawEvent } from '../delivery/contract';
+import { readCommitted } from '../delivery/reader';
 import { withTransaction, type Pool, type Tx } from '../store/pool';
 import {
   applyToSummary,

@@ -1,7 +1,7 @@
-import type { RawEvent } from '../outbox/reader';
+import type { RawEvent } from './contract';
 import { withTransaction, type Pool, type Tx } from '../store/pool';
 import type { ConsumerDefinition } from './consumer';
-import { attemptOnce, readEvent } from './process';
+import { attemptOnce, readEvent } from './deliver';
 
 /**
  * Operator tooling over dead letters, the same whatever the transport: list, show, replay

@@ -1,7 +1,7 @@
 import type { EventEnvelope } from '../events/envelope';
 import { eventDefinition } from '../events/catalog';
 import type { Tx } from '../store/pool';
-import type { ConsumerTopology } from '../transports/transport';
+import type { ConsumerTopology } from './contract';
 
 /** What a handler receives: the envelope upcast to the newest schema version, plus log facts. */
 export interface ConsumedEvent extends EventEnvelope {

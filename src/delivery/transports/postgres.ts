@@ -1,13 +1,14 @@
-import { advanceCheckpoint, loadCheckpoint, positionOf, readCommitted, type LogPosition } from '../outbox/reader';
-import type { EventsWakeup } from '../outbox/wakeup';
-import type { Pool } from '../store/pool';
+import { positionOf, type LogPosition } from '../contract';
+import { advanceCheckpoint, loadCheckpoint, readCommitted } from '../reader';
+import type { EventsWakeup } from '../wakeup';
+import type { Pool } from '../../store/pool';
 import {
   BrokerUnavailableError,
   type ConsumerTopology,
   type Delivery,
   type PartitionSource,
   type Transport,
-} from './transport';
+} from '../contract';
 
 /**
  * The checkpoint row of one consumer partition: `consumer:<name>:<partition>` reading the log

@@ -8,7 +8,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
-import type { RawEvent } from '../outbox/reader';
+import type { RawEvent } from '../contract';
 import { BufferedPartitionSource } from './buffered-source';
 import { bucketWords, decodeMessage, encodeEvent, eventHeaders, isPrefixRoutable, partitionPatterns } from './codec';
 import {
@@ -17,7 +17,7 @@ import {
   type Delivery,
   type Publisher,
   type Transport,
-} from './transport';
+} from '../contract';
 
 /** The JetStream stream holding every event, on subjects `events.<bucket words>.<type>`. */
 export const STREAM = 'SAGA_EVENTS';

@@ -1,4 +1,4 @@
-import { defineConsumer, type ConsumedEvent } from '../consumers/consumer';
+import { defineConsumer, type ConsumedEvent } from '../delivery/consumer';
 import { evolve, initialState, ORDER_CANCELLED_EVENTS, type OrderEvent, type OrderState } from '../domain/order';
 import {
   evolve as evolveReturn,

@@ -1,4 +1,36 @@
-import type { RawEvent } from '../outbox/reader';
+/**
+ * The delivery contract: what travels from the log to consumers and how the runtime and the
+ * transports talk (the relay's publisher, a consumer partition's ordered feed). It knows no
+ * storage and no broker.
+ */
+
+/** Where a reader stands in the log. `transactionId` is an xid8 as text. */
+export interface LogPosition {
+  transactionId: string;
+  globalPosition: number;
+}
+
+export const START_OF_LOG: LogPosition = Object.freeze({ transactionId: '0', globalPosition: 0 });
+
+/** A stored event as it travels to consumers (through a broker or straight from the log). */
+export interface RawEvent {
+  eventId: string;
+  eventType: string;
+  schemaVersion: number;
+  streamId: string;
+  streamVersion: number;
+  globalPosition: number;
+  transactionId: string;
+  payload: unknown;
+  metadata: Record<string, unknown>;
+  occurredAt: string;
+}
+
+/** The position of an event in the log (a reader's next checkpoint). */
+export const positionOf = (e: RawEvent): LogPosition => ({
+  transactionId: e.transactionId,
+  globalPosition: e.globalPosition,
+});
 
 /** Which way events travel from the log to consumers (`TRANSPORT`). */
 export type TransportKind = 'postgres' | 'rabbitmq' | 'nats';

@@ -1,5 +1,5 @@
 import type { Tx } from '../store/pool';
-import type { RawEvent } from '../outbox/reader';
+import type { RawEvent } from './contract';
 
 /**
  * SQL of the consumer runtime: the inbox (effects once) and dead letters (events a

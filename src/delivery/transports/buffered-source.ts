@@ -1,4 +1,4 @@
-import type { Delivery, PartitionSource } from './transport';
+import type { Delivery, PartitionSource } from '../contract';
 
 /**
  * The half of a broker partition source that does not depend on the broker: messages the

@@ -1,6 +1,6 @@
-import { wireEventSchema, type WIRE_HEADERS } from '../events/wire';
-import type { RawEvent } from '../outbox/reader';
-import type { Delivery } from './transport';
+import { wireEventSchema, type WIRE_HEADERS } from '../../events/wire';
+import type { RawEvent } from '../contract';
+import type { Delivery } from '../contract';
 
 /** Broker messages carry the stored event as JSON; headers repeat what routing needs. */
 export function encodeEvent(event: RawEvent): Buffer {

@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../logger';
-import { AdvisoryLock } from '../outbox/leader-lock';
+import { AdvisoryLock } from './leader-lock';
 import type { Pool } from '../store/pool';
-import { positionOf, recordProgress } from '../outbox/reader';
-import { partitionOf } from '../transports/codec';
-import { consumerSubscriber } from '../transports/postgres';
-import type { Delivery, PartitionSource, Transport } from '../transports/transport';
+import { positionOf } from './contract';
+import { recordProgress } from './reader';
+import { partitionOf } from './transports/codec';
+import { consumerSubscriber } from './transports/postgres';
+import type { Delivery, PartitionSource, Transport } from './contract';
 import { backoffDelay } from '../util/backoff';
 import { pause } from '../util/pause';
 import { topologyOf, type ConsumerDefinition } from './consumer';
-import { processDelivery, type DeliveryOutcome } from './process';
+import { processDelivery, type DeliveryOutcome } from './deliver';
 
 export interface ConsumerRunnerOptions {
   pool: Pool;

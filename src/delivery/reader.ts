@@ -1,5 +1,6 @@
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from '../store/event-store';
 import type { Pool, Tx } from '../store/pool';
+import { START_OF_LOG, type LogPosition, type RawEvent } from './contract';
 
 /**
  * The committed-order reader over `events`. Positions are `(transaction_id, global_position)`
@@ -7,28 +8,6 @@ import type { Pool, Tx } from '../store/pool';
  * read, so an event that takes a lower `global_position` but commits later is never skipped:
  * it becomes visible before anything after it in this order does.
  */
-
-/** Where a reader stands in the log. `transactionId` is an xid8 as text. */
-export interface LogPosition {
-  transactionId: string;
-  globalPosition: number;
-}
-
-export const START_OF_LOG: LogPosition = Object.freeze({ transactionId: '0', globalPosition: 0 });
-
-/** A stored event as it travels to consumers (through a broker or straight from the log). */
-export interface RawEvent {
-  eventId: string;
-  eventType: string;
-  schemaVersion: number;
-  streamId: string;
-  streamVersion: number;
-  globalPosition: number;
-  transactionId: string;
-  payload: unknown;
-  metadata: Record<string, unknown>;
-  occurredAt: string;
-}
 
 /** Another reader moved the checkpoint since this one read it (a standby took over). */
 export class CheckpointConflictError extends Error {
@@ -71,11 +50,6 @@ const SQL = {
 const toRawEvent = (r: EventRow): RawEvent => ({
   ...toStoredEvent(r),
   occurredAt: r.occurred_at.toISOString(),
-});
-
-export const positionOf = (e: RawEvent): LogPosition => ({
-  transactionId: e.transactionId,
-  globalPosition: e.globalPosition,
 });
 
 /** Up to `limit` committed events after `after`, in commit-safe order. */
