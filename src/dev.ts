@@ -4,11 +4,11 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Worker } from '@temporalio/worker';
 import { buildApp } from './api/app';
-import type { Config } from './config';
+import type { Config } from './processes/config';
 import type { Logger } from './logger';
-import { acquireDevLock, clientApiUrl } from './runtime/dev-lock';
-import { assertPortsFree } from './runtime/ports';
-import { provisionPostgres } from './runtime/postgres';
+import { acquireDevLock, clientApiUrl } from './processes/dev-lock';
+import { assertPortsFree } from './processes/ports';
+import { provisionPostgres } from './processes/postgres';
 import { seedCatalog } from './store/catalog';
 import { runMigrations } from './store/migrations';
 import { createPool } from './store/pool';
@@ -18,13 +18,14 @@ import { startDevServer } from './temporal/dev-server';
 import { installTemporalRuntime, sdkMetricsText } from './temporal/runtime';
 import { freePort } from './util/free-port';
 import { connectWorker, createWorker } from './worker';
-import { activityDeps } from './ports/adapters';
-import { needsSimulatorMigrations } from './simulators/migrations';
+import { activityDeps } from './processes/adapters';
+import { needsSimulatorMigrations } from './processes/simulator-migrations';
 import { Registry } from 'prom-client';
 import { registerSagaMetrics } from './telemetry/saga-metrics';
 import { CONSUMERS } from './consumers';
 import { startDelivery } from './delivery/start';
 import { transportSettings } from './delivery/transport-factory';
+import { SAGA_TABLES } from './workflows/sagas';
 
 export interface DevStack {
   urls: { api: string; temporalUi: string | undefined; temporal: string; postgres: string };
@@ -110,7 +111,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       deps: activityDeps(pool, config.adapters),
-      activityInterceptors: [registerSagaMetrics(registry, pool).interceptor],
+      activityInterceptors: [registerSagaMetrics(registry, pool, SAGA_TABLES).interceptor],
     });
     const running = worker.run();
     cleanups.push(async () => {

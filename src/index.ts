@@ -13,7 +13,7 @@ export type { TransportKind } from './delivery/contract';
 // Ports and adapters of the outside world
 export type { PaymentGateway } from './ports/payment-gateway';
 export type { Carrier } from './ports/carrier';
-export { activityDeps, PAYMENT_ADAPTERS, CARRIER_ADAPTERS } from './ports/adapters';
+export { activityDeps, PAYMENT_ADAPTERS, CARRIER_ADAPTERS } from './processes/adapters';
 export { PaymentDeclinedError, AddressRefusedError, TransientError, OutOfStockError } from './domain/errors';
 
 // Event contracts
@@ -37,4 +37,4 @@ export { scenariosOf, quickScenarios, type Scenario, type Fault, type FaultKind 
 export { formatMatrix } from './explore/matrix';
 export type { ExploreTarget, Run as ExploreRun, Check as ExploreCheck, TargetContext } from './explore/target';
 export { buildApp, type ApiDeps } from './api/app';
-export { loadConfig, ConfigError, type Config } from './config';
+export { loadConfig, ConfigError, type Config } from './processes/config';

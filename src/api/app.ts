@@ -24,6 +24,7 @@ import { operationsRoutes } from './routes/operations';
 import { orderStoryRoutes } from './routes/order-story';
 import { ordersLiveRoute } from './routes/orders-live';
 import { sagaOperatorRoutes } from './routes/saga-operator';
+import { SAGA_TABLES } from '../workflows/sagas';
 
 export type { ApiDeps, ResolvedApiDeps };
 
@@ -81,7 +82,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   });
   const registry = registerMetrics(app, deps.registry);
   registerDeliveryGauges(registry, deps.pool, deps.transport);
-  registerSagaStateGauges(registry, deps.temporal);
+  registerSagaStateGauges(registry, deps.temporal, SAGA_TABLES);
   registerAuth(app, deps.apiKeys ?? []);
   registerAudit(app, deps.pool, deps.logger);
   registerHardening(app, deps.limits);

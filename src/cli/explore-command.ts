@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
-import type { Config } from '../config';
+import type { Config } from '../processes/config';
 import { explore } from '../explore/explore';
 import { formatMatrix, reportJson } from '../explore/matrix';
 import { quickScenarios, scenariosOf } from '../explore/scenarios';

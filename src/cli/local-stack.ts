@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { devLockFile, isAlive, parseLockContent, type StackRecord } from '../runtime/dev-lock';
+import { devLockFile, isAlive, parseLockContent, type StackRecord } from '../processes/dev-lock';
 
 /**
  * The `npm start` (`saga dev`) running on this machine, as its lock file

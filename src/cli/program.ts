@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { checkCatalog, LOCK_FILE, REPO_ROOT, writeLock } from '../events/catalog-check';
 import { catalogDocs } from '../docs/catalog-docs';
-import { ConfigError, loadConfig, type Config } from '../config';
+import { ConfigError, loadConfig, type Config } from '../processes/config';
 import { createLogger, type Logger } from '../logger';
 import { startDevStack } from '../dev';
 import { startCluster } from '../cluster/cluster';
@@ -17,11 +17,11 @@ import { buildApp } from '../api/app';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { registerSagaMetrics } from '../telemetry/saga-metrics';
 import { freePort } from '../util/free-port';
-import { drainOnShutdownSignal, onShutdownSignal } from '../runtime/signals';
+import { drainOnShutdownSignal, onShutdownSignal } from '../processes/signals';
 import { exploreCommand, UnknownSagaError, type ExploreCommandOptions } from './explore-command';
-import { startProbeServer } from '../runtime/probe-server';
-import { AlreadyRunningError } from '../runtime/dev-lock';
-import { PortInUseError } from '../runtime/ports';
+import { startProbeServer } from '../processes/probe-server';
+import { AlreadyRunningError } from '../processes/dev-lock';
+import { PortInUseError } from '../processes/ports';
 import { MigrationError, runMigrations } from '../store/migrations';
 import { EmbeddedPostgresUnavailableError } from '../store/embedded-postgres';
 import { createPool } from '../store/pool';
@@ -34,8 +34,8 @@ import { DevServerStartError } from '../temporal/dev-server';
 import { createTemporalClient, type TemporalClientOptions } from '../temporal/client';
 import { installTemporalRuntime, sdkMetricsText } from '../temporal/runtime';
 import { connectWorker, createWorker } from '../worker';
-import { activityDeps } from '../ports/adapters';
-import { needsSimulatorMigrations } from '../simulators/migrations';
+import { activityDeps } from '../processes/adapters';
+import { needsSimulatorMigrations } from '../processes/simulator-migrations';
 import { CONSUMERS, selectConsumers, UnknownConsumerError } from '../consumers';
 import { startDelivery } from '../delivery/start';
 import { rebuildOrderSummary } from '../consumers/rebuild';
@@ -44,6 +44,7 @@ import { transportSettings } from '../delivery/transport-factory';
 import type { ConsumerDefinition } from '../delivery/consumer';
 import { describeNoStack, lookupLocalStack } from './local-stack';
 import { registerOperatorCommands } from './operator-commands';
+import { SAGA_TABLES } from '../workflows/sagas';
 
 /** The command line asks for something impossible (bad argument, wrong transport). */
 class UsageError extends Error {
@@ -313,7 +314,7 @@ program
       // Saga figures and, from the SDK, task slots and latencies: both on the probe server's /metrics.
       const registry = new Registry();
       collectDefaultMetrics({ register: registry, prefix: 'saga_worker_' });
-      const sagaMetrics = registerSagaMetrics(registry, pool);
+      const sagaMetrics = registerSagaMetrics(registry, pool, SAGA_TABLES);
       const sdkMetricsPort = config.healthPort ? await freePort() : undefined;
       installTemporalRuntime(logger, { metricsPort: sdkMetricsPort });
       const temporalTarget = temporalConnectOptions(config.temporal);

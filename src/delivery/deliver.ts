@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { inConsumeSpan } from '../telemetry/delivery-spans';
+import { inConsumeSpan } from './spans';
 import { toEnvelope } from '../events/envelope';
 import { EventSchemaViolationError, UnknownEventTypeError, UnknownEventVersionError } from '../events/errors';
 import { eventDefinition } from '../events/catalog';

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger';
-import { publishSpans } from '../telemetry/delivery-spans';
+import { publishSpans } from './spans';
 import type { Pool } from '../store/pool';
 import type { ConsumerTopology, Publisher, Transport } from './contract';
 import { backoffDelay } from '../util/backoff';

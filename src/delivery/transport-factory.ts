@@ -1,4 +1,3 @@
-import type { Config } from '../config';
 import type { EventsWakeup } from './wakeup';
 import type { Pool } from '../store/pool';
 import { createNatsTransport } from './transports/nats';
@@ -15,7 +14,11 @@ export interface TransportSettings {
 }
 
 /** The transport settings of a configuration (`TRANSPORT`, `AMQP_URL`, `NATS_URL`). */
-export const transportSettings = (config: Pick<Config, 'transport' | 'amqpUrl' | 'natsUrl'>): TransportSettings => ({
+export const transportSettings = (config: {
+  transport: TransportKind;
+  amqpUrl?: string | undefined;
+  natsUrl?: string | undefined;
+}): TransportSettings => ({
   kind: config.transport,
   amqpUrl: config.amqpUrl,
   natsUrl: config.natsUrl,

@@ -6,7 +6,7 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { SagaPhaseKey } from '../temporal/search-attributes';
+import { SagaPhaseKey } from './search-attributes';
 import { runCompensations, type CompensationOutcome, type EscalationDecision } from './compensations';
 
 export type SagaPhase =

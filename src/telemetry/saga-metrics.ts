@@ -3,8 +3,6 @@ import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { SagaPhase } from '../saga/saga';
 import type { Pool } from '../store/pool';
-import { ORDER_SAGA } from '../workflows/order-saga';
-import { RETURN_SAGA } from '../workflows/return-saga';
 
 /**
  * Saga figures of a worker process, observed where the work happens: every activity of every
@@ -24,13 +22,18 @@ interface ActivityRole {
   last: boolean;
 }
 
-const SAGAS = [ORDER_SAGA, RETURN_SAGA] as const;
+/** What the metrics read of a saga table (a `defineSaga` definition). */
+export interface SagaTable {
+  name: string;
+  steps: readonly { name: string; activity: string; compensation?: { activity: string } }[];
+  onStop: { activity: string };
+}
 
 /** Every saga activity's place in its table (pure data, read from the tables). */
-export function activityRoles(): Map<string, ActivityRole> {
+export function activityRoles(sagas: readonly SagaTable[]): Map<string, ActivityRole> {
   const roles = new Map<string, ActivityRole>();
-  for (const saga of SAGAS) {
-    const steps = saga.steps as readonly { name: string; activity: string; compensation?: { activity: string } }[];
+  for (const saga of sagas) {
+    const steps = saga.steps;
     steps.forEach((s, i) => {
       roles.set(s.activity, {
         saga: saga.name,
@@ -66,8 +69,9 @@ export interface SagaMetrics {
   interceptor: ActivityInterceptorsFactory;
 }
 
-export function registerSagaMetrics(registry: Registry, pool: Pool): SagaMetrics {
-  const roles = activityRoles();
+/** Saga counters and timings for the sagas of these tables (a worker's activity interceptor). */
+export function registerSagaMetrics(registry: Registry, pool: Pool, sagas: readonly SagaTable[]): SagaMetrics {
+  const roles = activityRoles(sagas);
   const started = new Counter({
     name: 'saga_sagas_started_total',
     help: 'Sagas whose first step completed',
@@ -108,7 +112,7 @@ export function registerSagaMetrics(registry: Registry, pool: Pool): SagaMetrics
   });
 
   // Series at zero from the start, so a dashboard shows 0 rather than nothing.
-  for (const saga of SAGAS) {
+  for (const saga of sagas) {
     started.inc({ saga: saga.name }, 0);
     completed.inc({ saga: saga.name }, 0);
   }
@@ -163,7 +167,7 @@ export function registerSagaMetrics(registry: Registry, pool: Pool): SagaMetrics
  * Live saga state from Temporal's visibility store, read at scrape time (the API serves them):
  * sagas parked on a stuck compensation or step, and orders waiting for an approval decision.
  */
-export function registerSagaStateGauges(registry: Registry, temporal: Client): void {
+export function registerSagaStateGauges(registry: Registry, temporal: Client, sagas: readonly SagaTable[]): void {
   const running = 'ExecutionStatus="Running"';
   const count = async (query: string) => (await temporal.workflow.count(query)).count;
   new Gauge({
@@ -175,7 +179,7 @@ export function registerSagaStateGauges(registry: Registry, temporal: Client): v
       // One count per saga and phase, so alerts tell a stuck step from a stuck compensation;
       // a count of 0 is set too, so every series exists from the first scrape.
       await Promise.all(
-        SAGAS.flatMap((saga) =>
+        sagas.flatMap((saga) =>
           STUCK_PHASES.map(async (phase) => {
             const n = await count(`${running} AND WorkflowType="${saga.name}" AND SagaPhase="${phase}"`).catch(
               () => undefined,

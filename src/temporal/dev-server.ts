@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import type { ResolvedTemporalCli } from './cli-binary';
-import { SEARCH_ATTRIBUTES, searchAttributeCliArgs } from './search-attributes';
+import { SEARCH_ATTRIBUTES, searchAttributeCliArgs } from '../saga/search-attributes';
 import { waitFor } from '../util/wait';
 
 export interface DevServerOptions {

@@ -2,7 +2,7 @@ import type { ConnectionLike } from '@temporalio/client';
 
 type Connection = Pick<ConnectionLike, 'operatorService'>;
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { SEARCH_ATTRIBUTES, searchAttributeCliArgs } from './search-attributes';
+import { SEARCH_ATTRIBUTES, searchAttributeCliArgs } from '../saga/search-attributes';
 
 /** The namespace lacks search attributes the sagas upsert, and they could not be added. */
 export class SearchAttributesMissingError extends Error {

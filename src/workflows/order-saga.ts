@@ -12,7 +12,7 @@ import type { Activities } from '../activities';
 import type { OrderLine, PricedLine, ShippingAddress } from '../domain/order';
 import { checklistOf, defineSaga } from '../saga/definition';
 import { SagaRun, type SagaProgress } from '../saga/runtime';
-import { CustomerIdKey, OrderIdKey, OrderStatusKey, OrderTotalKey } from '../temporal/search-attributes';
+import { CustomerIdKey, OrderIdKey, OrderStatusKey, OrderTotalKey } from '../saga/search-attributes';
 
 export interface OrderSagaInput {
   orderId: string;

@@ -11,7 +11,7 @@ import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { checklistOf, defineSaga } from '../saga/definition';
 import { SagaRun, type SagaProgress } from '../saga/runtime';
-import { CustomerIdKey, OrderIdKey, ReturnIdKey, ReturnStatusKey } from '../temporal/search-attributes';
+import { CustomerIdKey, OrderIdKey, ReturnIdKey, ReturnStatusKey } from '../saga/search-attributes';
 
 export interface ReturnSagaInput {
   returnId: string;

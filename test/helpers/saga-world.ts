@@ -1,4 +1,4 @@
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { seedCatalog } from '../../src/store/catalog';
 import { createTestDatabase, type TestDatabase } from './database';
 import { connectTestTemporal, type TestTemporal } from './temporal';

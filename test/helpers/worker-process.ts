@@ -1,7 +1,7 @@
 // A worker in its own process, so a test can kill it with SIGKILL mid-flight.
 // Env: SAGA_TEST_TEMPORAL_ADDRESS, SAGA_TEST_WORKFLOW_BUNDLE, WORKER_DATABASE_URL, WORKER_TASK_QUEUE.
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { createPool } from '../../src/store/pool';
 import { createWorker } from '../../src/worker';
 import { testEnv } from './env';

@@ -12,7 +12,7 @@ import { CONSUMERS } from '../../src/consumers';
 import { listDeadLetters } from '../../src/delivery/dead-letters';
 import { startDelivery, type Delivery } from '../../src/delivery/start';
 import { createLogger } from '../../src/logger';
-import type { StackRecord } from '../../src/runtime/dev-lock';
+import type { StackRecord } from '../../src/processes/dev-lock';
 import { appendToStream } from '../../src/store/event-store';
 import { withTransaction } from '../../src/store/pool';
 import { freePort } from '../../src/util/free-port';

@@ -12,7 +12,7 @@ import { startDelivery, type Delivery } from '../../src/delivery/start';
 import { TransientError } from '../../src/domain/errors';
 import { createLogger } from '../../src/logger';
 import type { PaymentGateway } from '../../src/ports/payment-gateway';
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { seedCatalog } from '../../src/store/catalog';
 import { waitFor } from '../../src/util/wait';
 import { describeWithBrowser, launchChromium } from '../helpers/browser';

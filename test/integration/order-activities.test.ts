@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createActivities } from '../../src/activities';
 import { runWithCorrelation } from '../../src/correlation/context';
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { StreamVersionConflictError, appendToStream } from '../../src/store/event-store';
 import { withTransaction } from '../../src/store/pool';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';

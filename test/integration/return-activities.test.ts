@@ -10,7 +10,7 @@ import { positionOf, START_OF_LOG } from '../../src/delivery/contract';
 import { readCommitted } from '../../src/delivery/reader';
 import { orderSummaryProjector, ORDER_SUMMARY_TABLE, projectInto } from '../../src/consumers/order-summary';
 import { rebuildOrderSummary } from '../../src/consumers/rebuild';
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { seedCatalog } from '../../src/store/catalog';
 import { readStream } from '../../src/store/event-store';
 import { withTransaction } from '../../src/store/pool';

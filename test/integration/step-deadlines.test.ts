@@ -1,7 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { TransientError } from '../../src/domain/errors';
 import type { PaymentGateway } from '../../src/ports/payment-gateway';
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { abandonStepSignal, retryStepSignal } from '../../src/saga/saga';
 import { seedCatalog } from '../../src/store/catalog';
 import { waitFor } from '../../src/util/wait';

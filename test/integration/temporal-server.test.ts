@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { correlationClientInterceptor } from '../../src/correlation/client-interceptor';
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { seedCatalog } from '../../src/store/catalog';
 import { resolveTemporalServer } from '../../src/temporal/server-binary';
 import { startTemporalServer, type RunningTemporalServer } from '../../src/temporal/server-cluster';

@@ -7,7 +7,7 @@ import { buildApp } from '../../src/api/app';
 import { CONSUMERS } from '../../src/consumers';
 import type { Delivery } from '../../src/delivery/start';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
-import { simulatedActivityDeps } from '../../src/runtime/activity-deps';
+import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { seedCatalog } from '../../src/store/catalog';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing';
 import { createTemporalClient } from '../../src/temporal/client';

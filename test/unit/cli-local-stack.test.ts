@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { describeNoStack, lookupLocalStack } from '../../src/cli/local-stack';
-import { acquireDevLock, clientApiUrl, parseLockContent, type StackRecord } from '../../src/runtime/dev-lock';
+import { acquireDevLock, clientApiUrl, parseLockContent, type StackRecord } from '../../src/processes/dev-lock';
 
 // How `saga` commands find the `npm start` running beside them: its lock file.
 

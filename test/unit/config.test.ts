@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig } from '../../src/processes/config';
 
 describe('loadConfig', () => {
   it('applies documented defaults to an empty environment', () => {

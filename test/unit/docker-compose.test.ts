@@ -12,8 +12,8 @@ import {
   targetPort,
   type Service,
 } from '../helpers/compose';
-import { durationMs } from '../../src/config';
-import { DRAIN_LIMIT_MS } from '../../src/runtime/signals';
+import { durationMs } from '../../src/processes/config';
+import { DRAIN_LIMIT_MS } from '../../src/processes/signals';
 
 /**
  * Static checks of docker-compose.yml and the Dockerfile against the code they run:

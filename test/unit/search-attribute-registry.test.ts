@@ -1,4 +1,4 @@
-import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../../src/saga/search-attributes';
 import { ensureSearchAttributes, SearchAttributesMissingError } from '../../src/temporal/search-attribute-registry';
 
 // On a namespace the project did not create, the worker checks its search attributes at

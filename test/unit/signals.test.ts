@@ -1,4 +1,4 @@
-import { drainRole, DrainTimeoutError, type DrainOptions } from '../../src/runtime/signals';
+import { drainRole, DrainTimeoutError, type DrainOptions } from '../../src/processes/signals';
 
 // The shutdown sequence every role shares: not ready first, the delay, the drain, its bound.
 

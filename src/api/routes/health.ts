@@ -53,7 +53,7 @@ const probeSchema = z.object({ status: z.enum(['live', 'ready', 'draining']) });
 
 export function healthRoutes(app: FastifyInstance, deps: ResolvedApiDeps): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  // Orchestrator probes, the same paths as the roles without an API (src/runtime/probe-server.ts).
+  // Orchestrator probes, the same paths as the roles without an API (src/processes/probe-server.ts).
   // Neither touches PostgreSQL or Temporal: a dependency's outage must not restart every replica.
   typed.get(
     '/health/live',

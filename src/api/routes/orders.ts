@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CustomerIdKey, OrderIdKey, OrderStatusKey, SagaPhaseKey } from '../../temporal/search-attributes';
+import { CustomerIdKey, OrderIdKey, OrderStatusKey, SagaPhaseKey } from '../../saga/search-attributes';
 import type { OrderSagaInput } from '../../workflows';
 import { currentCorrelation } from '../../correlation/context';
 import type { ApiDeps } from '../deps';

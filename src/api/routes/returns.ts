@@ -12,7 +12,7 @@ import {
   ReturnIdKey,
   ReturnStatusKey,
   SagaPhaseKey,
-} from '../../temporal/search-attributes';
+} from '../../saga/search-attributes';
 import {
   cancelReturnUpdate,
   receiveGoodsUpdate,

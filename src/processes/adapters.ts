@@ -1,9 +1,9 @@
 import type { ActivityDeps } from '../activities';
-import { createSimulatedCarrier } from '../simulators/carrier';
-import { createSimulatedPaymentGateway } from '../simulators/payment-gateway';
+import { createSimulatedCarrier } from '../ports/simulators/carrier';
+import { createSimulatedPaymentGateway } from '../ports/simulators/payment-gateway';
 import type { Pool } from '../store/pool';
-import type { Carrier } from './carrier';
-import type { PaymentGateway } from './payment-gateway';
+import type { Carrier } from '../ports/carrier';
+import type { PaymentGateway } from '../ports/payment-gateway';
 
 /**
  * The adapters a worker can be wired to, by the name `PAYMENT_ADAPTER` / `CARRIER_ADAPTER`

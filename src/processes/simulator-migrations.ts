@@ -1,4 +1,4 @@
-import type { PaymentAdapterName } from '../ports/adapters';
+import type { PaymentAdapterName } from './adapters';
 
 /**
  * Whether a database serving these adapters needs the simulator migration set

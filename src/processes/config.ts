@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { parseApiKeys, type ApiKey } from './identities';
+import { parseApiKeys, type ApiKey } from '../identities';
 import {
   CARRIER_ADAPTER_NAMES,
   PAYMENT_ADAPTER_NAMES,
   type CarrierAdapterName,
   type PaymentAdapterName,
-} from './ports/adapters';
+} from './adapters';
 
 /** Thrown when the environment does not describe a runnable configuration. */
 export class ConfigError extends Error {
@@ -26,12 +26,12 @@ const optionalUrl = (protocols: string[]) =>
     .refine((s) => s === undefined || protocols.some((p) => s.startsWith(`${p}://`)), {
       message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
     });
-/** An adapter name from the registry (src/ports/adapters.ts; its first, the simulator, is the default): an unknown one is refused at start-up, not mid-saga. */
+/** An adapter name from the registry (src/processes/adapters.ts; its first, the simulator, is the default): an unknown one is refused at start-up, not mid-saga. */
 const adapter = <const T extends readonly [string, ...string[]]>(names: T) =>
   z
     .enum(names, {
       error: () =>
-        `no such adapter; registered: ${names.join(', ')} (add yours in src/ports/adapters.ts, README "Writing a real adapter")`,
+        `no such adapter; registered: ${names.join(', ')} (add yours in src/processes/adapters.ts, README "Writing a real adapter")`,
     })
     .default(names[0]);
 /** A Temporal duration such as `30s`, `15m`, `24h` or `2 days`. */
@@ -91,9 +91,9 @@ export const envSchema = z.object({
   NATS_URL: optionalUrl(['nats', 'tls']),
   /** How events travel from the outbox to consumers: read from PostgreSQL directly, or relayed to a broker. */
   TRANSPORT: z.enum(['postgres', 'rabbitmq', 'nats']).default('postgres'),
-  /** Which payment gateway adapter the worker uses (src/ports/adapters.ts). */
+  /** Which payment gateway adapter the worker uses (src/processes/adapters.ts). */
   PAYMENT_ADAPTER: adapter(PAYMENT_ADAPTER_NAMES),
-  /** Which carrier adapter the worker uses (src/ports/adapters.ts). */
+  /** Which carrier adapter the worker uses (src/processes/adapters.ts). */
   CARRIER_ADAPTER: adapter(CARRIER_ADAPTER_NAMES),
   /** Orders whose total (in cents) exceeds this wait for approve/reject. */
   APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(0).default(100_000),

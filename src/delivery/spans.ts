@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace, type Link, type Span } from '@opentelemetry/api';
-import type { RawEvent } from '../delivery/contract';
-import { contextOf, tracer, tracingEnabled } from './tracing';
+import type { RawEvent } from './contract';
+import { contextOf, tracer, tracingEnabled } from '../telemetry/tracing';
 
 /**
  * Spans of the delivery path. The relay's publish span is a child of the span that appended

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { PaymentDeclinedError, TransientError } from '../domain/errors';
-import type { PaymentGateway } from '../ports/payment-gateway';
-import type { Pool } from '../store/pool';
+import { PaymentDeclinedError, TransientError } from '../../domain/errors';
+import type { PaymentGateway } from '../payment-gateway';
+import type { Pool } from '../../store/pool';
 
 /** Test tokens understood by the simulator (DESIGN.md §4). Any other token is approved. */
 export const PAYMENT_TOKENS = {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Config } from '../config';
+import type { Config } from './config';
 import type { Logger } from '../logger';
 import { startEmbeddedPostgres } from '../store/embedded-postgres';
 

@@ -1,5 +1,5 @@
 import type { ActivityDeps } from '../activities';
-import { activityDeps } from '../ports/adapters';
+import { activityDeps } from './adapters';
 import type { Pool } from '../store/pool';
 
 /** The activities' dependencies with the simulated payment gateway and carrier (tests, demos). */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { AddressRefusedError } from '../domain/errors';
-import type { Carrier } from '../ports/carrier';
+import { AddressRefusedError } from '../../domain/errors';
+import type { Carrier } from '../carrier';
 
 /** Postal code the simulated carrier refuses to deliver to (DESIGN.md §4). */
 export const UNDELIVERABLE_POSTAL_CODE = '00000';
