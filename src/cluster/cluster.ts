@@ -3,10 +3,10 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { stringify } from 'yaml';
-import { loadConfig } from '../config';
+import { loadConfig } from '../processes/config';
 import type { Logger } from '../logger';
-import { assertPortsFree } from '../runtime/ports';
-import { needsSimulatorMigrations } from '../simulators/migrations';
+import { assertPortsFree } from '../processes/ports';
+import { needsSimulatorMigrations } from '../processes/simulator-migrations';
 import { seedCatalog } from '../store/catalog';
 import { postmasterPid, startEmbeddedPostgres } from '../store/embedded-postgres';
 import { runMigrations } from '../store/migrations';
@@ -325,7 +325,19 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           await waitFor(() => !isAlive(pid), { timeoutMs: 30_000, description: 'the Temporal server to die' });
         },
         async start() {
-          server = await startTemporalServer(serverOptions);
+          // As a supervisor restarts it: its database may itself be down (two faults at once),
+          // so it is tried again until PostgreSQL answers and the server is up.
+          let last: unknown;
+          server = await waitFor(
+            () =>
+              startTemporalServer(serverOptions).catch((err: unknown) => {
+                last = err;
+                return undefined;
+              }),
+            { timeoutMs: 120_000, intervalMs: 1000, description: 'the Temporal server to restart' },
+          ).catch((err: unknown) => {
+            throw last instanceof Error ? new Error(`${(err as Error).message}: ${last.message}`) : err;
+          });
         },
         async pause() {
           if (server.pid === undefined || !isAlive(server.pid) || serverPaused !== undefined) return;
