@@ -10,7 +10,7 @@ export class SearchAttributesMissingError extends Error {
 }
 
 /**
- * Makes sure the namespace has the project's search attributes (src/temporal/search-attributes.ts):
+ * Makes sure the namespace has the project's search attributes (src/saga/search-attributes.ts):
  * adds the missing ones where the caller may, and otherwise throws an error naming them and
  * the command an operator runs. A saga whose upsert names an unknown attribute would fail
  * its workflow tasks; this catches it at start-up instead.

@@ -85,7 +85,7 @@ function searchAttributes(): { name: string; type: string }[] {
     DATETIME: 'Datetime',
     KEYWORD_LIST: 'KeywordList',
   };
-  const source = read('src/temporal/search-attributes.ts');
+  const source = read('src/saga/search-attributes.ts');
   return [...source.matchAll(/defineSearchAttributeKey\(\s*'(\w+)'\s*,\s*SearchAttributeType\.(\w+)\s*\)/g)].map(
     (m) => ({
       name: m[1]!,
@@ -243,7 +243,7 @@ describe('docker-compose.yml', () => {
     expect(durationMs(delay!)).toBeGreaterThan(0);
   });
 
-  it('registers every search attribute of src/temporal/search-attributes.ts with its type', () => {
+  it('registers every search attribute of src/saga/search-attributes.ts with its type', () => {
     const attributes = searchAttributes();
     expect(attributes.length).toBeGreaterThan(0);
     const command = commandText(service('temporal-search-attributes'));
