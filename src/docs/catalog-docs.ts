@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { EVENT_DEFINITIONS, type EventDefinition } from '../events/catalog';
 import { WIRE_HEADERS, wireEventSchema } from '../events/wire';
 import { flowOf, type FlowStep, type SagaDefinition } from '../saga/definition';
-import { ORDER_SAGA } from '../workflows/order-saga';
-import { RETURN_SAGA } from '../workflows/return-saga';
+import { SAGA_TABLES } from '../workflows/sagas';
 
 /**
  * Documentation generated from the event catalog (`saga catalog`): `docs/events.md` (the
@@ -47,9 +46,7 @@ function sagaFlow(definition: SagaDefinition<never, never>): SagaFlow {
 }
 
 // Each saga's table is the one source of its steps (src/workflows/).
-const SAGAS: readonly SagaFlow[] = [ORDER_SAGA, RETURN_SAGA].map((d) =>
-  sagaFlow(d as unknown as SagaDefinition<never, never>),
-);
+const SAGAS: readonly SagaFlow[] = SAGA_TABLES.map((d) => sagaFlow(d));
 
 /** What each activity does, as implemented in src/activities/order-activities.ts. */
 const ACTIVITIES: Readonly<Record<string, ActivityInfo>> = {

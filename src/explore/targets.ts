@@ -89,7 +89,7 @@ const lastEventOf = async (ctx: TargetContext, stream: string) =>
   (await ctx.pool.query<{ event_type: string }>(SQL.lastEvent, [stream])).rows[0]?.event_type ?? null;
 
 export const ORDER_TARGET: ExploreTarget = {
-  saga: ORDER_SAGA as unknown as SagaDefinition<never, never>,
+  saga: ORDER_SAGA,
   terminalEvents: ORDER_TERMINAL_EVENTS,
   // Threshold 0: every run passes the approval steps, so they are explored too.
   start: (ctx, deadlines, beforeStart) => startOrder(ctx, orderInput(deadlines, 0), beforeStart),
@@ -108,7 +108,7 @@ export const ORDER_TARGET: ExploreTarget = {
 };
 
 export const RETURN_TARGET: ExploreTarget = {
-  saga: RETURN_SAGA as unknown as SagaDefinition<never, never>,
+  saga: RETURN_SAGA,
   terminalEvents: RETURN_TERMINAL_EVENTS,
   async start(ctx, deadlines, beforeStart) {
     // A return needs a confirmed order of the same customer: placed first, with no faults.

@@ -24,17 +24,61 @@ export interface SagaContext<I, S> {
   readonly state: S;
 }
 
-/** One activity call of a step. Its command id is `<workflowId>/<kebab-case activity>`. */
-export interface ActivityCall<I, S, A extends string = string> {
+/**
+ * The activities a saga calls: their names only (`'holdRoom' | 'chargeCard'`: inputs and
+ * results unchecked), or their types (`BookingActivities`, the object the worker registers):
+ * then each step's `input` must give what its activity takes besides the command fields, and
+ * `after` receives what it returns.
+ */
+export type SagaActivities = string | object;
+
+/** The activity names of a saga's activities. */
+export type ActivityName<A> = A extends string ? A : Extract<keyof A, string>;
+
+/** What the runtime passes every activity by itself: the command id, the causation, the command fields. */
+type Supplied<C> = 'commandId' | 'causationId' | keyof C;
+
+/** What a step's `input` must give its activity `K` (everything unchecked when only names are known). */
+export type StepInput<A, K, C> = A extends string
+  ? Record<string, unknown>
+  : K extends keyof A
+    ? A[K] extends (input: infer P) => unknown
+      ? Omit<P, Supplied<C>>
+      : never
+    : never;
+
+/** What activity `K` returns (unknown when only names are known). */
+export type StepResult<A, K> = A extends string
+  ? unknown
+  : K extends keyof A
+    ? A[K] extends (...args: never[]) => infer R
+      ? Awaited<R>
+      : unknown
+    : unknown;
+
+/** `input` may be left out only where the activity needs nothing beyond the command fields. */
+type InputOf<I, S, X> =
+  Record<never, never> extends X ? { input?(ctx: SagaContext<I, S>): X } : { input(ctx: SagaContext<I, S>): X };
+
+/**
+ * One activity call of a step. Its command id is `<workflowId>/<kebab-case activity>`; it
+ * receives the command fields (`commandId`, `causationId`, the saga's `commandFields`) and
+ * what `input` returns.
+ */
+export type ActivityCall<I, S, A extends SagaActivities = string, C = Record<string, unknown>> = {
+  [K in ActivityName<A>]: CallOf<I, S, A, C, K>;
+}[ActivityName<A>];
+
+/** The call of activity `K`. */
+type CallOf<I, S, A extends SagaActivities, C, K> = {
   /** The activity's registered name. */
-  activity: A;
+  activity: K;
   /** One line shown for the call in the Temporal UI's event history. */
   summary: string | ((ctx: SagaContext<I, S>) => string);
-  /** Fields the activity takes besides the command fields (commandId, causationId, …). */
-  input?: (ctx: SagaContext<I, S>) => Record<string, unknown>;
-}
+} & InputOf<I, S, StepInput<A, K, C>>;
 
-export interface SagaStepDefinition<I, S, A extends string = string> extends ActivityCall<I, S, A> {
+/** A step's options besides its activity call. */
+export interface SagaStepOptions<I, S, A extends SagaActivities, C> {
   /** The step's name: the saga's completed-steps list and the failed step of a stopped saga. */
   name: string;
   /** The UI checklist item; consecutive steps sharing one show as one. Default: `name`. */
@@ -42,7 +86,7 @@ export interface SagaStepDefinition<I, S, A extends string = string> extends Act
   /** Runs only when `test` holds; `describe` says when, for the docs. */
   when?: { describe: string; test: (ctx: SagaContext<I, S>) => boolean };
   /** Undoes the step; registered before the step runs (a step that timed out may still have happened). */
-  compensation?: ActivityCall<I, S, A>;
+  compensation?: ActivityCall<I, S, A, C>;
   /** Retry policy for transient failures. Default: the saga's `defaults.retry`. */
   retry?: RetryPolicy;
   /** Schedule-to-close deadline over all attempts. Default: the saga's `defaults.deadline`. */
@@ -59,9 +103,16 @@ export interface SagaStepDefinition<I, S, A extends string = string> extends Act
   retriable?: boolean;
   /** Waits before the step runs (e.g. for an operator's decision); may stop the saga. */
   before?: (ctx: SagaContext<I, S>, control: SagaControl) => Promise<void>;
-  /** Folds the activity's result into the saga's state. */
-  after?: (ctx: SagaContext<I, S>, result: unknown) => void;
 }
+
+/** One forward step: its activity call (typed by the activity), its options, and `after` typed by its result. */
+export type SagaStepDefinition<I, S, A extends SagaActivities = string, C = Record<string, unknown>> = {
+  [K in ActivityName<A>]: CallOf<I, S, A, C, K> &
+    SagaStepOptions<I, S, A, C> & {
+      /** Folds the activity's result into the saga's state. */
+      after?(ctx: SagaContext<I, S>, result: StepResult<A, K>): void;
+    };
+}[ActivityName<A>];
 
 /** Why a saga stopped: its reason, the step it stopped at, who stopped it (null: the saga itself). */
 export interface SagaStop {
@@ -96,25 +147,31 @@ export interface CompensationDefaults {
   retry: RetryPolicy;
 }
 
-export interface SagaDefinition<I, S, A extends string = string> {
+/**
+ * A saga table. `A`: its activities, by name or (checked) by type; `C`: the fields every
+ * command carries besides `commandId` and `causationId` (what `commandFields` returns).
+ */
+export interface SagaDefinition<I, S, A extends SagaActivities = string, C = Record<string, unknown>> {
   /** The workflow type that runs this saga. */
   name: string;
   /** One line for the docs. */
   description: string;
   /** Fields every command carries besides `commandId` and `causationId` (e.g. `{ orderId }`). */
-  commandFields: (input: I) => Record<string, unknown>;
+  commandFields: (input: I) => C;
   /** The first command's causation id (usually the request's correlation id). */
   causationOf: (input: I) => string;
   /** The forward steps, in order. */
-  steps: readonly SagaStepDefinition<I, S, A>[];
+  steps: readonly SagaStepDefinition<I, S, A, C>[];
   /** Runs after the compensations of a stopped saga, recording the outcome. */
   onStop: {
-    activity: A;
-    summary: (ctx: SagaContext<I, S>, stop: SagaStop) => string;
-    input: (ctx: SagaContext<I, S>, stop: SagaStop & { manuallyResolved: string[] }) => Record<string, unknown>;
-    /** When it runs, for the docs. */
-    describe: string;
-  };
+    [K in ActivityName<A>]: {
+      activity: K;
+      summary: (ctx: SagaContext<I, S>, stop: SagaStop) => string;
+      input(ctx: SagaContext<I, S>, stop: SagaStop & { manuallyResolved: string[] }): StepInput<A, K, C>;
+      /** When it runs, for the docs. */
+      describe: string;
+    };
+  }[ActivityName<A>];
   /** A stop someone asked for (e.g. a customer cancel), honoured at checklist boundaries. */
   stopRequested?: (ctx: SagaContext<I, S>) => { reason: string; by: string | null } | null;
   /** Overrides of the step and compensation defaults. */
@@ -144,7 +201,9 @@ export class SagaDefinitionError extends Error {
 }
 
 /** Checks a saga table once, where it is declared: unique step names and activities, at least one step. */
-export function defineSaga<I, S, const A extends string>(definition: SagaDefinition<I, S, A>): SagaDefinition<I, S, A> {
+export function defineSaga<I, S, const A extends SagaActivities = string, C = Record<string, unknown>>(
+  definition: SagaDefinition<I, S, A, C>,
+): SagaDefinition<I, S, A, C> {
   if (definition.steps.length === 0) throw new SagaDefinitionError(`Saga ${definition.name} has no steps`);
   const seen = new Set<string>();
   for (const step of definition.steps) {

@@ -9,7 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { OrderLine, PricedLine, ShippingAddress } from '../domain/order';
+import type { OrderLine, ShippingAddress } from '../domain/order';
 import { checklistOf, defineSaga } from '../saga/definition';
 import { SagaRun, type SagaProgress } from '../saga/runtime';
 import { CustomerIdKey, OrderIdKey, OrderStatusKey, OrderTotalKey } from '../saga/search-attributes';
@@ -85,7 +85,7 @@ const money = (cents: number) => `${(cents / 100).toFixed(2)}`;
  * and money is being captured, a passed deadline escalates to an operator instead of undoing
  * a finished sale.
  */
-export const ORDER_SAGA = defineSaga<OrderSagaInput, OrderSagaState, keyof Activities & string>({
+export const ORDER_SAGA = defineSaga<OrderSagaInput, OrderSagaState, Activities, { orderId: string }>({
   name: 'orderSaga',
   description: 'Places an order: stock, payment, optional approval, shipment, capture.',
   commandFields: (input) => ({ orderId: input.orderId }),
@@ -107,7 +107,7 @@ export const ORDER_SAGA = defineSaga<OrderSagaInput, OrderSagaState, keyof Activ
       activity: 'reserveInventory',
       summary: ({ input }) => `Reserve ${input.items.length} line(s) of stock`,
       compensation: { activity: 'releaseInventory', summary: 'Release reserved stock' },
-      after: ({ state }, result) => state.setTotal((result as { totalCents: number; lines: PricedLine[] }).totalCents),
+      after: ({ state }, result) => state.setTotal(result.totalCents),
     },
     {
       name: 'authorizePayment',

@@ -70,7 +70,7 @@ interface ReturnSagaState {
  * return. Once they are back, money and stock must follow: those steps are retriable, so any
  * failure (a passed deadline or a business error) waits for an operator to retry them.
  */
-export const RETURN_SAGA = defineSaga<ReturnSagaInput, ReturnSagaState, keyof Activities & string>({
+export const RETURN_SAGA = defineSaga<ReturnSagaInput, ReturnSagaState, Activities, { returnId: string }>({
   name: 'returnSaga',
   description: 'Returns a confirmed order: pickup, goods received, refund, restock.',
   commandFields: (input) => ({ returnId: input.returnId }),
@@ -82,7 +82,7 @@ export const RETURN_SAGA = defineSaga<ReturnSagaInput, ReturnSagaState, keyof Ac
       activity: 'openReturn',
       summary: ({ input }) => `Open a return of order ${input.orderId}`,
       input: ({ input }) => ({ orderId: input.orderId, customerId: input.customerId, reason: input.reason }),
-      after: ({ state }, result) => state.report({ amountCents: (result as { amountCents: number }).amountCents }),
+      after: ({ state }, result) => state.report({ amountCents: result.amountCents }),
     },
     {
       name: 'schedulePickup',
@@ -90,7 +90,7 @@ export const RETURN_SAGA = defineSaga<ReturnSagaInput, ReturnSagaState, keyof Ac
       summary: 'Schedule the pickup with the carrier',
       compensation: { activity: 'cancelPickup', summary: 'Cancel the pickup' },
       after: ({ state }, result) => {
-        state.report({ trackingId: (result as { trackingId: string }).trackingId });
+        state.report({ trackingId: result.trackingId });
         state.setStatus('AWAITING_GOODS');
       },
     },
