@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RETURN_STATUSES } from '../domain/return';
+import { NOTIFICATION_KINDS } from '../consumers/notifier';
 import { problemSchema, type ProblemCode } from './errors';
 
 /**
@@ -158,4 +159,15 @@ export const actionResultSchema = z.object({
       error: z.string().optional(),
     }),
   ),
+});
+
+/** One message the notifier sent a customer. */
+export const notificationSchema = z.object({
+  id: z.number().int(),
+  eventId: z.string(),
+  orderId: z.string(),
+  customerId: z.string(),
+  kind: z.enum(NOTIFICATION_KINDS),
+  message: z.string(),
+  createdAt: z.string(),
 });

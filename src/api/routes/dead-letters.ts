@@ -11,17 +11,9 @@ import {
   replayDeadLetter,
   showDeadLetter,
 } from '../../delivery/dead-letters';
-import { NOTIFICATION_KINDS, notificationsOfOrder } from '../../consumers/notifier';
 import type { ResolvedApiDeps } from '../deps';
 import { ConflictError, NotFoundError } from '../errors';
-import {
-  actionResultSchema,
-  deadLetterDetailSchema,
-  freeText,
-  deadLetterSchema,
-  orderIdParams,
-  problems,
-} from '../schemas';
+import { actionResultSchema, deadLetterDetailSchema, freeText, deadLetterSchema, problems } from '../schemas';
 
 const idParams = z.object({ id: z.coerce.number().int().positive('must be a positive integer') });
 const REASONS = [
@@ -89,15 +81,6 @@ export const bulkResultSchema = z.object({
   ),
 });
 const discardBody = z.object({ note: freeText(500).optional() }).nullish();
-export const notificationSchema = z.object({
-  id: z.number().int(),
-  eventId: z.string(),
-  orderId: z.string(),
-  customerId: z.string(),
-  kind: z.enum(NOTIFICATION_KINDS),
-  message: z.string(),
-  createdAt: z.string(),
-});
 
 /** Who acted, as dead-letter actions record it (`api:` and the audit's actor). */
 const actorOf = (request: FastifyRequest): string => `api:${auditActor(request)}`;
@@ -214,17 +197,4 @@ export function deadLetterRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
       },
     );
   }
-
-  app.get(
-    '/orders/:orderId/notifications',
-    {
-      schema: {
-        tags,
-        summary: 'What the notifier told the customer about this order, once per event',
-        params: orderIdParams,
-        response: { 200: z.object({ notifications: z.array(notificationSchema) }), ...problems(400, 429, 500) },
-      },
-    },
-    async (request) => ({ notifications: await notificationsOfOrder(deps.pool, request.params.orderId) }),
-  );
 }

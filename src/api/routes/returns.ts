@@ -6,13 +6,7 @@ import { z } from 'zod';
 import { currentCorrelation } from '../../correlation/context';
 import { toEnvelope } from '../../events/envelope';
 import { readStream } from '../../store/event-store';
-import {
-  CustomerIdKey,
-  OrderIdKey,
-  ReturnIdKey,
-  ReturnStatusKey,
-  SagaPhaseKey,
-} from '../../saga/search-attributes';
+import { CustomerIdKey, OrderIdKey, ReturnIdKey, ReturnStatusKey, SagaPhaseKey } from '../../saga/search-attributes';
 import {
   cancelReturnUpdate,
   receiveGoodsUpdate,
@@ -24,8 +18,8 @@ import type { ApiDeps } from '../deps';
 import { ConflictError, NotFoundError } from '../errors';
 import { startOnce } from '../start-once';
 import { envelopeSchema, freeText, orderIdParams, problems } from '../schemas';
-import { actingName, runUpdate, settleWithin } from './order-actions';
-import { orderIdForIdempotencyKey, workflowIdFor } from './orders';
+import { actingName, runUpdate, settleWithin } from './updates';
+import { orderIdForIdempotencyKey, workflowIdFor } from './orders/place';
 
 export const returnWorkflowIdFor = (returnId: string) => `return-${returnId}`;
 

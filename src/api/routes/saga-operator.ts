@@ -16,7 +16,7 @@ import type { ApiDeps } from '../deps';
 import { actorOf } from '../audit';
 import { ConflictError, NotFoundError } from '../errors';
 import { freeText, problems, sagaStatusSchema } from '../schemas';
-import { workflowIdFor } from './orders';
+import { workflowIdFor } from './orders/place';
 import { returnStatusSchema, returnWorkflowIdFor } from './returns';
 
 /**

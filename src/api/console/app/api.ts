@@ -1,13 +1,14 @@
 import type { z } from 'zod';
 import type { Problem } from '../../errors';
-import type { bulkResultSchema, notificationSchema } from '../../routes/dead-letters';
+import type { bulkResultSchema } from '../../routes/dead-letters';
+import type { notificationSchema } from '../../schemas';
 import type {
   attentionItemSchema,
   deliverySchema,
   identitySchema,
   operatorActionSchema,
 } from '../../routes/operations';
-import type { storySchema } from '../../routes/order-story';
+import type { storySchema } from '../../routes/orders/story';
 import type { deadLetterDetailSchema, deadLetterSchema, orderSummarySchema } from '../../schemas';
 
 /**

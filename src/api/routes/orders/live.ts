@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { PoolClient } from 'pg';
-import type { Logger } from '../../logger';
-import { ORDER_SUMMARY_CHANNEL } from '../../consumers/order-summary';
-import { getOrderSummary } from '../../consumers/order-summary-queries';
-import type { Pool } from '../../store/pool';
-import type { ResolvedApiDeps } from '../deps';
-import { presentSummary } from './order-actions';
+import type { Logger } from '../../../logger';
+import { ORDER_SUMMARY_CHANNEL } from '../../../consumers/order-summary';
+import { getOrderSummary } from '../../../consumers/order-summary-queries';
+import type { Pool } from '../../../store/pool';
+import type { ResolvedApiDeps } from '../../deps';
+import { presentSummary } from './read';
 
 /**
  * Live order changes for the console, as Server-Sent Events: the projector notifies

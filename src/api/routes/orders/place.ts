@@ -2,14 +2,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CustomerIdKey, OrderIdKey, OrderStatusKey, SagaPhaseKey } from '../../saga/search-attributes';
-import type { OrderSagaInput } from '../../workflows';
-import { currentCorrelation } from '../../correlation/context';
-import type { ApiDeps } from '../deps';
-import { startOnce } from '../start-once';
-import { problems } from '../schemas';
+import { CustomerIdKey, OrderIdKey, OrderStatusKey, SagaPhaseKey } from '../../../saga/search-attributes';
+import type { OrderSagaInput } from '../../../workflows';
+import { currentCorrelation } from '../../../correlation/context';
+import type { ApiDeps } from '../../deps';
+import { startOnce } from '../../start-once';
+import { problems } from '../../schemas';
 // The `ordersPlaced` counter this route counts with is declared (on FastifyInstance) there.
-import type {} from '../metrics';
+import type {} from '../../metrics';
 
 export const placeOrderBody = z.object({
   customerId: z.string().trim().min(1).max(100),
@@ -67,7 +67,7 @@ export function orderIdForIdempotencyKey(customerId: string, key: string): strin
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export function orderRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function placeOrderRoute(app: FastifyInstance, deps: ApiDeps): void {
   app.withTypeProvider<ZodTypeProvider>().post(
     '/orders',
     {
