@@ -1,17 +1,9 @@
-import {
-  allHandlersFinished,
-  condition,
-  defineQuery,
-  defineUpdate,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { condition, defineQuery, defineUpdate, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { OrderLine, ShippingAddress } from '../domain/order';
 import { checklistOf, defineSaga } from '../saga/definition';
-import { SagaRun, type SagaProgress } from '../saga/runtime';
+import { SagaFrame, type FramedStatus } from '../saga/frame';
 import { CustomerIdKey, OrderIdKey, OrderStatusKey, OrderTotalKey } from '../saga/search-attributes';
 
 export interface OrderSagaInput {
@@ -31,14 +23,10 @@ export interface OrderSagaInput {
 
 export type OrderSagaStatusName = 'PENDING' | 'AWAITING_APPROVAL' | 'CANCELLING' | 'CONFIRMED' | 'CANCELLED';
 
-/** The `status` query: the saga's progress and what this saga adds to it. */
-export interface OrderSagaStatus extends SagaProgress {
+/** The `status` query: the saga's progress, status, cancel and failure, and what this saga adds. */
+export interface OrderSagaStatus extends FramedStatus<OrderSagaStatusName> {
   orderId: string;
-  status: OrderSagaStatusName;
   totalCents: number | null;
-  /** A customer cancel was accepted and will take effect at the next step boundary. */
-  cancelRequested: boolean;
-  failure: { reason: string; failedStep: string | null } | null;
 }
 
 export interface OrderSagaResult {
@@ -211,67 +199,48 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     cancelRequested: false,
     failure: null,
   };
+  const frame = new SagaFrame<OrderSagaInput, OrderSagaState, OrderSagaStatusName, OrderSagaStatus>(status, {
+    statusAttribute: OrderStatusKey,
+    header: () => `**Order** ${input.orderId} — **${status.status}**`,
+    names: { stopping: 'CANCELLING', completed: 'CONFIRMED', stopped: 'CANCELLED' },
+  });
   const state: OrderSagaState = {
     totalCents: 0,
     cancelRequest: null,
     approvalDecision: null,
-    setStatus: (next) => setStatus(next),
+    setStatus: (next) => frame.setStatus(next),
     setTotal: (totalCents) => {
       state.totalCents = totalCents;
       status.totalCents = totalCents;
       upsertSearchAttributes([{ key: OrderTotalKey, value: totalCents / 100 }]);
     },
   };
-
-  let run: SagaRun<OrderSagaInput, OrderSagaState> | undefined;
-  const render = () => {
-    // (nothing to show while the run is being constructed; it reports again right after)
-    if (run) setCurrentDetails(run.currentDetails(`**Order** ${input.orderId} — **${status.status}**`, status.failure));
-  };
-  run = new SagaRun(ORDER_SAGA, input, state, {
+  frame.start(ORDER_SAGA, input, state, {
     deadlines: input.stepDeadlines,
-    onChange: (r) => {
-      Object.assign(status, r.progress());
-      render();
-    },
+    attributes: [
+      { key: OrderIdKey, value: input.orderId },
+      { key: CustomerIdKey, value: input.customerId },
+    ],
+    status: 'PENDING',
   });
-  const saga = run;
-  function setStatus(next: OrderSagaStatusName) {
-    status.status = next;
-    upsertSearchAttributes([{ key: OrderStatusKey, value: next }]);
-    render();
-  }
 
-  upsertSearchAttributes([
-    { key: OrderIdKey, value: input.orderId },
-    { key: CustomerIdKey, value: input.customerId },
-  ]);
-  setStatus('PENDING');
-
-  setHandler(statusQuery, () => status, {
-    description: 'Live saga state: step, completed steps, compensations, failure.',
+  frame.handleStatusQuery(statusQuery, 'Live saga state: step, completed steps, compensations, failure.');
+  frame.handleCancel(cancelOrderUpdate, {
+    state,
+    requestOf: (request: ReasonRequest) => ({
+      reason: request?.reason ?? 'cancelled_by_customer',
+      by: request?.requestedBy ?? null,
+    }),
+    refusal: () => {
+      if (status.status === 'CANCELLED' || status.status === 'CANCELLING') return 'The order is already cancelled';
+      if (status.status === 'CONFIRMED') return 'The order is already confirmed';
+      if (status.completedSteps.includes('scheduleShipment')) {
+        return 'The shipment is already scheduled; the order can no longer be cancelled';
+      }
+      return undefined;
+    },
+    description: 'Customer cancel: compensates everything done so far; refused once the shipment is scheduled.',
   });
-  setHandler(
-    cancelOrderUpdate,
-    async (request: ReasonRequest) => {
-      state.cancelRequest ??= { reason: request?.reason ?? 'cancelled_by_customer', by: request?.requestedBy ?? null };
-      status.cancelRequested = true;
-      // Terminal either way; never leave the update (and so the workflow) waiting forever.
-      await condition(() => status.status === 'CANCELLED' || status.status === 'CONFIRMED');
-      return status;
-    },
-    {
-      description: 'Customer cancel: compensates everything done so far; refused once the shipment is scheduled.',
-      validator: (_request: ReasonRequest) => {
-        if (status.status === 'CANCELLED' || status.status === 'CANCELLING')
-          throw new Error('The order is already cancelled');
-        if (status.status === 'CONFIRMED') throw new Error('The order is already confirmed');
-        if (status.completedSteps.includes('scheduleShipment')) {
-          throw new Error('The shipment is already scheduled; the order can no longer be cancelled');
-        }
-      },
-    },
-  );
   const requireAwaitingApproval = () => {
     if (status.status !== 'AWAITING_APPROVAL' || state.approvalDecision)
       throw new Error('The order is not awaiting approval');
@@ -300,19 +269,8 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
     },
   );
 
-  const outcome = await saga.execute({
-    onStopping: (stop) => {
-      status.failure = { reason: stop.reason, failedStep: stop.failedStep };
-      setStatus('CANCELLING');
-    },
-  });
-  if (outcome.completed) {
-    setStatus('CONFIRMED');
-    await condition(allHandlersFinished);
-    return { orderId: input.orderId, status: 'CONFIRMED' };
-  }
-  setStatus('CANCELLED');
-  await condition(allHandlersFinished);
+  const outcome = await frame.execute();
+  if (outcome.completed) return { orderId: input.orderId, status: 'CONFIRMED' };
   const { reason, failedStep } = outcome.stop;
   return { orderId: input.orderId, status: 'CANCELLED', reason, failedStep };
 }

@@ -1,16 +1,8 @@
-import {
-  allHandlersFinished,
-  condition,
-  defineQuery,
-  defineUpdate,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { condition, defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { checklistOf, defineSaga } from '../saga/definition';
-import { SagaRun, type SagaProgress } from '../saga/runtime';
+import { SagaFrame, type FramedStatus } from '../saga/frame';
 import { CustomerIdKey, OrderIdKey, ReturnIdKey, ReturnStatusKey } from '../saga/search-attributes';
 
 export interface ReturnSagaInput {
@@ -29,15 +21,12 @@ export interface ReturnSagaInput {
 export type ReturnSagaStatusName =
   'OPENING' | 'AWAITING_GOODS' | 'REFUNDING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED';
 
-/** The `status` query: the saga's progress and what this saga adds to it. */
-export interface ReturnSagaStatus extends SagaProgress {
+/** The `status` query: the saga's progress, status, cancel and failure, and what this saga adds. */
+export interface ReturnSagaStatus extends FramedStatus<ReturnSagaStatusName> {
   returnId: string;
   orderId: string;
-  status: ReturnSagaStatusName;
   amountCents: number | null;
   trackingId: string | null;
-  cancelRequested: boolean;
-  failure: { reason: string; failedStep: string | null } | null;
 }
 
 export interface ReturnSagaResult {
@@ -171,63 +160,45 @@ export async function returnSaga(input: ReturnSagaInput): Promise<ReturnSagaResu
     cancelRequested: false,
     failure: null,
   };
-  let run: SagaRun<ReturnSagaInput, ReturnSagaState> | undefined;
-  const render = () => {
-    // (nothing to show while the run is being constructed; it reports again right after)
-    const header = `**Return** ${input.returnId} of order ${input.orderId} — **${status.status}**`;
-    if (run) setCurrentDetails(run.currentDetails(header, status.failure));
-  };
-  const setStatus = (next: ReturnSagaStatusName) => {
-    status.status = next;
-    upsertSearchAttributes([{ key: ReturnStatusKey, value: next }]);
-    render();
-  };
+  const frame = new SagaFrame<ReturnSagaInput, ReturnSagaState, ReturnSagaStatusName, ReturnSagaStatus>(status, {
+    statusAttribute: ReturnStatusKey,
+    header: () => `**Return** ${input.returnId} of order ${input.orderId} — **${status.status}**`,
+    names: { stopping: 'CANCELLING', completed: 'COMPLETED', stopped: 'CANCELLED' },
+  });
   const state: ReturnSagaState = {
     cancelRequest: null,
     received: null,
-    setStatus,
+    setStatus: (next) => frame.setStatus(next),
     report: (fields) => {
       Object.assign(status, fields);
-      render();
+      frame.render();
     },
   };
-  run = new SagaRun(RETURN_SAGA, input, state, {
+  frame.start(RETURN_SAGA, input, state, {
     deadlines: input.stepDeadlines,
-    onChange: (r) => {
-      Object.assign(status, r.progress());
-      render();
-    },
+    attributes: [
+      { key: ReturnIdKey, value: input.returnId },
+      { key: OrderIdKey, value: input.orderId },
+      { key: CustomerIdKey, value: input.customerId },
+    ],
+    status: 'OPENING',
   });
-  const saga = run;
 
-  upsertSearchAttributes([
-    { key: ReturnIdKey, value: input.returnId },
-    { key: OrderIdKey, value: input.orderId },
-    { key: CustomerIdKey, value: input.customerId },
-  ]);
-  setStatus('OPENING');
-
-  setHandler(returnStatusQuery, () => status, {
-    description: 'Live return state: step, completed steps, compensations, failure.',
+  frame.handleStatusQuery(returnStatusQuery, 'Live return state: step, completed steps, compensations, failure.');
+  frame.handleCancel(cancelReturnUpdate, {
+    state,
+    requestOf: (request: ReturnActorRequest) => ({
+      reason: request?.reason ?? 'cancelled_by_customer',
+      by: request?.by ?? null,
+    }),
+    refusal: () => {
+      if (status.status === 'CANCELLED' || status.status === 'CANCELLING') return 'The return is already cancelled';
+      if (state.received || status.completedSteps.includes('receiveGoods'))
+        return 'The goods are already received; the return can no longer be cancelled';
+      return undefined;
+    },
+    description: 'Customer cancel: cancels the pickup and the return; refused once the goods are received.',
   });
-  setHandler(
-    cancelReturnUpdate,
-    async (request: ReturnActorRequest) => {
-      state.cancelRequest ??= { reason: request?.reason ?? 'cancelled_by_customer', by: request?.by ?? null };
-      status.cancelRequested = true;
-      await condition(() => status.status === 'CANCELLED' || status.status === 'COMPLETED');
-      return status;
-    },
-    {
-      description: 'Customer cancel: cancels the pickup and the return; refused once the goods are received.',
-      validator: (_request: ReturnActorRequest) => {
-        if (status.status === 'CANCELLED' || status.status === 'CANCELLING')
-          throw new Error('The return is already cancelled');
-        if (state.received || status.completedSteps.includes('receiveGoods'))
-          throw new Error('The goods are already received; the return can no longer be cancelled');
-      },
-    },
-  );
   setHandler(
     receiveGoodsUpdate,
     (request: ReturnActorRequest) => {
@@ -243,19 +214,8 @@ export async function returnSaga(input: ReturnSagaInput): Promise<ReturnSagaResu
     },
   );
 
-  const outcome = await saga.execute({
-    onStopping: (stop) => {
-      status.failure = { reason: stop.reason, failedStep: stop.failedStep };
-      setStatus('CANCELLING');
-    },
-  });
-  if (outcome.completed) {
-    setStatus('COMPLETED');
-    await condition(allHandlersFinished);
-    return { returnId: input.returnId, status: 'COMPLETED' };
-  }
-  setStatus('CANCELLED');
-  await condition(allHandlersFinished);
+  const outcome = await frame.execute();
+  if (outcome.completed) return { returnId: input.returnId, status: 'COMPLETED' };
   const { reason, failedStep } = outcome.stop;
   return { returnId: input.returnId, status: 'CANCELLED', reason, failedStep };
 }

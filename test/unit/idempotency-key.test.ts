@@ -1,4 +1,4 @@
-import { orderIdForIdempotencyKey } from '../../src/api/routes/orders';
+import { orderIdForIdempotencyKey } from '../../src/api/routes/orders/place';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

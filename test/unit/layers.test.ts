@@ -113,6 +113,6 @@ describe('the layers of src/ (DESIGN.md §6)', () => {
 
   it('sees the imports it checks (a rule over nothing would pass)', () => {
     expect(local.length).toBeGreaterThan(300);
-    expect(local).toContainEqual({ from: 'workflows/order-saga.ts', to: 'saga/runtime.ts', typeOnly: false });
+    expect(local).toContainEqual({ from: 'workflows/order-saga.ts', to: 'saga/frame.ts', typeOnly: false });
   });
 });
