@@ -15,6 +15,11 @@ export {
   type SagaDefinition,
   type SagaStepDefinition,
   type ActivityCall,
+  type ActivityName,
+  type SagaActivities,
+  type SagaStepOptions,
+  type StepInput,
+  type StepResult,
   type SagaContext,
   type SagaControl,
   type SagaStop,
@@ -29,6 +34,7 @@ export {
   SagaStopped,
   describeStop,
   DEADLINE_EXCEEDED,
+  notStarted,
   type SagaRunOptions,
   type SagaOutcome,
   type SagaProgress,
@@ -48,3 +54,4 @@ export {
   type StuckCompensation,
 } from './saga/saga';
 export type { CompensationOutcome, CompensationStatus } from './saga/compensations';
+export { SagaFrame, type FramedStatus, type SagaFrameOptions, type StopRequest } from './saga/frame';

@@ -62,6 +62,16 @@ export interface SagaProgress {
   stuckStep: StuckCompensation | null;
 }
 
+/** The progress of a saga that has not run a step yet (a fresh object each time: statuses are mutated). */
+export const notStarted = (): SagaProgress => ({
+  step: null,
+  completedSteps: [],
+  compensations: [],
+  sagaPhase: 'RUNNING',
+  stuck: [],
+  stuckStep: null,
+});
+
 export interface ChecklistLine {
   item: string;
   done: boolean;

@@ -4,6 +4,7 @@ import type { Activities } from '../activities';
 import type { OrderLine, ShippingAddress } from '../domain/order';
 import { checklistOf, defineSaga } from '../saga/definition';
 import { SagaFrame, type FramedStatus } from '../saga/frame';
+import { notStarted } from '../saga/runtime';
 import { CustomerIdKey, OrderIdKey, OrderStatusKey, OrderTotalKey } from '../saga/search-attributes';
 
 export interface OrderSagaInput {
@@ -189,12 +190,7 @@ export async function orderSaga(input: OrderSagaInput): Promise<OrderSagaResult>
   const status: OrderSagaStatus = {
     orderId: input.orderId,
     status: 'PENDING',
-    step: null,
-    completedSteps: [],
-    compensations: [],
-    sagaPhase: 'RUNNING',
-    stuck: [],
-    stuckStep: null,
+    ...notStarted(),
     totalCents: null,
     cancelRequested: false,
     failure: null,

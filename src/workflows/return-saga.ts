@@ -3,6 +3,7 @@ import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { checklistOf, defineSaga } from '../saga/definition';
 import { SagaFrame, type FramedStatus } from '../saga/frame';
+import { notStarted } from '../saga/runtime';
 import { CustomerIdKey, OrderIdKey, ReturnIdKey, ReturnStatusKey } from '../saga/search-attributes';
 
 export interface ReturnSagaInput {
@@ -149,12 +150,7 @@ export async function returnSaga(input: ReturnSagaInput): Promise<ReturnSagaResu
     returnId: input.returnId,
     orderId: input.orderId,
     status: 'OPENING',
-    step: null,
-    completedSteps: [],
-    compensations: [],
-    sagaPhase: 'RUNNING',
-    stuck: [],
-    stuckStep: null,
+    ...notStarted(),
     amountCents: null,
     trackingId: null,
     cancelRequested: false,

@@ -1,15 +1,11 @@
+import { notStarted } from '../../src/saga/runtime';
 import { stepStates, type RunProgress } from '../../src/saga/step-states';
 import { ORDER_SAGA } from '../../src/workflows';
 
 // The console's step list is derived from the saga's table and its live progress alone.
 
 const progress = (p: Partial<RunProgress>): RunProgress => ({
-  step: null,
-  completedSteps: [],
-  compensations: [],
-  sagaPhase: 'RUNNING',
-  stuck: [],
-  stuckStep: null,
+  ...notStarted(),
   failure: null,
   ...p,
 });

@@ -6,7 +6,7 @@ import { listDeadLetters } from '../../../delivery/dead-letters';
 import { notificationsOfOrder } from '../../../consumers/notifier';
 import { toEnvelope } from '../../../events/envelope';
 import { getOrderSummary } from '../../../consumers/order-summary-queries';
-import type { SagaProgress } from '../../../saga/runtime';
+import { notStarted, type SagaProgress } from '../../../saga/runtime';
 import { stepStates, type RunProgress } from '../../../saga/step-states';
 import { readStream } from '../../../store/event-store';
 import { listOperatorActions } from '../../../store/operator-actions';
@@ -91,7 +91,7 @@ async function sagaView(
   const finished = status ? FINISHED.has(status.status) : true;
   const steps = status
     ? stepStates(definition as Parameters<typeof stepStates>[0], status, finished)
-    : stepStates(definition as Parameters<typeof stepStates>[0], emptyProgress, true).map((s) => ({
+    : stepStates(definition as Parameters<typeof stepStates>[0], notStarted(), true).map((s) => ({
         ...s,
         state: 'not_run' as const,
       }));
@@ -103,15 +103,6 @@ async function sagaView(
     steps,
   };
 }
-
-const emptyProgress: RunProgress = {
-  step: null,
-  completedSteps: [],
-  compensations: [],
-  sagaPhase: 'RUNNING',
-  stuck: [],
-  stuckStep: null,
-};
 
 /** The workflow's page in the Temporal Web UI, when its address is configured. */
 export function temporalUrlOf(deps: Pick<ResolvedApiDeps, 'temporalUi'>, workflowId: string): string | null {
