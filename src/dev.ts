@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Worker } from '@temporalio/worker';
 import { buildApp } from './api/app';
+import { apiDepsOf } from './processes/api-deps';
 import type { Config } from './processes/config';
 import type { Logger } from './logger';
 import { acquireDevLock, clientApiUrl } from './processes/dev-lock';
@@ -133,20 +134,16 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
     cleanups.push(() => delivery.stop());
     logger.info({ transport: config.transport, consumers: CONSUMERS.map((c) => c.name) }, 'event delivery running');
 
-    const app: FastifyInstance = buildApp({
-      pool,
-      temporal,
-      taskQueue: config.temporal.taskQueue,
-      orders: config.orders,
-      returns: config.returns,
-      logger,
-      transport: config.transport,
-      registry,
-      limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },
-      apiKeys: config.api.apiKeys,
-      extraMetrics: () => sdkMetricsText(sdkMetricsPort),
-      temporalUi: server.uiUrl ? { url: server.uiUrl, namespace: config.temporal.namespace } : undefined,
-    });
+    const app: FastifyInstance = buildApp(
+      apiDepsOf(config, {
+        pool,
+        temporal,
+        logger,
+        registry,
+        extraMetrics: () => sdkMetricsText(sdkMetricsPort),
+        temporalUiUrl: server.uiUrl,
+      }),
+    );
     await app.listen({ port: config.api.port, host: config.api.host });
     cleanups.push(() => app.close());
     // For `saga` commands run beside it (operator commands reach this API, `saga migrate` this database).

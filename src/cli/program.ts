@@ -14,6 +14,7 @@ import { startCluster } from '../cluster/cluster';
 import { startTracing } from '../telemetry/tracing';
 import { bundleIsTraced } from '../worker';
 import { buildApp } from '../api/app';
+import { apiDepsOf } from '../processes/api-deps';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { registerSagaMetrics } from '../telemetry/saga-metrics';
 import { freePort } from '../util/free-port';
@@ -384,22 +385,7 @@ program
         connection: target.connection as TemporalClientOptions['connection'],
       });
       let draining = false;
-      const app = buildApp({
-        pool,
-        temporal,
-        taskQueue: config.temporal.taskQueue,
-        orders: config.orders,
-        returns: config.returns,
-        logger,
-        transport: config.transport,
-        limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },
-        apiKeys: config.api.apiKeys,
-        draining: () => draining,
-        trustProxy: config.api.trustProxy,
-        temporalUi: config.temporal.uiUrl
-          ? { url: config.temporal.uiUrl, namespace: config.temporal.namespace }
-          : undefined,
-      });
+      const app = buildApp(apiDepsOf(config, { pool, temporal, logger, draining: () => draining }));
       await app.listen({ port: config.api.port, host: config.api.host });
       // SIGTERM: /health/ready 503 at once while requests are still served for SHUTDOWN_DELAY
       // (a load balancer takes the replica out), then close: no new connections, the requests
