@@ -12,15 +12,8 @@ import { createLogger, type Logger } from '../logger';
 import { startDevStack } from '../dev';
 import { startCluster } from '../cluster/cluster';
 import { startTracing } from '../telemetry/tracing';
-import { bundleIsTraced } from '../worker';
-import { buildApp } from '../api/app';
-import { apiDepsOf } from '../processes/api-deps';
-import { collectDefaultMetrics, Registry } from 'prom-client';
-import { registerSagaMetrics } from '../telemetry/saga-metrics';
-import { freePort } from '../util/free-port';
-import { drainOnShutdownSignal, onShutdownSignal } from '../processes/signals';
+import { onShutdownSignal } from '../processes/signals';
 import { exploreCommand, UnknownSagaError, type ExploreCommandOptions } from './explore-command';
-import { startProbeServer } from '../processes/probe-server';
 import { AlreadyRunningError } from '../processes/dev-lock';
 import { PortInUseError } from '../processes/ports';
 import { MigrationError, runMigrations } from '../store/migrations';
@@ -28,24 +21,17 @@ import { EmbeddedPostgresUnavailableError } from '../store/embedded-postgres';
 import { createPool } from '../store/pool';
 import { seedCatalog } from '../store/catalog';
 import { resolveTemporalServer } from '../temporal/server-binary';
-import { temporalConnectOptions } from '../temporal/connect-options';
-import { verifySearchAttributes } from '../temporal/search-attribute-registry';
 import { resolveTemporalCli, TemporalCliNotFoundError } from '../temporal/cli-binary';
 import { DevServerStartError } from '../temporal/dev-server';
-import { createTemporalClient, type TemporalClientOptions } from '../temporal/client';
-import { installTemporalRuntime, sdkMetricsText } from '../temporal/runtime';
-import { connectWorker, createWorker } from '../worker';
-import { activityDeps } from '../processes/adapters';
 import { needsSimulatorMigrations } from '../processes/simulator-migrations';
 import { CONSUMERS, selectConsumers, UnknownConsumerError } from '../consumers';
-import { startDelivery } from '../delivery/start';
 import { rebuildOrderSummary } from '../consumers/rebuild';
 import { Presets, SingleBar } from 'cli-progress';
-import { transportSettings } from '../delivery/transport-factory';
-import type { ConsumerDefinition } from '../delivery/consumer';
 import { describeNoStack, lookupLocalStack } from './local-stack';
 import { registerOperatorCommands } from './operator-commands';
-import { SAGA_TABLES } from '../workflows/sagas';
+import { runApiRole } from '../processes/api-role';
+import { runDeliveryRole } from '../processes/delivery-role';
+import { runWorkerRole } from '../processes/worker-role';
 
 /** The command line asks for something impossible (bad argument, wrong transport). */
 class UsageError extends Error {
@@ -65,15 +51,6 @@ const EXPECTED_ERRORS = [
   UnknownConsumerError,
   UnknownSagaError,
 ];
-
-function requireDatabaseUrl(config: Config): string {
-  if (!config.databaseUrl) {
-    throw new ConfigError([
-      { variable: 'DATABASE_URL', message: 'is required for this command (only `saga dev` embeds PostgreSQL)' },
-    ]);
-  }
-  return config.databaseUrl;
-}
 
 /**
  * DATABASE_URL, else the database of the `npm start` running with this DATA_DIR (its lock
@@ -304,70 +281,7 @@ program
   .description('Run a Temporal worker for the order saga (DATABASE_URL, TEMPORAL_ADDRESS)')
   .action(() =>
     run(async (config, logger) => {
-      const pool = createPool(requireDatabaseUrl(config));
-      const tracing = startTracing({ serviceName: 'saga-worker' });
-      if (tracing.enabled && config.temporal.workflowBundle && !bundleIsTraced(config.temporal.workflowBundle)) {
-        logger.warn(
-          { bundle: config.temporal.workflowBundle },
-          'tracing is on but WORKFLOW_BUNDLE was built without the OpenTelemetry workflow interceptors: workflow spans are missing',
-        );
-      }
-      // Saga figures and, from the SDK, task slots and latencies: both on the probe server's /metrics.
-      const registry = new Registry();
-      collectDefaultMetrics({ register: registry, prefix: 'saga_worker_' });
-      const sagaMetrics = registerSagaMetrics(registry, pool, SAGA_TABLES);
-      const sdkMetricsPort = config.healthPort ? await freePort() : undefined;
-      installTemporalRuntime(logger, { metricsPort: sdkMetricsPort });
-      const temporalTarget = temporalConnectOptions(config.temporal);
-      // Sagas upsert the project's search attributes: check (or add) them before taking tasks.
-      const check = await createTemporalClient({
-        address: temporalTarget.connection.address,
-        namespace: temporalTarget.namespace,
-        connection: temporalTarget.connection as TemporalClientOptions['connection'],
-      });
-      try {
-        await verifySearchAttributes(check.connection, temporalTarget.namespace);
-      } finally {
-        await check.connection.close();
-      }
-      const connection = await connectWorker(temporalTarget.connection);
-      const worker = await createWorker({
-        connection,
-        namespace: temporalTarget.namespace,
-        taskQueue: config.temporal.taskQueue,
-        deps: activityDeps(pool, config.adapters),
-        activityInterceptors: [sagaMetrics.interceptor],
-        ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
-      });
-      let draining = false;
-      const probes = config.healthPort
-        ? await startProbeServer({
-            port: config.healthPort,
-            ready: () => !draining && worker.getState() === 'RUNNING',
-            registry,
-            extraMetrics: () => sdkMetricsText(sdkMetricsPort!),
-          })
-        : undefined;
-      const running = worker.run();
-      // SIGTERM: not ready at once, keep polling for SHUTDOWN_DELAY, then stop polling and wait
-      // for the tasks in flight (activities up to the worker's shutdownGraceTime), exit 0.
-      drainOnShutdownSignal({
-        role: 'worker',
-        logger,
-        delayMs: config.shutdownDelayMs,
-        markDraining: () => (draining = true),
-        drain: async () => {
-          if (worker.getState() === 'RUNNING') worker.shutdown();
-          await running;
-          await connection.close();
-          await pool.end();
-          await probes?.close();
-          await tracing.shutdown();
-        },
-      });
-      logger.info({ taskQueue: config.temporal.taskQueue, probes: probes?.url }, 'worker running');
-      // Settles only when the worker stops: on SIGTERM (the drain above exits) or on a fatal error.
-      await running;
+      await runWorkerRole(config, logger);
     }),
   );
 
@@ -376,75 +290,9 @@ program
   .description('Run the HTTP API (DATABASE_URL, TEMPORAL_ADDRESS, PORT)')
   .action(() =>
     run(async (config, logger) => {
-      const pool = createPool(requireDatabaseUrl(config));
-      const tracing = startTracing({ serviceName: 'saga-api' });
-      const target = temporalConnectOptions(config.temporal);
-      const temporal = await createTemporalClient({
-        address: target.connection.address,
-        namespace: target.namespace,
-        connection: target.connection as TemporalClientOptions['connection'],
-      });
-      let draining = false;
-      const app = buildApp(apiDepsOf(config, { pool, temporal, logger, draining: () => draining }));
-      await app.listen({ port: config.api.port, host: config.api.host });
-      // SIGTERM: /health/ready 503 at once while requests are still served for SHUTDOWN_DELAY
-      // (a load balancer takes the replica out), then close: no new connections, the requests
-      // in flight finish, then Temporal and PostgreSQL are let go.
-      drainOnShutdownSignal({
-        role: 'api',
-        logger,
-        delayMs: config.shutdownDelayMs,
-        markDraining: () => (draining = true),
-        drain: async () => {
-          await app.close();
-          await temporal.connection.close();
-          await pool.end();
-          await tracing.shutdown();
-        },
-      });
+      await runApiRole(config, logger);
     }),
   );
-
-/** Runs the relay and/or consumers of this process until SIGINT/SIGTERM, then drains and stops. */
-async function runDelivery(
-  config: Config,
-  logger: Logger,
-  roles: { consumers: readonly ConsumerDefinition[]; relay: boolean },
-): Promise<void> {
-  const url = requireDatabaseUrl(config);
-  const pool = createPool(url, { applicationName: roles.relay ? 'saga-relay-pool' : 'saga-consume-pool' });
-  const tracing = startTracing({ serviceName: roles.relay ? 'saga-relay' : 'saga-consume' });
-  // Delivery figures (backlog, lag, retries, dead letters) on the probe server's /metrics.
-  const registry = new Registry();
-  const delivery = await startDelivery({
-    pool,
-    connectionString: url,
-    transport: transportSettings(config),
-    ...roles,
-    topology: CONSUMERS,
-    logger,
-    registry,
-  });
-  let draining = false;
-  const probes = config.healthPort
-    ? await startProbeServer({ port: config.healthPort, ready: () => !draining, registry })
-    : undefined;
-  // SIGTERM: not ready at once, keep delivering for SHUTDOWN_DELAY, then stop: the relay
-  // publishes and checkpoints the batch in flight, each consumer partition finishes and
-  // acknowledges its current delivery.
-  drainOnShutdownSignal({
-    role: roles.relay ? 'relay' : 'consume',
-    logger,
-    delayMs: config.shutdownDelayMs,
-    markDraining: () => (draining = true),
-    drain: async () => {
-      await delivery.stop();
-      await pool.end();
-      await probes?.close();
-      await tracing.shutdown();
-    },
-  });
-}
 
 program
   .command('relay')
@@ -454,7 +302,7 @@ program
       if (config.transport === 'postgres') {
         throw new UsageError('TRANSPORT=postgres needs no relay: consumers read the events table directly');
       }
-      await runDelivery(config, logger, { consumers: [], relay: true });
+      await runDeliveryRole(config, logger, { consumers: [], relay: true });
       logger.info({ transport: config.transport }, 'relay started (active or standby)');
     }),
   );
@@ -466,7 +314,7 @@ program
   .action((names: string[]) =>
     run(async (config, logger) => {
       const consumers = selectConsumers(names);
-      await runDelivery(config, logger, { consumers, relay: false });
+      await runDeliveryRole(config, logger, { consumers, relay: false });
       logger.info({ consumers: consumers.map((c) => c.name), transport: config.transport }, 'consumers started');
     }),
   );

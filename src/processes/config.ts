@@ -225,3 +225,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownDelayMs: durationMs(e.SHUTDOWN_DELAY),
   });
 }
+
+/** DATABASE_URL, or a clear error: every role but `saga dev` needs one. */
+export function requireDatabaseUrl(config: Config): string {
+  if (!config.databaseUrl) {
+    throw new ConfigError([
+      { variable: 'DATABASE_URL', message: 'is required for this command (only `saga dev` embeds PostgreSQL)' },
+    ]);
+  }
+  return config.databaseUrl;
+}

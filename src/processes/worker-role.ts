@@ -1,0 +1,87 @@
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Logger } from '../logger';
+import { createPool } from '../store/pool';
+import { registerSagaMetrics } from '../telemetry/saga-metrics';
+import { startTracing } from '../telemetry/tracing';
+import { createTemporalClient, type TemporalClientOptions } from '../temporal/client';
+import { temporalConnectOptions } from '../temporal/connect-options';
+import { installTemporalRuntime, sdkMetricsText } from '../temporal/runtime';
+import { verifySearchAttributes } from '../temporal/search-attribute-registry';
+import { freePort } from '../util/free-port';
+import { bundleIsTraced, connectWorker, createWorker } from '../worker';
+import { SAGA_TABLES } from '../workflows/sagas';
+import { activityDeps } from './adapters';
+import { requireDatabaseUrl, type Config } from './config';
+import { startProbeServer } from './probe-server';
+import { drainOnShutdownSignal } from './signals';
+
+/**
+ * `saga worker`: a Temporal worker for the sagas with the configured adapters, saga metrics and
+ * probes; drains on SIGTERM. Settles only when the worker stops.
+ */
+export async function runWorkerRole(config: Config, logger: Logger): Promise<void> {
+  const pool = createPool(requireDatabaseUrl(config));
+  const tracing = startTracing({ serviceName: 'saga-worker' });
+  if (tracing.enabled && config.temporal.workflowBundle && !bundleIsTraced(config.temporal.workflowBundle)) {
+    logger.warn(
+      { bundle: config.temporal.workflowBundle },
+      'tracing is on but WORKFLOW_BUNDLE was built without the OpenTelemetry workflow interceptors: workflow spans are missing',
+    );
+  }
+  // Saga figures and, from the SDK, task slots and latencies: both on the probe server's /metrics.
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'saga_worker_' });
+  const sagaMetrics = registerSagaMetrics(registry, pool, SAGA_TABLES);
+  const sdkMetricsPort = config.healthPort ? await freePort() : undefined;
+  installTemporalRuntime(logger, { metricsPort: sdkMetricsPort });
+  const temporalTarget = temporalConnectOptions(config.temporal);
+  // Sagas upsert the project's search attributes: check (or add) them before taking tasks.
+  const check = await createTemporalClient({
+    address: temporalTarget.connection.address,
+    namespace: temporalTarget.namespace,
+    connection: temporalTarget.connection as TemporalClientOptions['connection'],
+  });
+  try {
+    await verifySearchAttributes(check.connection, temporalTarget.namespace);
+  } finally {
+    await check.connection.close();
+  }
+  const connection = await connectWorker(temporalTarget.connection);
+  const worker = await createWorker({
+    connection,
+    namespace: temporalTarget.namespace,
+    taskQueue: config.temporal.taskQueue,
+    deps: activityDeps(pool, config.adapters),
+    activityInterceptors: [sagaMetrics.interceptor],
+    ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
+  });
+  let draining = false;
+  const probes = config.healthPort
+    ? await startProbeServer({
+        port: config.healthPort,
+        ready: () => !draining && worker.getState() === 'RUNNING',
+        registry,
+        extraMetrics: () => sdkMetricsText(sdkMetricsPort!),
+      })
+    : undefined;
+  const running = worker.run();
+  // SIGTERM: not ready at once, keep polling for SHUTDOWN_DELAY, then stop polling and wait
+  // for the tasks in flight (activities up to the worker's shutdownGraceTime), exit 0.
+  drainOnShutdownSignal({
+    role: 'worker',
+    logger,
+    delayMs: config.shutdownDelayMs,
+    markDraining: () => (draining = true),
+    drain: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+      await pool.end();
+      await probes?.close();
+      await tracing.shutdown();
+    },
+  });
+  logger.info({ taskQueue: config.temporal.taskQueue, probes: probes?.url }, 'worker running');
+  // Settles only when the worker stops: on SIGTERM (the drain above exits) or on a fatal error.
+  await running;
+}
