@@ -10,7 +10,7 @@ import type { Pausable, Restartable } from '../src/cluster/cluster';
 import { CONSUMERS } from '../src/consumers';
 import { partitionPatterns } from '../src/delivery/transports/codec';
 import { STREAM } from '../src/delivery/transports/nats';
-import { EXCHANGE } from '../src/delivery/transports/rabbitmq';
+import { EXCHANGE, queueName, unroutedExchange, unroutedQueue } from '../src/delivery/transports/rabbitmq';
 import { findOnPath } from '../src/util/executable';
 import { freePort, isReachable } from '../src/util/free-port';
 import { isAlive } from '../src/util/process-alive';
@@ -208,6 +208,21 @@ export async function sharedRabbitMq(amqpUrl: string): Promise<ChaosBroker> {
     }
   };
 
+  // The roles use the CLI's names (saga.events, saga.<consumer>.<partition> …), which the run
+  // takes over: what an earlier run left there (one stopped half-way) would be delivered into
+  // this one, so they start empty and are removed at the end.
+  const queues = [
+    ...CONSUMERS.flatMap((c) => Array.from({ length: c.partitions }, (_, p) => queueName(c.name, p))),
+    unroutedQueue(),
+  ];
+  const removeTopology = async () => {
+    for (const queue of queues) await withChannel((channel) => channel.deleteQueue(queue)).catch(() => undefined);
+    for (const exchange of [EXCHANGE, unroutedExchange(EXCHANGE)]) {
+      await withChannel((channel) => channel.deleteExchange(exchange)).catch(() => undefined);
+    }
+  };
+  await removeTopology();
+
   return {
     transport: 'rabbitmq',
     env: { TRANSPORT: 'rabbitmq', AMQP_URL: amqpUrl },
@@ -276,10 +291,9 @@ export async function sharedRabbitMq(amqpUrl: string): Promise<ChaosBroker> {
     async close() {
       thaw();
       if (down) await rabbitmqctl('start_app');
-      if (recording) {
-        await waitFor(answers, { timeoutMs: 60_000, intervalMs: 500, description: 'RabbitMQ to answer' });
-        await withChannel((channel) => channel.deleteQueue(audit));
-      }
+      await waitFor(answers, { timeoutMs: 60_000, intervalMs: 500, description: 'RabbitMQ to answer' });
+      if (recording) await withChannel((channel) => channel.deleteQueue(audit));
+      await removeTopology();
     },
   };
 }
