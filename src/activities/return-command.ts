@@ -25,7 +25,10 @@ export async function loadReturn(db: Pool | Tx, returnId: string): Promise<Loade
 
 export type ReturnCommandPlan<R> = CommandPlan<ReturnState, ReturnEvent, ReturnCommand, R>;
 
-/** `runOrderCommand` for the Return aggregate: one transaction, once per command id. */
+/**
+ * `runOrderCommand` for the Return aggregate: one transaction, once per command id. Alike on
+ * purpose: each aggregate has its typed facade over aggregate-command.ts, which holds the logic.
+ */
 export async function runReturnCommand<R>(
   pool: Pool,
   input: ReturnCommandInput,

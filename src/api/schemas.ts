@@ -58,20 +58,21 @@ export const envelopeSchema = z
   })
   .describe('An event envelope, its payload upcast to the newest schema version');
 
+/** What every saga's `status` query reports (SagaFrame's FramedStatus): progress, status, cancel, failure. */
+export const framedStatusFields = {
+  status: z.string(),
+  step: z.string().nullable(),
+  completedSteps: z.array(z.string()),
+  compensations: z.array(z.object({ step: z.string(), status: z.string() })),
+  sagaPhase: z.string(),
+  stuck: z.array(z.unknown()),
+  stuckStep: z.unknown().nullable().optional().describe('A forward step past its deadline, waiting for an operator'),
+  cancelRequested: z.boolean(),
+  failure: z.object({ reason: z.string(), failedStep: z.string().nullable() }).nullable(),
+};
+
 export const sagaStatusSchema = z
-  .object({
-    orderId: z.string(),
-    status: z.string(),
-    step: z.string().nullable(),
-    completedSteps: z.array(z.string()),
-    compensations: z.array(z.object({ step: z.string(), status: z.string() })),
-    sagaPhase: z.string(),
-    stuck: z.array(z.unknown()),
-    stuckStep: z.unknown().nullable().optional().describe('A forward step past its deadline, waiting for an operator'),
-    totalCents: z.number().nullable(),
-    cancelRequested: z.boolean(),
-    failure: z.object({ reason: z.string(), failedStep: z.string().nullable() }).nullable(),
-  })
+  .object({ orderId: z.string(), ...framedStatusFields, totalCents: z.number().nullable() })
   .describe('The live state of the saga (its `status` query)');
 
 export const orderSummarySchema = z
@@ -171,3 +172,13 @@ export const notificationSchema = z.object({
   message: z.string(),
   createdAt: z.string(),
 });
+
+/** The `Idempotency-Key` header: repeating a request with it gives back the same `what`. */
+export const idempotencyKeyHeader = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(`Repeat the request with the same key to get the same ${what} back`);

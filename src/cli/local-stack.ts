@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { devLockFile, isAlive, parseLockContent, type StackRecord } from '../processes/dev-lock';
+import { devLockFile, parseLockContent, type StackRecord } from '../processes/dev-lock';
+import { isAlive } from '../util/process-alive';
 
 /**
  * The `npm start` (`saga dev`) running on this machine, as its lock file

@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { isAlive } from '../util/process-alive';
 
 /** Another `saga dev` owns this data folder. */
 export class AlreadyRunningError extends Error {
@@ -61,16 +62,6 @@ export function parseLockContent(text: string): LockContent | undefined {
   }
   const parsed = lockSchema.safeParse(json);
   return parsed.success ? parsed.data : undefined;
-}
-
-/** Whether a process with this pid runs and is ours to signal (another user's is not a `saga dev` of ours). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function commandLine(pid: number): string {

@@ -17,7 +17,14 @@ import {
 import type { ApiDeps } from '../deps';
 import { ConflictError, NotFoundError } from '../errors';
 import { startOnce } from '../start-once';
-import { envelopeSchema, freeText, orderIdParams, problems } from '../schemas';
+import {
+  envelopeSchema,
+  framedStatusFields,
+  freeText,
+  idempotencyKeyHeader,
+  orderIdParams,
+  problems,
+} from '../schemas';
 import { actingName, runUpdate, settleWithin } from './updates';
 import { orderIdForIdempotencyKey, workflowIdFor } from './orders/place';
 
@@ -29,13 +36,7 @@ const openReturnBody = z.object({
   reason: z.string().trim().min(1).max(200).describe('Why the customer returns the order'),
 });
 const headers = z.looseObject({
-  'idempotency-key': z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .optional()
-    .describe('Repeat the request with the same key to get the same return back'),
+  'idempotency-key': idempotencyKeyHeader('return'),
 });
 const opened = z.object({
   returnId: z.uuid(),
@@ -47,17 +48,9 @@ export const returnStatusSchema = z
   .object({
     returnId: z.string(),
     orderId: z.string(),
-    status: z.string(),
-    step: z.string().nullable(),
-    completedSteps: z.array(z.string()),
-    compensations: z.array(z.object({ step: z.string(), status: z.string() })),
-    sagaPhase: z.string(),
-    stuck: z.array(z.unknown()),
-    stuckStep: z.unknown().nullable(),
+    ...framedStatusFields,
     amountCents: z.number().nullable(),
     trackingId: z.string().nullable(),
-    cancelRequested: z.boolean(),
-    failure: z.object({ reason: z.string(), failedStep: z.string().nullable() }).nullable(),
   })
   .describe("The live state of the return's saga (its `status` query)");
 const actionResult = z.object({ returnId: z.uuid(), saga: returnStatusSchema });

@@ -237,6 +237,8 @@ class NatsPartitionSource extends BufferedPartitionSource<JsMsg> {
     for (const message of this.buffer.takeAcknowledged(deliveries.length)) message.ack();
   }
 
+  // rewind/stop/close look like RabbitMQ's on purpose: the broker's half differs (negative acks
+  // and a new subscription here, a closed channel there); the shared half is DeliveryBuffer.
   async rewind(): Promise<void> {
     // Negative acks in order make the unhandled messages the next ones delivered.
     for (const message of this.buffer.drain()) message.nak();

@@ -7,7 +7,7 @@ import type { OrderSagaInput } from '../../../workflows';
 import { currentCorrelation } from '../../../correlation/context';
 import type { ApiDeps } from '../../deps';
 import { startOnce } from '../../start-once';
-import { problems } from '../../schemas';
+import { idempotencyKeyHeader, problems } from '../../schemas';
 // The `ordersPlaced` counter this route counts with is declared (on FastifyInstance) there.
 import type {} from '../../metrics';
 
@@ -36,13 +36,7 @@ export const placeOrderBody = z.object({
 export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
 
 const headers = z.looseObject({
-  'idempotency-key': z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .optional()
-    .describe('Repeat the request with the same key to get the same order back'),
+  'idempotency-key': idempotencyKeyHeader('order'),
   'x-correlation-id': z
     .string()
     .max(200)
