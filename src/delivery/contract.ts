@@ -81,6 +81,12 @@ export interface Transport {
   readonly kind: TransportKind;
   /** Whether events must be relayed from the log to a broker. */
   readonly needsRelay: boolean;
+  /**
+   * Batches the relay keeps in flight: 2 where a batch's confirms are one round trip the next
+   * batch can overlap (RabbitMQ), 1 where every message is already awaited concurrently and a
+   * second batch only adds client work (NATS). `RelayOptions.pipelineDepth` overrides it.
+   */
+  readonly relayPipelineDepth: number;
   /** For the relay: declares every consumer's queue first, so nothing is published into the void. */
   createPublisher(topology: readonly ConsumerTopology[]): Promise<Publisher>;
   openPartition(topology: ConsumerTopology, partition: number): Promise<PartitionSource>;

@@ -24,8 +24,9 @@ export interface RelayOptions {
   /** Events per publish batch. Default 500. */
   batchSize?: number;
   /**
-   * Batches published before the oldest one's confirms are awaited. Default 2: the next batch
-   * is read and sent while the broker confirms the last one, so neither side waits on the other.
+   * Batches published before the oldest one's confirms are awaited: with 2 the next batch is
+   * read and sent while the broker confirms the last one. Default: the transport's
+   * `relayPipelineDepth` (RabbitMQ 2, NATS 1).
    */
   pipelineDepth?: number;
   /** Poll interval when no notification arrives. Default 1 s. */
@@ -98,7 +99,7 @@ export class Relay {
 
   private async run(): Promise<void> {
     const { logger, pool } = this.options;
-    const depth = Math.max(1, this.options.pipelineDepth ?? 2);
+    const depth = Math.max(1, this.options.pipelineDepth ?? this.options.transport.relayPipelineDepth);
     let failures = 0;
     /** The stored checkpoint, and where the next read starts (past the batches in flight). */
     let committed: LogPosition | undefined;

@@ -270,6 +270,7 @@ export function createNatsTransport(options: NatsOptions): Transport {
   return {
     kind: 'nats',
     needsRelay: true,
+    relayPipelineDepth: 1,
     async createPublisher(topology) {
       const nc = await connectNats(options.url);
       try {

@@ -63,6 +63,7 @@ export function createPostgresTransport(deps: { pool: Pool; wakeup: EventsWakeup
   return {
     kind: 'postgres',
     needsRelay: false,
+    relayPipelineDepth: 1,
     async createPublisher() {
       throw new BrokerUnavailableError('The postgres transport has no broker to publish to: consumers read the log');
     },

@@ -273,6 +273,7 @@ export function createRabbitMqTransport(options: RabbitMqOptions): Transport {
   return {
     kind: 'rabbitmq',
     needsRelay: true,
+    relayPipelineDepth: 2,
     async createPublisher(topology) {
       const connection = await connect(options.url);
       try {
