@@ -118,6 +118,7 @@ export const TARGETS = [
   'relay-vs-raw-publish-rabbitmq',
   'relay-vs-raw-publish-nats',
   'relay-4-vs-1-partitions-rabbitmq',
+  'relay-pipelined-vs-serial-rabbitmq',
   'relay-4-vs-1-partitions-nats',
   'commit-to-consumer-p99-postgres',
   'rebuild-vs-saga-event-rate',
