@@ -53,7 +53,7 @@ export const approveUpdate = defineUpdate<OrderSagaStatus, [ApproveRequest]>('ap
 export const rejectUpdate = defineUpdate<OrderSagaStatus, [ReasonRequest]>('reject');
 
 /** What the order saga keeps between steps (besides the status it reports). */
-interface OrderSagaState {
+export interface OrderSagaState {
   totalCents: number;
   cancelRequest: { reason: string; by: string | null } | null;
   approvalDecision: { approved: boolean; reason?: string; by: string | null } | null;

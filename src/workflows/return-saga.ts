@@ -46,7 +46,7 @@ export interface ReturnActorRequest {
 export const cancelReturnUpdate = defineUpdate<ReturnSagaStatus, [ReturnActorRequest]>('cancelReturn');
 export const receiveGoodsUpdate = defineUpdate<ReturnSagaStatus, [ReturnActorRequest]>('receiveGoods');
 
-interface ReturnSagaState {
+export interface ReturnSagaState {
   cancelRequest: { reason: string; by: string | null } | null;
   received: { by: string | null } | null;
   setStatus: (status: ReturnSagaStatusName) => void;

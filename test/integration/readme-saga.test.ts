@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import ts from 'typescript';
 import { explore } from '../../src/explore/explore';
 import { formatMatrix } from '../../src/explore/matrix';
 import { scenariosOf } from '../../src/explore/scenarios';
@@ -11,6 +10,7 @@ import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { readmeExampleFiles } from '../helpers/readme-examples';
+import { typeErrors } from '../helpers/typecheck';
 import { testEnv } from '../helpers/env';
 import { connectTestTemporal, installQuietRuntime, type TestTemporal } from '../helpers/temporal';
 
@@ -68,25 +68,12 @@ describe('README: write your own saga', () => {
   });
 
   it('type-checks with the project settings', () => {
-    const config = ts.getParsedCommandLineOfConfigFile(
-      path.join(ROOT, 'tsconfig.json'),
-      {},
-      {
-        ...ts.sys,
-        onUnRecoverableConfigFileDiagnostic: (d) => {
-          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-        },
-      },
-    )!;
-    const program = ts.createProgram(
-      files.map((f) => path.join(DIR, f.name)),
-      { ...config.options, noEmit: true },
-    );
-    const diagnostics = ts
-      .getPreEmitDiagnostics(program)
-      .filter((d) => d.file?.fileName.startsWith(DIR))
-      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-    expect(diagnostics).toEqual([]);
+    expect(
+      typeErrors(
+        files.map((f) => path.join(DIR, f.name)),
+        DIR,
+      ),
+    ).toEqual([]);
   });
 
   it('runs: a booking confirms; a declined card releases the room and cancels', async () => {

@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import ts from 'typescript';
+import { typeErrors } from '../helpers/typecheck';
 
 // Typed step tables: with the activities' type, a step's input must be what its activity
 // takes (besides the command fields) and `after` gets what it returns. Each case is compiled
@@ -48,21 +48,7 @@ const GOOD_STEPS = `
 function errorsOf(source: string): string[] {
   const file = path.join(DIR, `case-${Math.random().toString(36).slice(2)}.ts`);
   writeFileSync(file, source);
-  const config = ts.getParsedCommandLineOfConfigFile(
-    path.join(ROOT, 'tsconfig.json'),
-    {},
-    {
-      ...ts.sys,
-      onUnRecoverableConfigFileDiagnostic: (d) => {
-        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-      },
-    },
-  )!;
-  const program = ts.createProgram([file], { ...config.options, noEmit: true });
-  return ts
-    .getPreEmitDiagnostics(program)
-    .filter((d) => d.file?.fileName === file)
-    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
+  return typeErrors([file], file);
 }
 
 beforeAll(() => mkdirSync(DIR, { recursive: true }));
