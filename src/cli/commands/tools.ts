@@ -1,0 +1,85 @@
+/** Tools: failure-point exploration, the event catalog and its gate, the Temporal binaries. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { checkCatalog, LOCK_FILE, REPO_ROOT, writeLock } from '../../events/catalog-check';
+import { catalogDocs } from '../../docs/catalog-docs';
+import { exploreCommand, type ExploreCommandOptions } from '../explore-command';
+import { resolveTemporalServer } from '../../temporal/server-binary';
+import { resolveTemporalCli } from '../../temporal/cli-binary';
+import { databaseUrlOrLocalStack, run } from '../run';
+
+export function registerToolCommands(program: Command): void {
+  program
+    .command('explore <saga>')
+    .description(
+      'Run every failure point of a saga (orderSaga, returnSaga) on the real stack; print the step × fault matrix',
+    )
+    .option('--quick', 'one scenario of each fault kind only')
+    .option('--concurrency <n>', 'scenarios at once (default 4)', (v) => Number(v))
+    .option('--json <file>', 'also write the report as JSON')
+    .option('--markdown <file>', 'also write the matrix as Markdown')
+    .action((saga: string, options: ExploreCommandOptions) =>
+      run(async (config) => {
+        const ok = await exploreCommand(config, databaseUrlOrLocalStack(config), saga, options);
+        process.exit(ok ? 0 : 1);
+      }),
+    );
+
+  program
+    .command('catalog')
+    .description('Write the event catalog docs (docs/events.md, docs/asyncapi.yaml) from src/events/catalog.ts')
+    .option('--check', 'only check: the compatibility gate and that the docs are current; exit 1 on problems')
+    .option('--update-lock', 'release the current catalog: rewrite events.lock.json deliberately')
+    .action((options: { check?: boolean; updateLock?: boolean }) =>
+      run(async () => {
+        if (options.updateLock) {
+          writeLock();
+          process.stdout.write(`Wrote ${path.relative(process.cwd(), LOCK_FILE)}.\n`);
+        }
+        const docs = catalogDocs();
+        if (options.check) {
+          const problems = [
+            ...checkCatalog(),
+            ...docs
+              .filter(
+                (d) =>
+                  !existsSync(path.join(REPO_ROOT, d.path)) ||
+                  readFileSync(path.join(REPO_ROOT, d.path), 'utf8') !== d.content,
+              )
+              .map((d) => `${d.path} is stale: run \`npm run saga -- catalog\``),
+          ];
+          if (problems.length) {
+            process.stderr.write(`Event catalog check failed:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+            process.exit(1);
+          }
+          process.stdout.write('Event catalog is compatible and its docs are current.\n');
+          return;
+        }
+        for (const d of docs) writeFileSync(path.join(REPO_ROOT, d.path), d.content);
+        process.stdout.write(`Wrote ${docs.map((d) => d.path).join(', ')}.\n`);
+      }),
+    );
+
+  program
+    .command('temporal-cli')
+    .description('Print the Temporal CLI path, building it with Go into the cache if needed')
+    .action(() =>
+      run(async (config) => {
+        const cli = await resolveTemporalCli({ explicitPath: config.temporal.cliPath, allowSdkDownload: false });
+        process.stdout.write(`${cli.path}\n`);
+      }),
+    );
+
+  program
+    .command('temporal-server')
+    .description(
+      'Print the Temporal server (on PostgreSQL), schema tool and Web UI server paths, building them with Go if needed',
+    )
+    .action(() =>
+      run(async () => {
+        const binaries = await resolveTemporalServer();
+        process.stdout.write(`${binaries.server}\n${binaries.sqlTool}\n${binaries.ui}\n`);
+      }),
+    );
+}
