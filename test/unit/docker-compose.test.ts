@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   bindMounts,
@@ -69,9 +69,10 @@ function builtFromDockerfile(svc: Service): boolean {
   return path.resolve(ROOT, context, dockerfile) === path.join(ROOT, 'Dockerfile');
 }
 
-/** Subcommands `src/cli/program.ts` registers with commander: `.command('name')`. */
+/** The `saga` commands, as the command modules (src/cli/commands/) declare them. */
 function cliCommands(): Set<string> {
-  return new Set([...read('src/cli/program.ts').matchAll(/\.command\(\s*['"]([\w-]+)['"]/g)].map((m) => m[1]!));
+  const modules = readdirSync(path.join(ROOT, 'src/cli/commands')).map((f) => read(`src/cli/commands/${f}`));
+  return new Set(modules.flatMap((text) => [...text.matchAll(/\.command\(\s*['"]([\w-]+)['"]/g)].map((m) => m[1]!)));
 }
 
 /** Search attributes the workflows upsert, with the type name `temporal operator` expects. */
