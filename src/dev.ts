@@ -23,10 +23,10 @@ import { activityDeps } from './processes/adapters';
 import { needsSimulatorMigrations } from './processes/simulator-migrations';
 import { Registry } from 'prom-client';
 import { registerSagaMetrics } from './telemetry/saga-metrics';
-import { CONSUMERS } from './consumers';
 import { startDelivery } from './delivery/start';
 import { transportSettings } from './delivery/transport-factory';
-import { SAGA_TABLES } from './workflows/sagas';
+import { createPluginWorkers, runAll } from './processes/plugin-workers';
+import { registeredConsumers, registeredSagas } from './processes/plugins';
 
 export interface DevStack {
   urls: { api: string; temporalUi: string | undefined; temporal: string; postgres: string };
@@ -107,32 +107,42 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
     cleanups.push(() => workerConnection.close());
     // One registry for the API's /metrics: saga figures from the worker, delivery, HTTP.
     const registry = new Registry();
+    const sagaMetrics = registerSagaMetrics(registry, pool, registeredSagas());
     const worker: Worker = await createWorker({
       connection: workerConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       deps: activityDeps(pool, config.adapters),
-      activityInterceptors: [registerSagaMetrics(registry, pool, SAGA_TABLES).interceptor],
+      activityInterceptors: [sagaMetrics.interceptor],
     });
-    const running = worker.run();
+    // The plugins' sagas (SAGA_PLUGINS), each on its own task queue.
+    const pluginWorkers = await createPluginWorkers({
+      connection: workerConnection,
+      namespace: config.temporal.namespace,
+      pool,
+      logger,
+      activityInterceptors: [sagaMetrics.interceptor],
+    });
+    const workers = runAll([worker, ...pluginWorkers]);
     cleanups.push(async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
+      workers.shutdown();
+      await workers.running;
     });
 
     // Consumers in-process; with a broker transport the relay too (Postgres-native needs none).
+    const consumers = registeredConsumers();
     const delivery = await startDelivery({
       pool,
       connectionString: postgres.url,
       transport: transportSettings(config),
-      consumers: CONSUMERS,
+      consumers,
       relay: true,
-      topology: CONSUMERS,
+      topology: consumers,
       logger,
       registry,
     });
     cleanups.push(() => delivery.stop());
-    logger.info({ transport: config.transport, consumers: CONSUMERS.map((c) => c.name) }, 'event delivery running');
+    logger.info({ transport: config.transport, consumers: consumers.map((c) => c.name) }, 'event delivery running');
 
     const app: FastifyInstance = buildApp(
       apiDepsOf(config, {
@@ -163,7 +173,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
         postgres: redact(postgres.url),
       },
       delivery:
-        `${CONSUMERS.map((c) => c.name).join(', ')} via ${config.transport}` +
+        `${consumers.map((c) => c.name).join(', ')} via ${config.transport}` +
         (config.transport === 'postgres' ? ' (reading the events table)' : ' (relay running here)'),
       stop,
     };

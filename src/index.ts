@@ -4,6 +4,19 @@
  * which holds only what may run inside the workflow sandbox.
  */
 
+// Plugins: a team's sagas, events, consumers and adapters, loaded by `saga` from SAGA_PLUGINS
+export {
+  definePlugin,
+  type SagaPlugin,
+  type SagaPluginOptions,
+  type PluginSaga,
+  registeredConsumers,
+  registeredSagas,
+} from './processes/plugins';
+export { replayHistoryFiles, type ReplayOutcome } from './processes/replay';
+/** The zod the event catalog validates with: event schemas are built with it. */
+export { z } from 'zod';
+
 // Consumers on the delivery runtime
 export { defineConsumer, type ConsumedEvent, type ConsumerDefinition, type ConsumerOptions } from './delivery/consumer';
 export { CONSUMERS } from './consumers';
@@ -13,11 +26,25 @@ export type { TransportKind } from './delivery/contract';
 // Ports and adapters of the outside world
 export type { PaymentGateway } from './ports/payment-gateway';
 export type { Carrier } from './ports/carrier';
-export { activityDeps, PAYMENT_ADAPTERS, CARRIER_ADAPTERS } from './processes/adapters';
+export {
+  activityDeps,
+  adapterNames,
+  PAYMENT_ADAPTERS,
+  CARRIER_ADAPTERS,
+  type AdapterRegistrations,
+  type AdapterContext,
+} from './processes/adapters';
 export { PaymentDeclinedError, AddressRefusedError, TransientError, OutOfStockError } from './domain/errors';
 
 // Event contracts
-export { EVENT_DEFINITIONS, upcastToLatest, validateNewEvent, type EventDefinition } from './events/catalog';
+export {
+  EVENT_DEFINITIONS,
+  upcastToLatest,
+  validateNewEvent,
+  type EventDefinition,
+  type EventVersion,
+  type Upcaster,
+} from './events/catalog';
 export type { EventEnvelope } from './events/envelope';
 export {
   appendToStream,

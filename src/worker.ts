@@ -22,7 +22,10 @@ export interface CreateWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  deps: ActivityDeps;
+  /** The project's sagas (orderSaga, returnSaga) with these dependencies; or `saga`. */
+  deps?: ActivityDeps;
+  /** A plugin's saga instead: its workflow module and activities (bundled at start). */
+  saga?: { workflowsPath: string; activities: object };
   /** Pre-built workflow bundle (tests build it once). Default: bundle src/workflows at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** More activity interceptors (the saga metrics of `registerSagaMetrics`). */
@@ -66,6 +69,7 @@ function tracingOptions(bundled: boolean): {
 }
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  if (!options.deps && !options.saga) throw new TypeError('createWorker needs deps (the project sagas) or saga');
   const {
     activity: tracedActivities,
     workflowModules: tracedWorkflows,
@@ -76,8 +80,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities(options.deps),
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: options.saga?.activities ?? createActivities(options.deps!),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: options.saga?.workflowsPath ?? WORKFLOWS_PATH }),
     interceptors: {
       activity: [...tracedActivities, correlationActivityInterceptor, ...(options.activityInterceptors ?? [])],
       ...(options.workflowBundle

@@ -7,6 +7,9 @@ import { explore } from '../explore/explore';
 import { formatMatrix, reportJson } from '../explore/matrix';
 import { quickScenarios, scenariosOf } from '../explore/scenarios';
 import { TARGETS } from '../explore/targets';
+import type { ExploreTarget } from '../explore/target';
+import { pluginSagas, registeredConsumers } from '../processes/plugins';
+import type { Pool } from '../store/pool';
 import { createPool } from '../store/pool';
 import { verifySearchAttributes } from '../temporal/search-attribute-registry';
 import { lookupLocalStack } from './local-stack';
@@ -24,6 +27,30 @@ export class UnknownSagaError extends Error {
 }
 
 /**
+ * The explorer's target for a saga: the project's own, or a plugin's from its `explore`
+ * description with its table, worker and (unless it names its own) every registered consumer.
+ */
+export function targetOf(sagaName: string, pool: Pool): ExploreTarget {
+  const own = TARGETS[sagaName];
+  if (own) return own;
+  const plugin = pluginSagas().find((s) => s.definition.name === sagaName);
+  if (plugin?.explore) {
+    return {
+      consumers: registeredConsumers(),
+      ...plugin.explore,
+      saga: plugin.definition as ExploreTarget['saga'],
+      worker: { workflowsPath: plugin.workflowsPath, activities: plugin.activities({ pool }) },
+    };
+  }
+  const known = [...Object.keys(TARGETS), ...pluginSagas().flatMap((s) => (s.explore ? [s.definition.name] : []))];
+  throw new UnknownSagaError(
+    plugin
+      ? `Saga ${sagaName} (plugin) has no \`explore\` description: say how to start a run (docs/extending.md)`
+      : `Unknown saga ${sagaName} (known: ${known.join(', ')})`,
+  );
+}
+
+/**
  * `saga explore <saga>`: every failure point of the saga's table on the real stack (the
  * database and Temporal of DATABASE_URL / TEMPORAL_ADDRESS, else of the running `npm start`),
  * with a worker of its own; prints the matrix and exits 1 when an invariant failed.
@@ -34,10 +61,6 @@ export async function exploreCommand(
   sagaName: string,
   options: ExploreCommandOptions,
 ): Promise<boolean> {
-  const target = TARGETS[sagaName];
-  if (!target) {
-    throw new UnknownSagaError(`Unknown saga ${sagaName} (known: ${Object.keys(TARGETS).join(', ')})`);
-  }
   const local = lookupLocalStack(config.dataDir);
   const address =
     process.env.TEMPORAL_ADDRESS || local.state !== 'running' ? config.temporal.address : local.stack.temporalAddress;
@@ -48,6 +71,13 @@ export async function exploreCommand(
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
   });
   const pool = createPool(databaseUrl, { applicationName: 'saga-explore' });
+  let target: ExploreTarget;
+  try {
+    target = targetOf(sagaName, pool);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
   const clientConnection = await Connection.connect({ address });
   const connection = await NativeConnection.connect({ address });
   const all = scenariosOf(target.saga);

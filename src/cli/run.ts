@@ -10,6 +10,7 @@ import { createPool } from '../store/pool';
 import { TemporalCliNotFoundError } from '../temporal/cli-binary';
 import { DevServerStartError } from '../temporal/dev-server';
 import { UnknownConsumerError } from '../consumers';
+import { installPluginsFromEnv, PluginError } from '../processes/plugins';
 import { describeNoStack, lookupLocalStack } from './local-stack';
 
 /** The command line asks for something impossible (bad argument, wrong transport). */
@@ -29,6 +30,7 @@ const EXPECTED_ERRORS = [
   UsageError,
   UnknownConsumerError,
   UnknownSagaError,
+  PluginError,
 ];
 
 /**
@@ -52,6 +54,8 @@ export function databaseUrlOrLocalStack(config: Config): string {
 
 export async function run(action: (config: Config, logger: Logger) => Promise<void>): Promise<void> {
   try {
+    // Plugins first: the configuration names their adapters, the roles run their sagas and consumers.
+    installPluginsFromEnv();
     const config = loadConfig();
     await action(config, createLogger(config.logLevel));
   } catch (err) {

@@ -25,8 +25,8 @@ export interface EventVersion {
 
 export interface EventDefinition {
   type: string;
-  /** The aggregate whose stream holds it (`order-<orderId>`, `return-<returnId>`). */
-  aggregateType: 'order' | 'return';
+  /** The aggregate whose stream holds it (`order-<orderId>`, `return-<returnId>`; a plugin's own, e.g. `booking`). */
+  aggregateType: string;
   description: string;
   /** The saga step (activity) that appends it. */
   producer: string;

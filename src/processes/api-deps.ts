@@ -4,6 +4,7 @@ import type { ApiDeps } from '../api/deps';
 import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
 import type { Config } from './config';
+import { registeredConsumers } from './plugins';
 
 /** What a process has at hand when it builds the API; the rest comes from the configuration. */
 export interface ApiParts {
@@ -30,6 +31,7 @@ export function apiDepsOf(config: Config, parts: ApiParts): ApiDeps {
     orders: config.orders,
     returns: config.returns,
     transport: config.transport,
+    consumers: registeredConsumers(),
     limits: { rateLimitPerMinute: config.api.rateLimitPerMinute },
     apiKeys: config.api.apiKeys,
     trustProxy: config.api.trustProxy,

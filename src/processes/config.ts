@@ -1,12 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseApiKeys, type ApiKey } from '../identities';
-import {
-  CARRIER_ADAPTER_NAMES,
-  PAYMENT_ADAPTER_NAMES,
-  type CarrierAdapterName,
-  type PaymentAdapterName,
-} from './adapters';
+import { adapterNames, type CarrierAdapterName, type PaymentAdapterName } from './adapters';
 
 /** Thrown when the environment does not describe a runnable configuration. */
 export class ConfigError extends Error {
@@ -26,14 +21,24 @@ const optionalUrl = (protocols: string[]) =>
     .refine((s) => s === undefined || protocols.some((p) => s.startsWith(`${p}://`)), {
       message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
     });
-/** An adapter name from the registry (src/processes/adapters.ts; its first, the simulator, is the default): an unknown one is refused at start-up, not mid-saga. */
-const adapter = <const T extends readonly [string, ...string[]]>(names: T) =>
+/**
+ * An adapter name from the registry (src/processes/adapters.ts and the plugins'; the simulator
+ * is the default): an unknown one is refused at start-up, not mid-saga.
+ */
+const adapter = (port: 'payment' | 'carrier') =>
   z
-    .enum(names, {
-      error: () =>
-        `no such adapter; registered: ${names.join(', ')} (add yours in src/processes/adapters.ts, README "Writing a real adapter")`,
-    })
-    .default(names[0]);
+    .string()
+    .trim()
+    .default('simulator')
+    .superRefine((name, ctx) => {
+      const names = adapterNames(port);
+      if (!names.includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `no such adapter; registered: ${names.join(', ')} (a plugin registers yours: docs/extending.md, "Writing a real adapter")`,
+        });
+      }
+    });
 /** A Temporal duration such as `30s`, `15m`, `24h` or `2 days`. */
 const DURATION = /^(\d+)\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?|d|days?)$/;
 const duration = () => z.string().trim().regex(DURATION, 'must be a duration such as 30s, 15m, 24h or "2 days"');
@@ -91,10 +96,15 @@ export const envSchema = z.object({
   NATS_URL: optionalUrl(['nats', 'tls']),
   /** How events travel from the outbox to consumers: read from PostgreSQL directly, or relayed to a broker. */
   TRANSPORT: z.enum(['postgres', 'rabbitmq', 'nats']).default('postgres'),
-  /** Which payment gateway adapter the worker uses (src/processes/adapters.ts). */
-  PAYMENT_ADAPTER: adapter(PAYMENT_ADAPTER_NAMES),
-  /** Which carrier adapter the worker uses (src/processes/adapters.ts). */
-  CARRIER_ADAPTER: adapter(CARRIER_ADAPTER_NAMES),
+  /**
+   * Plugin modules (comma-separated paths or package names) whose sagas, events, consumers and
+   * adapters every `saga` command registers before it reads the rest (docs/extending.md).
+   */
+  SAGA_PLUGINS: z.string().trim().default(''),
+  /** Which payment gateway adapter the worker uses (src/processes/adapters.ts or a plugin's). */
+  PAYMENT_ADAPTER: adapter('payment'),
+  /** Which carrier adapter the worker uses (src/processes/adapters.ts or a plugin's). */
+  CARRIER_ADAPTER: adapter('carrier'),
   /** Orders whose total (in cents) exceeds this wait for approve/reject. */
   APPROVAL_THRESHOLD_CENTS: z.coerce.number().int().min(0).default(100_000),
   /** How long an order waits for approval before it is cancelled (e.g. `24h`, `30 minutes`). */
@@ -144,6 +154,8 @@ export interface Config {
   readonly natsUrl: string | undefined;
   readonly transport: Env['TRANSPORT'];
   readonly adapters: { readonly payment: PaymentAdapterName; readonly carrier: CarrierAdapterName };
+  /** The plugin modules SAGA_PLUGINS names (installed by the `saga` command before the config is read). */
+  readonly plugins: readonly string[];
   readonly orders: { readonly approvalThresholdCents: number; readonly approvalTimeout: string };
   readonly returns: { readonly goodsTimeout: string };
   readonly logLevel: Env['LOG_LEVEL'];
@@ -218,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     natsUrl: e.NATS_URL,
     transport: e.TRANSPORT,
     adapters: { payment: e.PAYMENT_ADAPTER, carrier: e.CARRIER_ADAPTER },
+    plugins: pluginSpecifiers(e.SAGA_PLUGINS),
     orders: { approvalThresholdCents: e.APPROVAL_THRESHOLD_CENTS, approvalTimeout: e.APPROVAL_TIMEOUT },
     returns: { goodsTimeout: e.RETURN_GOODS_TIMEOUT },
     logLevel: e.LOG_LEVEL,
@@ -225,6 +238,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownDelayMs: durationMs(e.SHUTDOWN_DELAY),
   });
 }
+
+/** The module names in `SAGA_PLUGINS` (comma-separated; blanks ignored). */
+export const pluginSpecifiers = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** DATABASE_URL, or a clear error: every role but `saga dev` needs one. */
 export function requireDatabaseUrl(config: Config): string {

@@ -1,5 +1,4 @@
 import { Registry } from 'prom-client';
-import { CONSUMERS } from '../consumers';
 import type { ConsumerDefinition } from '../delivery/consumer';
 import { startDelivery } from '../delivery/start';
 import { transportSettings } from '../delivery/transport-factory';
@@ -9,6 +8,7 @@ import { startTracing } from '../telemetry/tracing';
 import { requireDatabaseUrl, type Config } from './config';
 import { startProbeServer } from './probe-server';
 import { drainOnShutdownSignal } from './signals';
+import { registeredConsumers } from './plugins';
 
 /** Runs the relay and/or consumers of this process until SIGINT/SIGTERM, then drains and stops. */
 export async function runDeliveryRole(
@@ -26,7 +26,7 @@ export async function runDeliveryRole(
     connectionString: url,
     transport: transportSettings(config),
     ...roles,
-    topology: CONSUMERS,
+    topology: registeredConsumers(),
     logger,
     registry,
   });

@@ -9,11 +9,12 @@ import { installTemporalRuntime, sdkMetricsText } from '../temporal/runtime';
 import { verifySearchAttributes } from '../temporal/search-attribute-registry';
 import { freePort } from '../util/free-port';
 import { bundleIsTraced, connectWorker, createWorker } from '../worker';
-import { SAGA_TABLES } from '../workflows/sagas';
 import { activityDeps } from './adapters';
 import { requireDatabaseUrl, type Config } from './config';
 import { startProbeServer } from './probe-server';
 import { drainOnShutdownSignal } from './signals';
+import { createPluginWorkers, runAll } from './plugin-workers';
+import { registeredSagas } from './plugins';
 
 /**
  * `saga worker`: a Temporal worker for the sagas with the configured adapters, saga metrics and
@@ -31,7 +32,7 @@ export async function runWorkerRole(config: Config, logger: Logger): Promise<voi
   // Saga figures and, from the SDK, task slots and latencies: both on the probe server's /metrics.
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'saga_worker_' });
-  const sagaMetrics = registerSagaMetrics(registry, pool, SAGA_TABLES);
+  const sagaMetrics = registerSagaMetrics(registry, pool, registeredSagas());
   const sdkMetricsPort = config.healthPort ? await freePort() : undefined;
   installTemporalRuntime(logger, { metricsPort: sdkMetricsPort });
   const temporalTarget = temporalConnectOptions(config.temporal);
@@ -55,16 +56,27 @@ export async function runWorkerRole(config: Config, logger: Logger): Promise<voi
     activityInterceptors: [sagaMetrics.interceptor],
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
   });
+  // The plugins' sagas, each on its own task queue, beside the project's.
+  const workers = [
+    worker,
+    ...(await createPluginWorkers({
+      connection,
+      namespace: temporalTarget.namespace,
+      pool,
+      logger,
+      activityInterceptors: [sagaMetrics.interceptor],
+    })),
+  ];
   let draining = false;
   const probes = config.healthPort
     ? await startProbeServer({
         port: config.healthPort,
-        ready: () => !draining && worker.getState() === 'RUNNING',
+        ready: () => !draining && workers.every((w) => w.getState() === 'RUNNING'),
         registry,
         extraMetrics: () => sdkMetricsText(sdkMetricsPort!),
       })
     : undefined;
-  const running = worker.run();
+  const { running, shutdown } = runAll(workers);
   // SIGTERM: not ready at once, keep polling for SHUTDOWN_DELAY, then stop polling and wait
   // for the tasks in flight (activities up to the worker's shutdownGraceTime), exit 0.
   drainOnShutdownSignal({
@@ -73,7 +85,7 @@ export async function runWorkerRole(config: Config, logger: Logger): Promise<voi
     delayMs: config.shutdownDelayMs,
     markDraining: () => (draining = true),
     drain: async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      shutdown();
       await running;
       await connection.close();
       await pool.end();

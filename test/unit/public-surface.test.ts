@@ -8,6 +8,11 @@ import * as workflow from '../../src/workflow';
 
 test('the main entry point exports what a team needs to add consumers, adapters and processes', () => {
   for (const name of [
+    'definePlugin',
+    'registeredConsumers',
+    'registeredSagas',
+    'replayHistoryFiles',
+    'z',
     'defineConsumer',
     'startDelivery',
     'activityDeps',

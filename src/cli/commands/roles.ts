@@ -3,13 +3,14 @@ import { Command } from 'commander';
 import { CONSUMERS, selectConsumers } from '../../consumers';
 import { runApiRole } from '../../processes/api-role';
 import { runDeliveryRole } from '../../processes/delivery-role';
+import { registeredConsumers } from '../../processes/plugins';
 import { runWorkerRole } from '../../processes/worker-role';
 import { run, UsageError } from '../run';
 
 export function registerRoleCommands(program: Command): void {
   program
     .command('worker')
-    .description('Run a Temporal worker for the order saga (DATABASE_URL, TEMPORAL_ADDRESS)')
+    .description("Run a Temporal worker for the sagas, the plugins' too (DATABASE_URL, TEMPORAL_ADDRESS)")
     .action(() =>
       run(async (config, logger) => {
         await runWorkerRole(config, logger);
@@ -41,10 +42,10 @@ export function registerRoleCommands(program: Command): void {
   program
     .command('consume')
     .description('Run consumers (all, or the names given) on the configured TRANSPORT; run several to share partitions')
-    .argument('[names...]', `consumers to run (${CONSUMERS.map((c) => c.name).join(', ')})`)
+    .argument('[names...]', `consumers to run (${CONSUMERS.map((c) => c.name).join(', ')}, and the plugins')`)
     .action((names: string[]) =>
       run(async (config, logger) => {
-        const consumers = selectConsumers(names);
+        const consumers = selectConsumers(names, registeredConsumers());
         await runDeliveryRole(config, logger, { consumers, relay: false });
         logger.info({ consumers: consumers.map((c) => c.name), transport: config.transport }, 'consumers started');
       }),

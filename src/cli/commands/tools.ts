@@ -7,7 +7,8 @@ import { catalogDocs } from '../../docs/catalog-docs';
 import { exploreCommand, type ExploreCommandOptions } from '../explore-command';
 import { resolveTemporalServer } from '../../temporal/server-binary';
 import { resolveTemporalCli } from '../../temporal/cli-binary';
-import { databaseUrlOrLocalStack, run } from '../run';
+import { replayHistoryFiles } from '../../processes/replay';
+import { databaseUrlOrLocalStack, run, UsageError } from '../run';
 
 export function registerToolCommands(program: Command): void {
   program
@@ -58,6 +59,29 @@ export function registerToolCommands(program: Command): void {
         }
         for (const d of docs) writeFileSync(path.join(REPO_ROOT, d.path), d.content);
         process.stdout.write(`Wrote ${docs.map((d) => d.path).join(', ')}.\n`);
+      }),
+    );
+
+  program
+    .command('replay <paths...>')
+    .description(
+      'Replay recorded histories (JSON of `temporal workflow show --output json`; folders searched) against ' +
+        "today's workflow code, the project's or a plugin's; exit 1 on nondeterminism",
+    )
+    .action((paths: string[]) =>
+      run(async () => {
+        const missing = paths.filter((p) => !existsSync(p));
+        if (missing.length) throw new UsageError(`no such file or folder: ${missing.join(', ')}`);
+        const outcomes = await replayHistoryFiles(paths);
+        if (outcomes.length === 0) throw new UsageError(`no .json history in ${paths.join(', ')}`);
+        for (const o of outcomes) {
+          process.stdout.write(
+            `${o.error ? 'FAIL' : 'ok  '} ${o.file} (${o.workflowType})${o.error ? `: ${o.error}` : ''}\n`,
+          );
+        }
+        const failed = outcomes.filter((o) => o.error).length;
+        process.stdout.write(`${outcomes.length - failed} of ${outcomes.length} histories replayed cleanly.\n`);
+        process.exit(failed ? 1 : 0);
       }),
     );
 
