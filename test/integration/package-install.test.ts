@@ -7,11 +7,11 @@ import ts from 'typescript';
 import { readStream } from '../../src/store/event-store';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testEnv } from '../helpers/env';
-import { readmeExampleFiles } from '../helpers/readme-examples';
+import { docExampleFiles, EXTENDING_GUIDE } from '../helpers/doc-examples';
 
 // What a team does to adopt the project: pack it (as `npm publish` or an install from git
 // would), install the tarball into a project of its own, migrate a fresh database with the
-// installed `saga` command, and run the README's booking saga exactly as written (imports of
+// installed `saga` command, and run the booking saga of docs/extending.md exactly as written (imports of
 // `saga-orchestrator` and `saga-orchestrator/workflow`, nothing rewritten) on the real servers.
 
 const run = promisify(execFile);
@@ -59,7 +59,8 @@ beforeAll(async () => {
     cwd: app,
     maxBuffer: 64 * 1024 * 1024,
   });
-  for (const f of readmeExampleFiles('Write your own saga')) writeFileSync(path.join(app, f.name), f.code);
+  for (const f of docExampleFiles(EXTENDING_GUIDE, 'Write your own saga'))
+    writeFileSync(path.join(app, f.name), f.code);
   db = await createTestDatabase({ migrate: false });
 }, 420_000);
 
@@ -68,9 +69,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Type-checks (and with `outDir`, compiles) the README files inside the team's project. */
+/** Type-checks (and with `outDir`, compiles) the guide's files inside the team's project. */
 function compile(options: ts.CompilerOptions): string[] {
-  const files = readmeExampleFiles('Write your own saga').map((f) => path.join(app, f.name));
+  const files = docExampleFiles(EXTENDING_GUIDE, 'Write your own saga').map((f) => path.join(app, f.name));
   // A project as `tsc --init` sets one up (strict, skipLibCheck).
   const program = ts.createProgram(files, {
     strict: true,
@@ -104,7 +105,7 @@ describe('the installable package', () => {
     expect(packed.filter((f) => /^(src|test|bench|chaos)\//.test(f))).toEqual([]);
   });
 
-  it('type-checks the README saga against the installed declarations, with either module resolution', () => {
+  it("type-checks the guide's booking saga against the installed declarations, with either module resolution", () => {
     // `node16` reads the `exports` map; the older `node` resolution (CommonJS projects'
     // default) finds `saga-orchestrator/workflow` through `typesVersions`.
     expect(
@@ -133,8 +134,8 @@ describe('the installable package', () => {
     expect(rows[0]!.n).toBe(2);
   });
 
-  it('runs the README booking saga from the installed package: booked, and declined then compensated', async () => {
-    // A plain script of the team's: a worker from the README's file, two bookings, the answers printed.
+  it("runs the guide's booking saga from the installed package: booked, and declined then compensated", async () => {
+    // A plain script of the team's: a worker from the guide's file, two bookings, the answers printed.
     writeFileSync(
       path.join(app, 'build', 'main.js'),
       `const { Client, Connection } = require('@temporalio/client');

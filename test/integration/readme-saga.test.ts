@@ -9,22 +9,22 @@ import type { ExploreTarget } from '../../src/explore/target';
 import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { readmeExampleFiles } from '../helpers/readme-examples';
+import { docExampleFiles, EXTENDING_GUIDE } from '../helpers/doc-examples';
 import { typeErrors } from '../helpers/typecheck';
 import { testEnv } from '../helpers/env';
 import { connectTestTemporal, installQuietRuntime, type TestTemporal } from '../helpers/temporal';
 
-// README's "Write your own saga" is a complete example: this test takes its code blocks as
+// docs/extending.md's "Write your own saga" is a complete example: this test takes its code blocks as
 // they are (only the package imports point at the sources), type-checks them and runs the
 // saga on the real Temporal server and PostgreSQL, happy and compensating.
 
 const ROOT = path.resolve(__dirname, '../..');
 const DIR = path.join(ROOT, '.tmp', `readme-saga-${process.pid}`);
 
-/** The README's files, with the package imports resolved to src/. */
+/** The guide's files, with the package imports resolved to src/. */
 function exampleFiles(): { name: string; code: string }[] {
   const src = path.relative(DIR, path.join(ROOT, 'src'));
-  return readmeExampleFiles('Write your own saga').map(({ name, code }) => ({
+  return docExampleFiles(EXTENDING_GUIDE, 'Write your own saga').map(({ name, code }) => ({
     name,
     code: code
       .replace(/'saga-orchestrator\/workflow'/g, `'${src}/workflow'`)
@@ -58,7 +58,7 @@ afterAll(async () => {
   rmSync(DIR, { recursive: true, force: true });
 });
 
-describe('README: write your own saga', () => {
+describe('docs/extending.md: write your own saga', () => {
   it('has the workflow, activities and worker files', () => {
     expect(files.map((f) => f.name).sort()).toEqual([
       'booking.activities.ts',

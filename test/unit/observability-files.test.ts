@@ -26,6 +26,7 @@ import {
   targetPort,
   type Service,
 } from '../helpers/compose';
+import { headingAnchors } from '../helpers/markdown';
 
 /**
  * Static checks of the observability files under deploy/ (Grafana dashboard and provisioning,
@@ -100,40 +101,6 @@ function hostPath(svc: Service, containerPath: string): string | undefined {
 const OBSERVABILITY_SERVICES = ['prometheus', 'grafana', 'jaeger'];
 /** The project's roles that export traces and metrics. */
 const ROLES = ['worker', 'api', 'relay', 'consume'];
-
-// ---- Markdown headings ---------------------------------------------------------------
-
-/**
- * The anchors GitHub gives the headings of a Markdown file (github-slugger): the heading's
- * text without inline markup, lower-cased, punctuation dropped, spaces turned into hyphens;
- * a repeated anchor gets `-1`, `-2` … Headings inside fenced code blocks do not count.
- */
-function headingAnchors(markdown: string): string[] {
-  const anchors: string[] = [];
-  const seen = new Map<string, number>();
-  let fence: string | undefined;
-  for (const line of markdown.split('\n')) {
-    const marker = /^\s{0,3}(`{3,}|~{3,})/.exec(line)?.[1];
-    if (marker && (fence === undefined || marker.startsWith(fence))) {
-      fence = fence === undefined ? marker : undefined;
-      continue;
-    }
-    const heading = fence === undefined ? /^\s{0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$/.exec(line) : null;
-    if (!heading) continue;
-    const text = heading[1]!
-      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // links and images: their text
-      .replace(/<[^>]*>/g, '') // inline HTML
-      .replace(/[`*]/g, ''); // code spans and emphasis
-    const base = text
-      .toLowerCase()
-      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
-      .replace(/ /g, '-');
-    const n = seen.get(base) ?? 0;
-    seen.set(base, n + 1);
-    anchors.push(n === 0 ? base : `${base}-${n}`);
-  }
-  return anchors;
-}
 
 // ---- deploy/ files -------------------------------------------------------------------
 
