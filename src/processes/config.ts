@@ -54,7 +54,7 @@ const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g.
 
 /**
  * Every environment variable the project reads, with its default.
- * Documented in README.md (Configuration); keep the two in step.
+ * Documented in docs/development.md (Configuration); keep the two in step.
  */
 export const envSchema = z.object({
   /** PostgreSQL connection string. Unset: an embedded PostgreSQL is started by `saga dev`. */

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { CONSUMERS } from '../consumers';
 import { defineConsumer, type ConsumerDefinition, type ConsumerOptions } from '../delivery/consumer';
@@ -130,16 +129,17 @@ export const installedPlugins = (): readonly SagaPlugin[] => [...installed.plugi
  * The module's default export (or its `plugin` export) must be a `definePlugin` result.
  */
 export function loadPlugins(specifiers: readonly string[], cwd: string = process.cwd()): SagaPlugin[] {
-  const requireFrom = createRequire(path.join(path.resolve(cwd), 'package.json'));
   return specifiers.map((specifier) => {
     const request = /^\.{1,2}([/\\]|$)/.test(specifier) ? path.resolve(cwd, specifier) : specifier;
     let resolved: string;
     try {
-      resolved = requireFrom.resolve(request);
+      // This module's own `require`: under tsx or jest it loads a TypeScript plugin too.
+      resolved = require.resolve(request, { paths: [path.resolve(cwd)] });
     } catch {
       throw new PluginError(`SAGA_PLUGINS: cannot find the module ${specifier} (from ${path.resolve(cwd)})`);
     }
-    const loaded = requireFrom(resolved) as Record<string, unknown>;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const loaded = require(resolved) as Record<string, unknown>;
     // `export default` compiled to CommonJS sits on `.default`; a plain CommonJS module may export it whole.
     const candidate = [loaded.default, loaded.plugin, loaded].find(isPlugin);
     if (!candidate) {

@@ -3,7 +3,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 /**
  * Custom search attributes that make orders findable in the Temporal Web UI
  * (e.g. `SagaPhase="COMPENSATION_STUCK"`). `saga dev` registers them on its dev server;
- * an external cluster needs `temporal operator search-attribute create` (see README).
+ * an external cluster needs `temporal operator search-attribute create` (docs/deployment.md).
  */
 export const OrderIdKey = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
 export const CustomerIdKey = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);

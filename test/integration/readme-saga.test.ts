@@ -5,7 +5,8 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { explore } from '../../src/explore/explore';
 import { formatMatrix } from '../../src/explore/matrix';
 import { scenariosOf } from '../../src/explore/scenarios';
-import type { ExploreTarget } from '../../src/explore/target';
+import { targetOf } from '../../src/cli/explore-command';
+import { installPlugins, loadPlugins } from '../../src/processes/plugins';
 import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
@@ -62,6 +63,7 @@ describe('docs/extending.md: write your own saga', () => {
   it('has the workflow, activities and worker files', () => {
     expect(files.map((f) => f.name).sort()).toEqual([
       'booking.activities.ts',
+      'booking.plugin.ts',
       'booking.worker.ts',
       'booking.workflow.ts',
     ]);
@@ -125,32 +127,15 @@ describe('docs/extending.md: write your own saga', () => {
     expect(chargeCause).toBe(stored[0]!.eventId);
   });
 
-  it('explores every failure point of the booking saga as it explores the project’s own', async () => {
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const { BOOKING_SAGA } = require(path.join(DIR, 'booking.workflow.ts')) as { BOOKING_SAGA: ExploreTarget['saga'] };
-    const { createBookingActivities } = require(path.join(DIR, 'booking.activities.ts')) as {
-      createBookingActivities: (pool: unknown) => object;
-    };
-    /* eslint-enable @typescript-eslint/no-require-imports */
-    const target: ExploreTarget = {
-      saga: BOOKING_SAGA,
-      terminalEvents: ['booking.confirmed', 'booking.cancelled'],
-      async start(ctx, deadlines, beforeStart) {
-        const bookingId = randomUUID();
-        const workflowId = `booking-${bookingId}`;
-        beforeStart(workflowId);
-        const input = { bookingId, nights: 2, card: 'visa', correlationId: randomUUID(), stepDeadlines: deadlines };
-        const handle = await ctx.client.workflow.start('bookingSaga', {
-          taskQueue: ctx.taskQueue,
-          workflowId,
-          args: [input],
-        });
-        return { workflowId, handle, streams: [workflowId], orderIds: [] };
-      },
-      worker: { workflowsPath: path.join(DIR, 'booking.workflow.ts'), activities: createBookingActivities(db.pool) },
-      // Its events are the team's own: none of the project's consumers reads them.
-      consumers: [],
-    };
+  it('explores every failure point of the booking saga through its plugin, as it explores the project’s own', async () => {
+    // The plugin as `saga explore bookingSaga` loads it: its events, its consumer, its explore description.
+    installPlugins(loadPlugins(['./booking.plugin.ts'], DIR));
+    await db.pool.query(
+      'CREATE TABLE booking_mails (event_id uuid PRIMARY KEY, booking_id text NOT NULL, text text NOT NULL)',
+    );
+    const target = targetOf('bookingSaga', db.pool);
+    const BOOKING_SAGA = target.saga;
+    expect(target.consumers?.map((c) => c.name)).toContain('booking-mailer');
     const report = await explore({
       pool: db.pool,
       client: temporal.client,

@@ -73,6 +73,8 @@ const TOUR =
 const OPERATOR_CLI =
   'placeholders for ids of a running system; test/integration/cli-operator.test.ts and test/integration/cli.test.ts run these commands against a real API';
 
+const PLUGIN = 'test/integration/package-install.test.ts (the booking plugin in a project of its own)';
+
 const ACCOUNTED: Entry[] = [
   // Run here, as written.
   { command: 'npx saga --help', by: 'run' },
@@ -133,6 +135,12 @@ const ACCOUNTED: Entry[] = [
   },
 
   // docs/extending.md
+  { command: 'export SAGA_PLUGINS=./build/booking.plugin.js', by: PLUGIN },
+  { command: 'npx saga catalog --update-lock', by: PLUGIN },
+  { command: 'npx saga catalog', by: PLUGIN },
+  { command: 'npx saga catalog --check', by: PLUGIN },
+  { command: 'npx saga explore bookingSaga --quick', by: PLUGIN },
+  { command: 'npx saga replay histories', by: PLUGIN },
   {
     command: 'npm run catalog -- --update-lock',
     by: 'rewrites events.lock.json: a deliberate release step; test/unit/event-catalog.test.ts checks the lock',
