@@ -51,6 +51,12 @@ interface Feed {
 
 const UNROUTED = '(unrouted)';
 
+/** The advisory lock (a name hashed to a key) its owning instance holds on a consumer partition. */
+export const partitionLockName = (consumer: string, partition: number): string =>
+  `saga:consumer:${consumer}:${partition}`;
+/** The advisory lock of the one instance draining the broker's unrouted queue. */
+export const UNROUTED_LOCK_NAME = `saga:consumer:${UNROUTED}`;
+
 const presenceName = (consumer: string, instance: string) => `saga-consumer:${consumer}:${instance}`;
 
 interface OwnedPartition {
@@ -143,7 +149,7 @@ export class ConsumerRunner {
           if (partitions.has(p)) continue;
           const lock = new AdvisoryLock(
             this.options.connectionString,
-            `saga:consumer:${consumer.name}:${p}`,
+            partitionLockName(consumer.name, p),
             presenceName(consumer.name, this.instanceId),
           );
           if (!(await lock.tryAcquire())) continue;
@@ -241,7 +247,7 @@ export class ConsumerRunner {
     const signal = this.abort.signal;
     const lock = new AdvisoryLock(
       this.options.connectionString,
-      `saga:consumer:${UNROUTED}`,
+      UNROUTED_LOCK_NAME,
       presenceName(UNROUTED, this.instanceId),
     );
     let owner: AbortController | undefined;

@@ -11,6 +11,8 @@ import type { EventsWakeup } from './wakeup';
 
 /** The relay's checkpoint row (one per transport, so switching brokers starts that broker afresh). */
 export const relaySubscriber = (transport: string): string => `relay:${transport}`;
+/** The advisory lock the one active relay of a transport holds. */
+export const relayLockName = (transport: string): string => `saga:${relaySubscriber(transport)}`;
 
 export interface RelayOptions {
   pool: Pool;
@@ -69,7 +71,7 @@ export class Relay {
   constructor(private readonly options: RelayOptions) {
     this.lock = new AdvisoryLock(
       options.connectionString,
-      `saga:${relaySubscriber(options.transport.kind)}`,
+      relayLockName(options.transport.kind),
       'saga-relay',
       // Standbys keep their connection between tries: /delivery counts them.
       'saga-relay-standby',

@@ -7,6 +7,7 @@ import type { RawEvent } from '../../src/delivery/contract';
 import { partitionOf } from '../../src/delivery/transports/codec';
 import { durableName } from '../../src/delivery/transports/nats';
 import { queueName, unroutedQueue } from '../../src/delivery/transports/rabbitmq';
+import { rabbitTopology } from '../../src/delivery/transports/rabbitmq-topology';
 import type { ConsumerTopology, Transport } from '../../src/delivery/contract';
 import { waitFor } from '../../src/util/wait';
 import { isolatedTransport, transportsUnderTest } from '../helpers/delivery';
@@ -133,6 +134,16 @@ describe.each(brokers)('routing over %s', (kind) => {
       { timeoutMs: 15_000, description: 'the published events to be counted' },
     );
     if (kind === 'rabbitmq') {
+      // What the publisher declared is what docs/topology.md renders (rabbitTopology): each of them exists.
+      const declared = rabbitTopology([four, three], { exchange: names.exchange!, queuePrefix: names.queuePrefix! });
+      const missing = await withRabbitChannel(settings.amqpUrl!, async (ch) => {
+        const absent: string[] = [];
+        for (const e of declared.exchanges) await ch.checkExchange(e.name).catch(() => absent.push(e.name));
+        for (const q of declared.queues) await ch.checkQueue(q.name).catch(() => absent.push(q.name));
+        return absent;
+      });
+      expect(missing).toEqual([]);
+      expect(declared.queues).toHaveLength(1 + 4 + 3);
       expect(held).toEqual(fourExpected);
       // RabbitMQ binds any partition count to its own buckets; the unknown type matched none.
       expect(await heldPerPartition(three)).toEqual(expectedCounts(streams, 3));

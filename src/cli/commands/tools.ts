@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { checkCatalog, LOCK_FILE, REPO_ROOT, writeLock } from '../../events/catalog-check';
 import { catalogDocs } from '../../docs/catalog-docs';
+import { topologyDocs } from '../../docs/topology-docs';
 import { exploreCommand, type ExploreCommandOptions } from '../explore-command';
 import { resolveTemporalServer } from '../../temporal/server-binary';
 import { resolveTemporalCli } from '../../temporal/cli-binary';
@@ -29,7 +30,9 @@ export function registerToolCommands(program: Command): void {
 
   program
     .command('catalog')
-    .description('Write the event catalog docs (docs/events.md, docs/asyncapi.yaml) from src/events/catalog.ts')
+    .description(
+      'Write the generated docs: the event catalog (docs/events.md, docs/asyncapi.yaml) from src/events/catalog.ts, the broker topology (docs/topology.md) from src/delivery/transports/',
+    )
     .option('--check', 'only check: the compatibility gate and that the docs are current; exit 1 on problems')
     .option('--update-lock', 'release the current catalog: rewrite events.lock.json deliberately')
     .action((options: { check?: boolean; updateLock?: boolean }) =>
@@ -38,7 +41,7 @@ export function registerToolCommands(program: Command): void {
           writeLock();
           process.stdout.write(`Wrote ${path.relative(process.cwd(), LOCK_FILE)}.\n`);
         }
-        const docs = catalogDocs();
+        const docs = [...catalogDocs(), ...topologyDocs()];
         if (options.check) {
           const problems = [
             ...checkCatalog(),

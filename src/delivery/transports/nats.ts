@@ -1,16 +1,18 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  StorageType,
-  type ConsumerMessages,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import type { RawEvent } from '../contract';
 import { BufferedPartitionSource } from './buffered-source';
-import { bucketWords, decodeMessage, encodeEvent, eventHeaders, isPrefixRoutable, partitionPatterns } from './codec';
+import { decodeMessage, encodeEvent, eventHeaders } from './codec';
+import {
+  consumerConfig,
+  DEFAULT_NATS_NAMES,
+  DUPLICATE_WINDOW_MS,
+  durableOf,
+  streamConfig,
+  subjectOf,
+  type Durable,
+  type NatsNames,
+} from './nats-topology';
 import {
   BrokerUnavailableError,
   type ConsumerTopology,
@@ -19,31 +21,7 @@ import {
   type Transport,
 } from '../contract';
 
-/** The JetStream stream holding every event, on subjects `events.<bucket words>.<type>`. */
-export const STREAM = 'SAGA_EVENTS';
-export const SUBJECT_PREFIX = 'events';
-/** Durable pull consumer of one consumer partition. */
-export const durableName = (consumer: string, partition: number): string => `saga-${consumer}-${partition}`;
-/**
- * An event's subject: the stream's bucket words, then the type (`events.1.0.1.1.0.0.order.created`),
- * so a partition's durable consumer filters on its own buckets. Event types are dotted names;
- * anything a subject cannot carry is replaced so it still routes.
- */
-export const subjectOf = (event: Pick<RawEvent, 'streamId' | 'eventType'>, prefix = SUBJECT_PREFIX): string =>
-  `${prefix}.${bucketWords(event.streamId)}.${event.eventType.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+|\.+$/g, '') || '_'}`;
-
-/**
- * The subject a partition's durable consumer takes: its buckets when the partition count is a
- * power of two (`events.1.1.>` is partition 3 of 4). NATS 2.9 filters on one subject, so
- * other counts take every subject and the runtime skips other partitions' events.
- */
-export function partitionFilter(prefix: string, partition: number, partitions: number): string {
-  if (partitions <= 1 || !isPrefixRoutable(partitions)) return `${prefix}.>`;
-  const words = partitionPatterns(partition, partitions)[0]!
-    .split('.')
-    .filter((w) => w !== '*');
-  return `${prefix}.${words.join('.')}.>`;
-}
+export { DUPLICATE_WINDOW_MS, durableName, partitionFilter, STREAM, SUBJECT_PREFIX, subjectOf } from './nats-topology';
 
 export interface NatsOptions {
   url: string;
@@ -71,39 +49,15 @@ async function connectNats(url: string): Promise<NatsConnection> {
   }
 }
 
-interface Names {
-  stream: string;
-  prefix: string;
-}
+type Names = NatsNames;
 
 async function ensureStream(nc: NatsConnection, names: Names, duplicateWindowMs: number): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
     await jsm.streams.info(names.stream);
   } catch {
-    await jsm.streams.add({
-      name: names.stream,
-      subjects: [`${names.prefix}.>`],
-      storage: StorageType.File,
-      duplicate_window: nanos(duplicateWindowMs),
-    });
+    await jsm.streams.add(streamConfig(names, duplicateWindowMs));
   }
-}
-
-const consumerConfig = (durable: string, filter: string) => ({
-  durable_name: durable,
-  ack_policy: AckPolicy.Explicit,
-  // Its partition's buckets, every event type: the runtime skips the types a consumer does not
-  // handle (it also sees unknown types that way, and dead-letters them).
-  filter_subject: filter,
-  ack_wait: nanos(30_000),
-  max_deliver: -1,
-  max_ack_pending: 1000,
-});
-
-interface Durable {
-  name: string;
-  filter: string;
 }
 
 async function ensureConsumer(nc: NatsConnection, names: Names, durable: Durable): Promise<void> {
@@ -259,14 +213,12 @@ class NatsPartitionSource extends BufferedPartitionSource<JsMsg> {
   }
 }
 
-const durableOf = (names: Names, topology: ConsumerTopology, partition: number): Durable => ({
-  name: durableName(topology.consumer, partition),
-  filter: partitionFilter(names.prefix, partition, topology.partitions),
-});
-
 export function createNatsTransport(options: NatsOptions): Transport {
-  const duplicateWindowMs = options.duplicateWindowMs ?? 120_000;
-  const names: Names = { stream: options.stream ?? STREAM, prefix: options.subjectPrefix ?? SUBJECT_PREFIX };
+  const duplicateWindowMs = options.duplicateWindowMs ?? DUPLICATE_WINDOW_MS;
+  const names: Names = {
+    stream: options.stream ?? DEFAULT_NATS_NAMES.stream,
+    prefix: options.subjectPrefix ?? DEFAULT_NATS_NAMES.prefix,
+  };
   return {
     kind: 'nats',
     needsRelay: true,

@@ -1,7 +1,19 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { RawEvent } from '../contract';
 import { BufferedPartitionSource } from './buffered-source';
-import { bucketWords, decodeMessage, encodeEvent, eventHeaders, partitionPatterns } from './codec';
+import { decodeMessage, encodeEvent, eventHeaders } from './codec';
+import {
+  DEFAULT_RABBIT_NAMES,
+  eventsExchange,
+  partitionDeclarations,
+  queueName,
+  routingKeyOf,
+  unroutedDeclarations,
+  unroutedQueue,
+  type ExchangeDeclaration,
+  type QueueDeclaration,
+  type RabbitNames,
+} from './rabbitmq-topology';
 import {
   BrokerUnavailableError,
   type ConsumerTopology,
@@ -10,20 +22,7 @@ import {
   type Transport,
 } from '../contract';
 
-/**
- * The durable topic exchange the relay publishes to. Routing key: the stream's bucket words,
- * then the event type (`1.0.1.1.0.0.order.created`), so each partition's queue is bound to
- * its own buckets of the types its consumer handles and nothing else reaches it.
- */
-export const EXCHANGE = 'saga.events';
-/** One quorum queue per consumer partition, single active consumer: `saga.<consumer>.<partition>`. */
-export const queueName = (consumer: string, partition: number, prefix = 'saga'): string =>
-  `${prefix}.${consumer}.${partition}`;
-/** What no queue's binding takes goes to `<exchange>.unrouted` (fanout), into this queue. */
-export const unroutedExchange = (exchange: string): string => `${exchange}.unrouted`;
-export const unroutedQueue = (prefix = 'saga'): string => `${prefix}.unrouted`;
-export const routingKeyOf = (event: Pick<RawEvent, 'streamId' | 'eventType'>): string =>
-  `${bucketWords(event.streamId)}.${event.eventType}`;
+export { EXCHANGE, queueName, routingKeyOf, unroutedExchange, unroutedQueue } from './rabbitmq-topology';
 
 export interface RabbitMqOptions {
   url: string;
@@ -37,8 +36,6 @@ export interface RabbitMqOptions {
   confirmTimeoutMs?: number;
 }
 
-const QUEUE_ARGS = { 'x-queue-type': 'quorum', 'x-single-active-consumer': true };
-
 async function connect(url: string): Promise<ChannelModel> {
   try {
     const connection = await amqp.connect(url, { timeout: 5000 });
@@ -50,10 +47,7 @@ async function connect(url: string): Promise<ChannelModel> {
   }
 }
 
-interface Names {
-  exchange: string;
-  queuePrefix: string;
-}
+type Names = RabbitNames;
 
 const isPreconditionFailed = (err: unknown): boolean => (err as { code?: number }).code === 406;
 
@@ -68,6 +62,15 @@ async function onOwnChannel<T>(connection: ChannelModel, fn: (channel: Channel) 
   }
 }
 
+const assertExchange = (channel: Channel, e: ExchangeDeclaration) =>
+  channel.assertExchange(e.name, e.type, {
+    durable: e.durable,
+    ...(e.alternateExchange ? { alternateExchange: e.alternateExchange } : {}),
+  });
+
+const assertQueue = (channel: Channel, q: QueueDeclaration) =>
+  channel.assertQueue(q.name, { durable: q.durable, arguments: q.arguments });
+
 /**
  * The events exchange with its alternate exchange and the unrouted queue behind it.
  * An exchange declared by an earlier version has no alternate exchange and refuses the new
@@ -76,14 +79,13 @@ async function onOwnChannel<T>(connection: ChannelModel, fn: (channel: Channel) 
  * exchange as it is until the relay has upgraded it.
  */
 async function declareExchange(connection: ChannelModel, names: Names, upgrade: boolean): Promise<void> {
-  const alternate = unroutedExchange(names.exchange);
+  const unrouted = unroutedDeclarations(names);
   await onOwnChannel(connection, async (channel) => {
-    await channel.assertExchange(alternate, 'fanout', { durable: true });
-    await channel.assertQueue(unroutedQueue(names.queuePrefix), { durable: true, arguments: QUEUE_ARGS });
-    await channel.bindQueue(unroutedQueue(names.queuePrefix), alternate, '');
+    await assertExchange(channel, unrouted.exchange);
+    await assertQueue(channel, unrouted.queue);
+    await channel.bindQueue(unrouted.binding.queue, unrouted.binding.exchange, unrouted.binding.routingKey);
   });
-  const declare = (channel: Channel) =>
-    channel.assertExchange(names.exchange, 'topic', { durable: true, alternateExchange: alternate });
+  const declare = (channel: Channel) => assertExchange(channel, eventsExchange(names));
   try {
     await onOwnChannel(connection, declare);
   } catch (err) {
@@ -105,11 +107,9 @@ async function bindPartitions(
   await onOwnChannel(connection, async (channel) => {
     for (const t of topology) {
       for (let p = 0; p < t.partitions; p++) {
-        const queue = queueName(t.consumer, p, names.queuePrefix);
-        await channel.assertQueue(queue, { durable: true, arguments: QUEUE_ARGS });
-        for (const pattern of partitionPatterns(p, t.partitions)) {
-          for (const type of t.handles) await channel.bindQueue(queue, names.exchange, `${pattern}.${type}`);
-        }
+        const { queue, bindings } = partitionDeclarations(names, t, p);
+        await assertQueue(channel, queue);
+        for (const b of bindings) await channel.bindQueue(b.queue, b.exchange, b.routingKey);
       }
     }
   });
@@ -258,7 +258,10 @@ class RabbitPartitionSource extends BufferedPartitionSource<ConsumeMessage> {
 }
 
 export function createRabbitMqTransport(options: RabbitMqOptions): Transport {
-  const names: Names = { exchange: options.exchange ?? EXCHANGE, queuePrefix: options.queuePrefix ?? 'saga' };
+  const names: Names = {
+    exchange: options.exchange ?? DEFAULT_RABBIT_NAMES.exchange,
+    queuePrefix: options.queuePrefix ?? DEFAULT_RABBIT_NAMES.queuePrefix,
+  };
   const openSource = async (queue: string, topology: ConsumerTopology | undefined) => {
     const connection = await connect(options.url);
     const source = new RabbitPartitionSource(connection, names, queue, topology, options.prefetch ?? 256);
