@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { v1, type EventDefinition } from '../definition';
-import { orderId, sku, quantity, cents, shippingAddress, pricedLines, payment, CURRENCY } from './schemas';
+import {
+  orderId,
+  sku,
+  quantity,
+  cents,
+  shippingAddress,
+  pricedLines,
+  payment,
+  CURRENCY,
+  requestedBy,
+  stopReason,
+} from './schemas';
 
 /** The order saga's events (orderSaga, stream `order-<orderId>`): placement, reservation, payment, approval, shipment and their compensations. */
 export const ORDER_EVENTS: readonly EventDefinition[] = [
@@ -156,18 +167,16 @@ export const ORDER_EVENTS: readonly EventDefinition[] = [
       v1(
         z.object({
           orderId,
-          reason: z.string().min(1),
-          failedStep: z.string().min(1).nullable(),
+          ...stopReason,
           manuallyResolved: z.array(z.string().min(1)).min(1).optional(),
         }),
       ),
       {
         schema: z.object({
           orderId,
-          reason: z.string().min(1),
-          failedStep: z.string().min(1).nullable(),
+          ...stopReason,
           manuallyResolved: z.array(z.string().min(1)).min(1).optional(),
-          requestedBy: z.string().min(1).nullable(),
+          requestedBy,
         }),
         upcastFrom: (p) => ({ ...p, requestedBy: null }),
         note: 'Adds `requestedBy`: who stopped the order (the customer key that cancelled, the operator key that rejected); null when the saga stopped on its own, on an open API, or before v2.',
@@ -188,9 +197,8 @@ export const ORDER_EVENTS: readonly EventDefinition[] = [
         z.object({
           orderId,
           customerId: z.string().min(1),
-          reason: z.string().min(1),
-          failedStep: z.string().min(1).nullable(),
-          requestedBy: z.string().min(1).nullable(),
+          ...stopReason,
+          requestedBy,
         }),
       ),
     ],

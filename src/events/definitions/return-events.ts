@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { v1, type EventDefinition } from '../definition';
-import { cents, pricedLines, returnOf, trackingId } from './schemas';
+import { cents, pricedLines, returnOf, trackingId, requestedBy, stopReason } from './schemas';
 
 /** The order returns' events (returnSaga, stream `return-<returnId>`). */
 export const RETURN_EVENTS: readonly EventDefinition[] = [
@@ -91,9 +91,8 @@ export const RETURN_EVENTS: readonly EventDefinition[] = [
       v1(
         z.object({
           ...returnOf,
-          reason: z.string().min(1),
-          failedStep: z.string().min(1).nullable(),
-          requestedBy: z.string().min(1).nullable(),
+          ...stopReason,
+          requestedBy,
         }),
       ),
     ],
@@ -112,9 +111,8 @@ export const RETURN_EVENTS: readonly EventDefinition[] = [
         z.object({
           ...returnOf,
           customerId: z.string().min(1),
-          reason: z.string().min(1),
-          failedStep: z.string().min(1).nullable(),
-          requestedBy: z.string().min(1).nullable(),
+          ...stopReason,
+          requestedBy,
         }),
       ),
     ],

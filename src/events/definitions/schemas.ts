@@ -17,6 +17,10 @@ export const payment = { orderId, authorizationId: z.string().min(1), amountCent
 /** Every return event names its return and the order it returns (the order's read model shows it). */
 export const returnOf = { returnId: z.uuid(), orderId };
 export const trackingId = z.string().min(1);
+/** Why a saga stopped and at which step (null: before any); every stop event carries it. */
+export const stopReason = { reason: z.string().min(1), failedStep: z.string().min(1).nullable() };
+/** Who stopped it (the customer or operator key); null when it stopped on its own. */
+export const requestedBy = z.string().min(1).nullable();
 
 /** Currency of every amount; the catalog and the shop are single-currency for now. */
 export const CURRENCY = 'USD';
