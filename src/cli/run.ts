@@ -11,6 +11,7 @@ import { TemporalCliNotFoundError } from '../temporal/cli-binary';
 import { DevServerStartError } from '../temporal/dev-server';
 import { UnknownConsumerError } from '../consumers';
 import { installPluginsFromEnv, PluginError } from '../processes/plugins';
+import { HistoryReaderError } from '../processes/replay';
 import { describeNoStack, lookupLocalStack } from './local-stack';
 
 /** The command line asks for something impossible (bad argument, wrong transport). */
@@ -31,6 +32,7 @@ const EXPECTED_ERRORS = [
   UnknownConsumerError,
   UnknownSagaError,
   PluginError,
+  HistoryReaderError,
 ];
 
 /**

@@ -1,16 +1,16 @@
 import type { EventDefinition } from '../events/catalog';
 import type { FlowStep } from '../saga/definition';
-import { eventsBy, producerActivity, sagaActivities, SAGAS, unique } from './saga-flows';
+import { eventsBy, producerActivity, sagaActivities, SAGAS, unique, type SagaFlow } from './saga-flows';
 
 const nodeId = (prefix: string, name: string) => `${prefix}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
 
 /** The sagas' flow as a Mermaid flowchart: steps, their events, the failure path, consumers. */
-export function mermaidFlow(definitions: readonly EventDefinition[]): string[] {
+export function mermaidFlow(definitions: readonly EventDefinition[], sagas: readonly SagaFlow[] = SAGAS): string[] {
   const lines: string[] = ['```mermaid', 'flowchart LR'];
   const eventNode = (d: EventDefinition) => `${nodeId('ev', d.type)}(["${d.type}"])`;
   const stepNode = (s: FlowStep) => `${nodeId('st', s.step)}["${s.step}${s.condition ? `<br/>(${s.condition})` : ''}"]`;
 
-  for (const saga of SAGAS) {
+  for (const saga of sagas) {
     lines.push(`  %% forward steps of ${saga.name}`);
     lines.push(`  ${saga.steps.map(stepNode).join(' --> ')}`);
 
@@ -41,7 +41,7 @@ export function mermaidFlow(definitions: readonly EventDefinition[]): string[] {
     }
   }
 
-  const inFlow = new Set(SAGAS.flatMap(sagaActivities));
+  const inFlow = new Set(sagas.flatMap(sagaActivities));
   const others = definitions.filter((d) => !inFlow.has(producerActivity(d.producer)));
   if (others.length) {
     lines.push('  %% producers outside the sagas');

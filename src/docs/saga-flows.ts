@@ -15,7 +15,7 @@ export interface SagaFlow {
   waits: string[];
 }
 
-function sagaFlow(definition: SagaDefinition<never, never>): SagaFlow {
+export function sagaFlow(definition: SagaDefinition<never, never>): SagaFlow {
   return {
     name: definition.name,
     steps: flowOf(definition),
@@ -48,8 +48,11 @@ export function sagaActivities(saga: SagaFlow): string[] {
 }
 
 /** Every activity that produces events in the order it appears in the sagas. */
-export function orderedActivities(definitions: readonly EventDefinition[]): string[] {
-  const known = SAGAS.flatMap(sagaActivities);
+export function orderedActivities(
+  definitions: readonly EventDefinition[],
+  sagas: readonly SagaFlow[] = SAGAS,
+): string[] {
+  const known = sagas.flatMap(sagaActivities);
   const producers = unique(definitions.map((d) => producerActivity(d.producer)));
   return [...known.filter((a) => producers.includes(a)), ...producers.filter((p) => !known.includes(p))];
 }

@@ -118,7 +118,7 @@ export function checkCatalog(input: CatalogCheckInput = {}): string[] {
       const n = index + 1;
       if (!lock.events[definition.type]?.[String(n)]) {
         problems.push(
-          `${definition.type} v${n}: not released in events.lock.json (run \`npm run saga -- catalog --update-lock\`)`,
+          `${definition.type} v${n}: not released in events.lock.json (run \`saga catalog --update-lock\`)`,
         );
       }
       if (n > 1 && !version.upcastFrom) problems.push(`${definition.type} v${n}: has no upcaster from v${n - 1}`);

@@ -13,6 +13,28 @@ import { pluginSagas } from './plugins';
  * still open is found before it ships (docs/versioning.md).
  */
 
+/** The installation cannot read recorded histories (two copies of protobufjs). */
+export class HistoryReaderError extends Error {
+  override readonly name = 'HistoryReaderError';
+}
+
+/** A history's JSON as the SDK replays it. */
+function historyOf(json: HistoryJson): ReturnType<typeof historyFromJSON> {
+  try {
+    return historyFromJSON(json);
+  } catch (err) {
+    // The SDK's reader checks types across protobufjs instances: with two copies installed
+    // (@temporalio/common's and @temporalio/proto's) no history can be read.
+    if (/type must be a Type/.test((err as Error).message)) {
+      throw new HistoryReaderError(
+        'cannot read histories: @temporalio/common and @temporalio/proto use different copies of protobufjs; ' +
+          'pin one in your package.json ("overrides": { "protobufjs": "<the version @temporalio/proto uses>" }) and reinstall',
+      );
+    }
+    throw err;
+  }
+}
+
 export interface ReplayOutcome {
   file: string;
   workflowType: string;
@@ -64,10 +86,7 @@ export async function replayHistoryFiles(paths: readonly string[]): Promise<Repl
     }
     outcomes.set(file, { file, workflowType });
     // The file names the run: replay results come back by workflow id.
-    groups.set(workflowsPath, [
-      ...(groups.get(workflowsPath) ?? []),
-      { workflowId: file, history: historyFromJSON(json) },
-    ]);
+    groups.set(workflowsPath, [...(groups.get(workflowsPath) ?? []), { workflowId: file, history: historyOf(json) }]);
   }
   for (const [workflowsPath, histories] of groups) {
     const results = Worker.runReplayHistories(

@@ -78,6 +78,24 @@ describe('saga CLI', () => {
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('loads the plugins SAGA_PLUGINS names before the configuration, and names a missing one', async () => {
+    const missing = await saga(['worker'], {
+      SAGA_PLUGINS: './no-such.plugin.js',
+      DATABASE_URL: 'postgres://x@127.0.0.1:1/x',
+    });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('SAGA_PLUGINS: cannot find the module ./no-such.plugin.js');
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+    // The plugin's adapter is a valid choice; a wrong one lists it among the registered.
+    const wrong = await saga(['worker'], {
+      SAGA_PLUGINS: './test/fixtures/plugins/acme.plugin.ts',
+      DATABASE_URL: 'postgres://x@127.0.0.1:1/x',
+      PAYMENT_ADAPTER: 'acme-typo',
+    });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/PAYMENT_ADAPTER: no such adapter; registered: simulator, acme /);
+  });
+
   it('refuses an unknown option with a non-zero exit', async () => {
     const { code, stderr } = await saga(['catalog', '--frobnicate']);
     expect(code).not.toBe(0);

@@ -1,10 +1,13 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { readStream } from '../../src/store/event-store';
+import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testEnv } from '../helpers/env';
 import { docExampleFiles, EXTENDING_GUIDE } from '../helpers/doc-examples';
@@ -19,6 +22,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const ours = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
   dependencies: Record<string, string>;
+  overrides: Record<string, unknown>;
 };
 
 let dir: string;
@@ -26,6 +30,7 @@ let app: string;
 let tarball: string;
 let packed: string[];
 let db: TestDatabase;
+const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'saga-package-'));
@@ -53,6 +58,8 @@ beforeAll(async () => {
         '@temporalio/common': sdk('@temporalio/common'),
         '@temporalio/worker': sdk('@temporalio/worker'),
       },
+      // One protobufjs for the SDK's history reader (`saga replay`), as docs/extending.md says.
+      overrides: { protobufjs: ours.overrides.protobufjs },
     }),
   );
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
@@ -65,6 +72,7 @@ beforeAll(async () => {
 }, 420_000);
 
 afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await db?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -191,4 +199,169 @@ main().catch((err) => {
     expect(await types(booked)).toEqual(['booking.room_held', 'booking.charged', 'booking.confirmed']);
     expect(await types(declined)).toEqual(['booking.room_held', 'booking.room_released', 'booking.cancelled']);
   }, 180_000);
+});
+
+/** The installed `saga` command, run in the team's project with its plugin named. */
+const PLUGIN_ENV = { SAGA_PLUGINS: './build/booking.plugin.js', PAYMENT_ADAPTER: 'simulator' };
+const saga = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  run(path.join(app, 'node_modules', '.bin', 'saga'), args, {
+    cwd: app,
+    env: { ...process.env, ...PLUGIN_ENV, DATABASE_URL: db.url, TEMPORAL_ADDRESS: testEnv('temporalAddress'), ...env },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+
+/** A long-running `saga` role of the team's project; resolves once its log says `ready`. */
+async function startRole(args: string[], ready: string, env: NodeJS.ProcessEnv): Promise<() => string> {
+  const child = spawn(path.join(app, 'node_modules', '.bin', 'saga'), args, {
+    cwd: app,
+    env: { ...process.env, ...PLUGIN_ENV, DATABASE_URL: db.url, TEMPORAL_ADDRESS: testEnv('temporalAddress'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  const collect = (c: Buffer) => (output = (output + c.toString()).slice(-100_000));
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  await waitFor(async () => output.includes(ready) || child.exitCode !== null || undefined, {
+    timeoutMs: 120_000,
+    description: `saga ${args[0]} to log "${ready}"`,
+  });
+  if (!output.includes(ready)) throw new Error(`saga ${args[0]} exited:\n${output.slice(-4000)}`);
+  return () => output;
+}
+
+describe('a team registers its saga as a plugin (SAGA_PLUGINS)', () => {
+  const bookingTypes = [
+    'booking.cancelled',
+    'booking.charged',
+    'booking.confirmed',
+    'booking.refunded',
+    'booking.room_held',
+    'booking.room_released',
+  ];
+
+  it('keeps its own event catalog: released into its lock, gated, and documented with its saga', async () => {
+    await saga(['catalog', '--update-lock']);
+    const lock = JSON.parse(readFileSync(path.join(app, 'events.lock.json'), 'utf8')) as { events: object };
+    expect(Object.keys(lock.events).sort()).toEqual(bookingTypes);
+
+    // The gate wants a stored sample of every released version.
+    const failed = await saga(['catalog', '--check']).then(
+      () => '',
+      (err: { stderr: string }) => err.stderr,
+    );
+    expect(failed).toContain('booking.confirmed v1: no stored sample');
+    const payloads: Record<string, object> = {
+      'booking.room_held': { nights: 2 },
+      'booking.cancelled': { reason: 'x' },
+    };
+    for (const type of bookingTypes) {
+      mkdirSync(path.join(app, 'test/fixtures/events', type), { recursive: true });
+      writeFileSync(
+        path.join(app, 'test/fixtures/events', type, 'v1.json'),
+        JSON.stringify({ payload: payloads[type] ?? {} }),
+      );
+    }
+    expect((await saga(['catalog'])).stdout).toMatch(/Wrote docs\/events\.md/);
+    expect((await saga(['catalog', '--check'])).stdout).toMatch(/compatible and its docs are current/);
+    const docs = readFileSync(path.join(app, 'docs/events.md'), 'utf8');
+    for (const type of bookingTypes) expect(docs).toContain(`\`${type}\``);
+    expect(docs).toContain('bookingSaga');
+    expect(docs).not.toContain('order.created');
+    expect(readFileSync(path.join(app, 'docs/asyncapi.yaml'), 'utf8')).toContain('booking.confirmed');
+  }, 120_000);
+
+  it('runs the booking saga in `saga worker`; its events reach its own consumer through `saga consume`', async () => {
+    // The team's migration for its consumer's table.
+    await db.pool.query(
+      'CREATE TABLE booking_mails (event_id uuid PRIMARY KEY, booking_id text NOT NULL, text text NOT NULL)',
+    );
+    const worker = await startRole(['worker'], 'worker running', { TASK_QUEUE: `pkg-orders-${process.pid}` });
+    await startRole(['consume'], 'consumers started', {});
+    expect(worker()).toContain('"taskQueue":"bookings"');
+
+    const connection = await Connection.connect({ address: testEnv('temporalAddress') });
+    try {
+      const client = new Client({ connection });
+      const book = async (card: string) => {
+        const bookingId = randomUUID();
+        const result = await client.workflow.execute('bookingSaga', {
+          taskQueue: 'bookings',
+          workflowId: `booking-${bookingId}`,
+          args: [{ bookingId, nights: 2, card, correlationId: randomUUID() }],
+        });
+        return { bookingId, result };
+      };
+      const booked = await book('visa');
+      const declined = await book('declined');
+      expect([booked.result, declined.result]).toEqual(['BOOKED', 'CANCELLED: CardDeclined']);
+      const mails = await waitFor(
+        async () => {
+          const { rows } = await db.pool.query<{ booking_id: string; text: string }>(
+            'SELECT booking_id, text FROM booking_mails WHERE booking_id = ANY($1) ORDER BY text',
+            [[booked.bookingId, declined.bookingId]],
+          );
+          return rows.length === 2 ? rows : undefined;
+        },
+        { timeoutMs: 30_000, description: 'a mail per finished booking' },
+      );
+      expect(mails).toEqual([
+        { booking_id: declined.bookingId, text: 'Cancelled: CardDeclined' },
+        { booking_id: booked.bookingId, text: 'Your booking is confirmed.' },
+      ]);
+      // Known types: nothing dead-lettered by the project's consumers or the team's.
+      const { rows } = await db.pool.query('SELECT consumer, event_type FROM dead_letters');
+      expect(rows).toEqual([]);
+
+      // The replay gate takes the team's recorded histories: unchanged code replays; a changed table does not.
+      const { stdout: history } = await run(
+        testEnv('temporalCli'),
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          `booking-${booked.bookingId}`,
+          '--output',
+          'json',
+          '--address',
+          testEnv('temporalAddress'),
+        ],
+        { maxBuffer: 64 * 1024 * 1024 },
+      );
+      mkdirSync(path.join(app, 'histories'), { recursive: true });
+      writeFileSync(path.join(app, 'histories', 'booked.json'), history);
+      expect((await saga(['replay', 'histories'])).stdout).toContain('1 of 1 histories replayed cleanly');
+      const workflowFile = path.join(app, 'build', 'booking.workflow.js');
+      const original = readFileSync(workflowFile, 'utf8');
+      expect(original).toContain("activity: 'holdRoom'");
+      // The first step now schedules another activity than the recorded run did.
+      writeFileSync(workflowFile, original.replace("activity: 'holdRoom'", "activity: 'reserveRoom'"));
+      try {
+        const replay = await saga(['replay', 'histories']).then(
+          (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+          (err: { code: number; stdout: string; stderr: string }) => err,
+        );
+        expect(replay.code).toBe(1);
+        expect(replay.stderr).not.toMatch(/\n\s+at /); // a verdict, not a crash
+        expect(replay.stdout).toMatch(/FAIL histories\/booked\.json \(bookingSaga\): .*[Nn]ondetermin/);
+      } finally {
+        writeFileSync(workflowFile, original);
+      }
+    } finally {
+      await connection.close();
+    }
+  }, 300_000);
+
+  it('explores the booking saga with `saga explore bookingSaga`', async () => {
+    const { stdout } = await saga(['explore', 'bookingSaga', '--quick', '--json', 'explore.json']);
+    expect(stdout).toMatch(/## bookingSaga: \d+ scenarios, 0 failed/);
+    expect(stdout).toContain('| holdRoom |');
+    const report = JSON.parse(readFileSync(path.join(app, 'explore.json'), 'utf8')) as {
+      ok: boolean;
+      results: { scenario: { id: string } }[];
+    };
+    expect(report.ok).toBe(true);
+    expect(report.results.length).toBeGreaterThan(3);
+    expect(existsSync(path.join(app, 'explore.json'))).toBe(true);
+  }, 300_000);
 });

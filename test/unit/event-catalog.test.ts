@@ -116,7 +116,7 @@ describe('event catalog', () => {
         versions: [...d.versions, { schema: d.versions[0]!.schema.extend({ carrier: z.string() }), note: 'carrier' }],
       }));
       expect(checkCatalog({ definitions })).toEqual([
-        'shipment.scheduled v2: not released in events.lock.json (run `npm run saga -- catalog --update-lock`)',
+        'shipment.scheduled v2: not released in events.lock.json (run `saga catalog --update-lock`)',
         'shipment.scheduled v2: has no upcaster from v1',
         'shipment.scheduled v2: no stored sample (test/fixtures/events/shipment.scheduled/v2.json)',
         expect.stringMatching(/^shipment\.scheduled v1 sample .* no longer reads as a valid newest event/),

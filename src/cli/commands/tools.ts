@@ -1,9 +1,13 @@
 /** Tools: failure-point exploration, the event catalog and its gate, the Temporal binaries. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { checkCatalog, LOCK_FILE, REPO_ROOT, writeLock } from '../../events/catalog-check';
-import { catalogDocs } from '../../docs/catalog-docs';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { buildLock, checkCatalog, readLock, readSamples, REPO_ROOT, writeLock } from '../../events/catalog-check';
+import { EVENT_DEFINITIONS, type EventDefinition } from '../../events/catalog';
+import { catalogDocs, scopeDocs } from '../../docs/catalog-docs';
+import { installedPlugins, pluginEvents, pluginSagas, registeredConsumers } from '../../processes/plugins';
+import type { SagaDefinition } from '../../saga/definition';
 import { topologyDocs } from '../../docs/topology-docs';
 import { exploreCommand, type ExploreCommandOptions } from '../explore-command';
 import { resolveTemporalServer } from '../../temporal/server-binary';
@@ -11,11 +15,33 @@ import { resolveTemporalCli } from '../../temporal/cli-binary';
 import { replayHistoryFiles } from '../../processes/replay';
 import { databaseUrlOrLocalStack, run, UsageError } from '../run';
 
+/**
+ * What `saga catalog` documents and gates: with plugins named, their events and sagas (and
+ * every consumer the team runs) in the folder it runs in, a team's project; otherwise this
+ * project's own, in this repository.
+ */
+function catalogScope(): {
+  root: string;
+  definitions: readonly EventDefinition[];
+  docs: { path: string; content: string }[];
+} {
+  if (installedPlugins().length === 0) {
+    return { root: REPO_ROOT, definitions: EVENT_DEFINITIONS, docs: [...catalogDocs(), ...topologyDocs()] };
+  }
+  const definitions = pluginEvents();
+  const sagas = pluginSagas().map((s) => s.definition as SagaDefinition<never, never>);
+  return {
+    root: process.cwd(),
+    definitions,
+    docs: scopeDocs({ definitions, sagas, consumers: registeredConsumers() }),
+  };
+}
+
 export function registerToolCommands(program: Command): void {
   program
     .command('explore <saga>')
     .description(
-      'Run every failure point of a saga (orderSaga, returnSaga) on the real stack; print the step × fault matrix',
+      "Run every failure point of a saga (orderSaga, returnSaga, or a plugin's) on the real stack; print the step × fault matrix",
     )
     .option('--quick', 'one scenario of each fault kind only')
     .option('--concurrency <n>', 'scenarios at once (default 4)', (v) => Number(v))
@@ -31,27 +57,32 @@ export function registerToolCommands(program: Command): void {
   program
     .command('catalog')
     .description(
-      'Write the generated docs: the event catalog (docs/events.md, docs/asyncapi.yaml) from src/events/catalog.ts, the broker topology (docs/topology.md) from src/delivery/transports/',
+      'Write the generated docs: the event catalog (docs/events.md, docs/asyncapi.yaml) and the broker topology ' +
+        "(docs/topology.md); with SAGA_PLUGINS, of the plugins' events in the current folder",
     )
     .option('--check', 'only check: the compatibility gate and that the docs are current; exit 1 on problems')
     .option('--update-lock', 'release the current catalog: rewrite events.lock.json deliberately')
     .action((options: { check?: boolean; updateLock?: boolean }) =>
       run(async () => {
+        const { root, definitions, docs } = catalogScope();
+        const lockFile = path.join(root, 'events.lock.json');
         if (options.updateLock) {
-          writeLock();
-          process.stdout.write(`Wrote ${path.relative(process.cwd(), LOCK_FILE)}.\n`);
+          writeLock(buildLock(definitions), lockFile);
+          process.stdout.write(`Wrote ${path.relative(process.cwd(), lockFile) || lockFile}.\n`);
         }
-        const docs = [...catalogDocs(), ...topologyDocs()];
         if (options.check) {
           const problems = [
-            ...checkCatalog(),
+            ...checkCatalog({
+              definitions,
+              lock: readLock(lockFile),
+              samples: readSamples(path.join(root, 'test/fixtures/events')),
+            }),
             ...docs
               .filter(
                 (d) =>
-                  !existsSync(path.join(REPO_ROOT, d.path)) ||
-                  readFileSync(path.join(REPO_ROOT, d.path), 'utf8') !== d.content,
+                  !existsSync(path.join(root, d.path)) || readFileSync(path.join(root, d.path), 'utf8') !== d.content,
               )
-              .map((d) => `${d.path} is stale: run \`npm run saga -- catalog\``),
+              .map((d) => `${d.path} is stale: run \`saga catalog\``),
           ];
           if (problems.length) {
             process.stderr.write(`Event catalog check failed:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
@@ -60,7 +91,10 @@ export function registerToolCommands(program: Command): void {
           process.stdout.write('Event catalog is compatible and its docs are current.\n');
           return;
         }
-        for (const d of docs) writeFileSync(path.join(REPO_ROOT, d.path), d.content);
+        for (const d of docs) {
+          mkdirSync(path.dirname(path.join(root, d.path)), { recursive: true });
+          writeFileSync(path.join(root, d.path), d.content);
+        }
         process.stdout.write(`Wrote ${docs.map((d) => d.path).join(', ')}.\n`);
       }),
     );
@@ -73,6 +107,8 @@ export function registerToolCommands(program: Command): void {
     )
     .action((paths: string[]) =>
       run(async () => {
+        // The bundler's progress lines are noise in a gate's output; warnings still show.
+        Runtime.install({ logger: new DefaultLogger('WARN') });
         const missing = paths.filter((p) => !existsSync(p));
         if (missing.length) throw new UsageError(`no such file or folder: ${missing.join(', ')}`);
         const outcomes = await replayHistoryFiles(paths);
