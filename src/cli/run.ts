@@ -59,7 +59,7 @@ export async function run(action: (config: Config, logger: Logger) => Promise<vo
     // Plugins first: the configuration names their adapters, the roles run their sagas and consumers.
     installPluginsFromEnv();
     const config = loadConfig();
-    await action(config, createLogger(config.logLevel));
+    await action(config, createLogger(config.logLevel, undefined, { personalData: config.logPersonalData }));
   } catch (err) {
     if (EXPECTED_ERRORS.some((E) => err instanceof E)) {
       process.stderr.write(`saga: ${(err as Error).message}\n`);

@@ -126,6 +126,8 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` or `pretty`; unset: pretty on a terminal, JSON otherwise (read by createLogger). */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  /** `true` logs customer ids, addresses, payment tokens and credentials unredacted (debugging only). */
+  LOG_PERSONAL_DATA: z.enum(['true', 'false']).default('false'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -159,6 +161,8 @@ export interface Config {
   readonly orders: { readonly approvalThresholdCents: number; readonly approvalTimeout: string };
   readonly returns: { readonly goodsTimeout: string };
   readonly logLevel: Env['LOG_LEVEL'];
+  /** LOG_PERSONAL_DATA: personal fields appear in logs unredacted. */
+  readonly logPersonalData: boolean;
   /** Probe server port of the roles without an API (HEALTH_PORT); undefined: none. */
   readonly healthPort: number | undefined;
   /** SHUTDOWN_DELAY in ms: not ready but still working, between SIGTERM and the drain. */
@@ -234,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     orders: { approvalThresholdCents: e.APPROVAL_THRESHOLD_CENTS, approvalTimeout: e.APPROVAL_TIMEOUT },
     returns: { goodsTimeout: e.RETURN_GOODS_TIMEOUT },
     logLevel: e.LOG_LEVEL,
+    logPersonalData: e.LOG_PERSONAL_DATA === 'true',
     healthPort: e.HEALTH_PORT,
     shutdownDelayMs: durationMs(e.SHUTDOWN_DELAY),
   });

@@ -3,6 +3,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { showsPersonalData } from '../util/personal-data';
+import { withoutPersonalData } from './span-scrubber';
 
 /**
  * OpenTelemetry tracing for one process: on when OTEL_EXPORTER_OTLP_ENDPOINT (or
@@ -48,7 +50,9 @@ export function startTracing(options: TracingOptions): Tracing {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (env.OTEL_SDK_DISABLED === 'true' || (!options.spanProcessor && !endpoint)) return OFF;
   const resource = new Resource({ 'service.name': env.OTEL_SERVICE_NAME ?? options.serviceName });
-  const spanProcessor = options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter());
+  const exporting = options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter());
+  // Every span passes here, the workflow spans the Temporal worker exports too (`spanProcessor`).
+  const spanProcessor = showsPersonalData(env) ? exporting : withoutPersonalData(exporting);
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
   // Global provider, AsyncLocalStorage context manager, W3C trace context propagator.
   provider.register();
