@@ -1,4 +1,5 @@
 import type { ActivityInterceptorsFactory, NativeConnection, Worker } from '@temporalio/worker';
+import { withFailureMapping } from '../activities/failures';
 import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
 import { createWorker } from '../worker';
@@ -25,7 +26,13 @@ export async function createPluginWorkers(options: PluginWorkerOptions): Promise
         connection: options.connection,
         namespace: options.namespace,
         taskQueue: saga.taskQueue,
-        saga: { workflowsPath: saga.workflowsPath, activities: saga.activities({ pool: options.pool }) },
+        saga: {
+          workflowsPath: saga.workflowsPath,
+          // As the project's: business errors compensate, data PostgreSQL refuses fails at once.
+          activities: withFailureMapping(
+            saga.activities({ pool: options.pool }) as Record<string, (...args: never[]) => Promise<unknown>>,
+          ),
+        },
         activityInterceptors: options.activityInterceptors,
       }),
     );
