@@ -4,7 +4,7 @@ import { buildApp, type ApiDeps } from '../../src/api/app';
 import { CONSUMERS } from '../../src/consumers';
 import { startDelivery, type Delivery } from '../../src/delivery/start';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from './saga-world';
 
 /** A saga world with the HTTP API on top and the project's consumers (read model, notifier) running. */
@@ -44,6 +44,7 @@ export function startProjectDelivery(
   db: { pool: ApiDeps['pool']; url: string },
   transport: TransportSettings,
   registry: Registry,
+  logger: Logger = createLogger('silent'),
 ): Promise<Delivery> {
   return startDelivery({
     pool: db.pool,
@@ -52,7 +53,7 @@ export function startProjectDelivery(
     consumers: CONSUMERS,
     topology: CONSUMERS,
     relay: transport.kind !== 'postgres',
-    logger: createLogger('silent'),
+    logger,
     registry,
     intervals: { pollMs: 250, rebalanceMs: 250 },
   });

@@ -232,6 +232,11 @@ describeWithBrowser('operations console in a real browser', () => {
       const more: string[] = [];
       for (let i = 0; i < 20; i++) more.push(await placeOrder('soldOut', `console-page-${i}`));
       await page.locator(`tr[data-order-id="${more.at(-1)}"]`).waitFor({ timeout: 15_000 });
+      // Rows arrive one live update at a time: the page fills up to its 25.
+      await waitFor(async () => (await page.locator('table[aria-label="Orders"] tbody tr').count()) === 25, {
+        timeoutMs: 15_000,
+        description: 'the first page to hold 25 orders',
+      });
       const firstPage = await page
         .locator('table[aria-label="Orders"] tbody tr')
         .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-order-id')));

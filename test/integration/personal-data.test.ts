@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { buildApp } from '../../src/api/app';
 import { CONSUMERS } from '../../src/consumers';
-import { startDelivery, type Delivery } from '../../src/delivery/start';
+import type { Delivery } from '../../src/delivery/start';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
 import { createLogger, type Logger } from '../../src/logger';
 import { simulatedActivityDeps } from '../../src/processes/activity-deps';
@@ -16,6 +16,7 @@ import { createTemporalClient } from '../../src/temporal/client';
 import { installTemporalRuntime } from '../../src/temporal/runtime';
 import { waitFor } from '../../src/util/wait';
 import { createWorker } from '../../src/worker';
+import { startProjectDelivery } from '../helpers/api-world';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { isolatedTransport, removeBrokerResources } from '../helpers/delivery';
 import { testEnv } from '../helpers/env';
@@ -71,17 +72,7 @@ beforeAll(async () => {
   });
   worker = { worker: w, running: w.run(), connection };
   transport = process.env.SAGA_TEST_AMQP_URL ? isolatedTransport('rabbitmq') : { kind: 'postgres' };
-  delivery = await startDelivery({
-    pool: db.pool,
-    connectionString: db.url,
-    transport,
-    consumers: CONSUMERS,
-    topology: CONSUMERS,
-    relay: transport.kind !== 'postgres',
-    logger: logger.child({ component: 'delivery' }),
-    registry: new Registry(),
-    intervals: { pollMs: 250, rebalanceMs: 250 },
-  });
+  delivery = await startProjectDelivery(db, transport, new Registry(), logger.child({ component: 'delivery' }));
   app = buildApp({
     pool: db.pool,
     temporal,
