@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
 import { problem, sendProblem, ValidationError } from './errors';
+import { registerStorableInput } from './storable-input';
 
 /** Protective limits of the HTTP API; every one has a default that suits one machine. */
 export interface ApiLimits {
@@ -67,4 +68,5 @@ export function registerHardening(app: FastifyInstance, limits: ApiLimits = {}):
       throw new ValidationError([{ field: '(body)', message: `nests deeper than ${maxDepth} levels` }]);
     }
   });
+  registerStorableInput(app);
 }

@@ -98,3 +98,38 @@ test('under event-loop pressure requests are shed with 503 and Retry-After', asy
   expect(shed.headers['retry-after']).toBe('10');
   expect(shed.json()).toMatchObject({ code: 'unavailable', status: 503 });
 });
+
+test('text PostgreSQL cannot store is refused at the door with 400 naming the field', async () => {
+  const api = app({ rateLimitPerMinute: false });
+  const order = {
+    customerId: 'a\u0000b',
+    items: [{ sku: 'SKU-0001', quantity: 1 }],
+    payment: { token: 'tok_visa' },
+    shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
+  };
+  const cases = [
+    [{ url: '/correlations/%00' }, 'params.correlationId'],
+    [{ url: '/orders?customerId=%00' }, 'query.customerId'],
+    [{ method: 'POST', url: '/orders', payload: order }, 'customerId'],
+    [
+      {
+        method: 'POST',
+        url: '/orders',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ ...order, customerId: 'c' }).replace('"c"', '"\\ud800"'),
+      },
+      'customerId',
+    ],
+    [{ url: '/orders', headers: { 'x-correlation-id': 'a\u0000' } }, 'headers.x-correlation-id'],
+    [{ method: 'POST', url: `/dead-letters/discard`, payload: { note: 'n\u0000' } }, 'note'],
+  ] as const;
+  for (const [request, field] of cases) {
+    const res = await api.inject(request as Parameters<FastifyInstance['inject']>[0] & object);
+    expect({ url: request.url, status: res.statusCode }).toEqual({ url: request.url, status: 400 });
+    expect(res.json()).toMatchObject({ code: 'validation_failed', fieldErrors: [expect.objectContaining({ field })] });
+  }
+  // An id longer than the router takes: 414, a problem of its own kind.
+  const long = await api.inject({ url: `/orders/${'x'.repeat(300)}` });
+  expect(long.statusCode).toBe(414);
+  expect(long.json()).toMatchObject({ code: 'uri_too_long', status: 414 });
+});
