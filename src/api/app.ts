@@ -83,7 +83,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   registerSagaStateGauges(registry, deps.temporal, SAGA_TABLES);
   registerAuth(app, deps.apiKeys ?? []);
   registerAudit(app, deps.pool, deps.logger);
-  registerHardening(app, deps.limits);
+  registerHardening(app, deps.pool, deps.limits);
   registerOpenApi(app);
   // Routes in a context registered after the plugins, so rate limiting and the rest see them.
   void app.register(async (routes) => {

@@ -29,7 +29,10 @@ export function registerMetrics(app: FastifyInstance, registry: Registry = new R
 export function metricsRoute(app: FastifyInstance, registry: Registry, extra?: () => Promise<string>): void {
   app.get(
     '/metrics',
-    { config: { access: 'public' }, schema: { tags: ['operations'], summary: 'Prometheus text exposition' } },
+    {
+      config: { access: 'public', rateLimit: false },
+      schema: { tags: ['operations'], summary: 'Prometheus text exposition' },
+    },
     async (_request, reply) => {
       // The Temporal SDK's own metrics, when this process runs a worker too (`npm start`).
       const [ours, more] = await Promise.all([registry.metrics(), extra?.().catch(() => '') ?? '']);
