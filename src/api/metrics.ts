@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of one API process, served at GET /metrics. */
@@ -31,7 +32,12 @@ export function metricsRoute(app: FastifyInstance, registry: Registry, extra?: (
     '/metrics',
     {
       config: { access: 'public', rateLimit: false },
-      schema: { tags: ['operations'], summary: 'Prometheus text exposition' },
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus text exposition',
+        produces: ['text/plain'],
+        response: { 200: z.string().describe('Metrics in the Prometheus text format') },
+      },
     },
     async (_request, reply) => {
       // The Temporal SDK's own metrics, when this process runs a worker too (`npm start`).
