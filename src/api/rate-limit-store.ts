@@ -25,7 +25,8 @@ type Incr = (err: Error | null, result?: { current: number; ttl: number }) => vo
 export function postgresRateLimitStore(pool: Pool) {
   let lastSweep = 0;
   return class PostgresRateLimitStore {
-    private readonly window: number;
+    /** The window (ms) when incr is given none. */
+    readonly window: number;
     /** @fastify/rate-limit passes its options: their `timeWindow` (ms) when incr is given none. */
     constructor(options?: { timeWindow?: unknown }) {
       this.window = typeof options?.timeWindow === 'number' ? options.timeWindow : 60_000;
