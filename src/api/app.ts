@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { enterCorrelation } from '../correlation/context';
-import { problem, registerErrorHandler, sendProblem } from './errors';
+import { clientProblemCode, problem, registerErrorHandler, sendProblem } from './errors';
 import { registerHardening } from './hardening';
 import { registerAuth } from './auth';
 import type { ApiDeps, ResolvedApiDeps } from './deps';
@@ -48,7 +48,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
     frameworkErrors: (error, request, reply) => {
       const status = (error as { statusCode?: number }).statusCode ?? 400;
       const instance = request.url.split('?')[0]!.slice(0, 200);
-      return sendProblem(reply, problem('bad_request', error.message.slice(0, 300), { status, instance }));
+      return sendProblem(reply, problem(clientProblemCode(status), error.message.slice(0, 300), { status, instance }));
     },
   }) as unknown as FastifyInstance;
   // Closing (after SIGTERM and SHUTDOWN_DELAY): every response from then on closes its
@@ -83,7 +83,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
   registerSagaStateGauges(registry, deps.temporal, SAGA_TABLES);
   registerAuth(app, deps.apiKeys ?? []);
   registerAudit(app, deps.pool, deps.logger);
-  registerHardening(app, deps.limits);
+  registerHardening(app, deps.pool, deps.limits);
   registerOpenApi(app);
   // Routes in a context registered after the plugins, so rate limiting and the rest see them.
   void app.register(async (routes) => {

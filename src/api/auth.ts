@@ -24,10 +24,18 @@ declare module 'fastify' {
     identity: Identity;
   }
   interface FastifyContextConfig {
-    /** Default `customer` (a key is needed whenever keys are configured). */
+    /** Required on every route: one without it refuses to register (the app does not start). */
     access?: Access;
   }
 }
+
+/** A route registered without `config.access`: access fails closed, so the app refuses to start. */
+export class UndeclaredAccessError extends Error {
+  override readonly name = 'UndeclaredAccessError';
+}
+
+/** The interactive reference and its document (@fastify/swagger-ui's routes, which take no config). */
+const isDocsRoute = (url: string) => url === '/docs' || url.startsWith('/docs/');
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -38,22 +46,41 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined;
 }
 
+const ANONYMOUS: Identity = { name: 'anonymous', role: 'anonymous' };
+
+/**
+ * Registers the access rules: every route must declare `config.access` (checked as it is
+ * registered: fails closed), the caller is identified on every request (`onRequest`, so the
+ * rate limit can count by identity), and access is enforced in `preParsing`, after the rate
+ * limit has counted the request (so guessing keys is limited too) and before any body is read.
+ */
 export function registerAuth(app: FastifyInstance, keys: readonly ApiKey[]): void {
   // Compared as digests in constant time, so response timing says nothing about a key.
   const known = keys.map((k) => ({ ...k, digest: digest(k.key) }));
   app.decorateRequest('identity', null as unknown as Identity);
-  app.addHook('onRequest', async (request, reply) => {
-    if (known.length === 0) {
-      request.identity = { name: 'anonymous', role: 'anonymous' };
-      return;
+  app.addHook('onRoute', (route) => {
+    route.config ??= {};
+    if (isDocsRoute(route.url)) route.config.access ??= 'public';
+    const access = route.config.access;
+    if (access !== 'public' && access !== 'customer' && access !== 'operator') {
+      const methods = [route.method].flat().join(',');
+      throw new UndeclaredAccessError(
+        `Route ${methods} ${route.url} declares no config.access ('public', 'customer' or 'operator')`,
+      );
     }
-    const access: Access = request.url.startsWith('/docs')
-      ? 'public'
-      : (request.routeOptions.config?.access ?? 'customer');
-    const presented = presentedKey(request);
+  });
+  app.addHook('onRequest', async (request) => {
+    const presented = known.length ? presentedKey(request) : undefined;
     const match = presented ? known.find((k) => timingSafeEqual(k.digest, digest(presented))) : undefined;
-    request.identity = match ? { name: match.name, role: match.role } : { name: 'anonymous', role: 'anonymous' };
+    request.identity = match ? { name: match.name, role: match.role } : ANONYMOUS;
+  });
+  app.addHook('preParsing', async (request, reply) => {
+    if (known.length === 0) return;
+    // No route matched (a 404 to come): treated as needing a key, so unknown paths say nothing to strangers.
+    const access: Access = request.routeOptions.config?.access ?? 'customer';
     if (access === 'public') return;
+    const presented = presentedKey(request);
+    const match = request.identity.role === 'anonymous' ? undefined : request.identity;
     const instance = request.url.split('?')[0];
     if (!match) {
       void reply.header('www-authenticate', 'ApiKey header="X-API-Key"');

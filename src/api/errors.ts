@@ -27,6 +27,7 @@ export const PROBLEMS = {
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
+  uri_too_long: { status: 414, title: 'The request URL is too long' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   rate_limited: { status: 429, title: 'Too many requests' },
   unreadable_event: { status: 500, title: 'A stored event cannot be read' },
@@ -117,10 +118,14 @@ const CLIENT_ERRORS: Partial<Record<number, ProblemCode>> = {
   405: 'method_not_allowed',
   409: 'conflict',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'rate_limited',
   503: 'unavailable',
 };
+
+/** The problem kind for a client error fastify or a plugin answered with `status`. */
+export const clientProblemCode = (status: number): ProblemCode => CLIENT_ERRORS[status] ?? 'bad_request';
 
 type HttpError = Error & { statusCode?: number; fieldErrors?: FieldError[]; code?: string };
 

@@ -3,10 +3,17 @@ import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
 import { problem, sendProblem, ValidationError } from './errors';
+import { registerStorableInput } from './storable-input';
+import type { Pool } from '../store/pool';
+import { postgresRateLimitStore } from './rate-limit-store';
 
 /** Protective limits of the HTTP API; every one has a default that suits one machine. */
 export interface ApiLimits {
-  /** Requests per minute per API key (or per client address without one); `false` turns it off. Default 600. */
+  /**
+   * Requests per minute per API key's identity (or per client address without a known key),
+   * counted in PostgreSQL across every API replica; probes and /metrics are not counted
+   * (`config.rateLimit: false`). `false` turns it off. Default 600.
+   */
   rateLimitPerMinute?: number | false;
   /** Event-loop delay above which requests are shed with 503 + Retry-After. Default 1000 ms. */
   maxEventLoopDelayMs?: number;
@@ -32,7 +39,7 @@ export function jsonDepth(value: unknown): number {
  * Security headers, rate limiting, load shedding and a JSON nesting limit, registered on the
  * root (queued in order, not awaited) before the routes' context so the plugins see every route.
  */
-export function registerHardening(app: FastifyInstance, limits: ApiLimits = {}): void {
+export function registerHardening(app: FastifyInstance, pool: Pool, limits: ApiLimits = {}): void {
   void app.register(helmet, {
     // The interactive API reference loads its own scripts and styles.
     contentSecurityPolicy: false,
@@ -41,11 +48,13 @@ export function registerHardening(app: FastifyInstance, limits: ApiLimits = {}):
     void app.register(rateLimit, {
       max: limits.rateLimitPerMinute ?? 600,
       timeWindow: '1 minute',
-      // Per API key when one is sent (identities come with the keys), else per client address.
-      keyGenerator: (request) => {
-        const key = request.headers['x-api-key'];
-        return typeof key === 'string' && key ? `key:${key}` : `ip:${request.ip}`;
-      },
+      store: postgresRateLimitStore(pool),
+      // Per identity (the name of the key presented: auth identified it in onRequest, which
+      // runs before the limit's own hook), else per client address: never by a raw header,
+      // so made-up keys share their sender's budget. Refusals of bad keys come after the
+      // count (auth enforces in preParsing), so guessing keys is limited too.
+      keyGenerator: (request) =>
+        request.identity && request.identity.role !== 'anonymous' ? `id:${request.identity.name}` : `ip:${request.ip}`,
     });
   }
   void app.register(underPressure, {
@@ -67,4 +76,5 @@ export function registerHardening(app: FastifyInstance, limits: ApiLimits = {}):
       throw new ValidationError([{ field: '(body)', message: `nests deeper than ${maxDepth} levels` }]);
     }
   });
+  registerStorableInput(app);
 }

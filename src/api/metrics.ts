@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of one API process, served at GET /metrics. */
@@ -29,7 +30,15 @@ export function registerMetrics(app: FastifyInstance, registry: Registry = new R
 export function metricsRoute(app: FastifyInstance, registry: Registry, extra?: () => Promise<string>): void {
   app.get(
     '/metrics',
-    { config: { access: 'public' }, schema: { tags: ['operations'], summary: 'Prometheus text exposition' } },
+    {
+      config: { access: 'public', rateLimit: false },
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus text exposition',
+        produces: ['text/plain'],
+        response: { 200: z.string().describe('Metrics in the Prometheus text format') },
+      },
+    },
     async (_request, reply) => {
       // The Temporal SDK's own metrics, when this process runs a worker too (`npm start`).
       const [ours, more] = await Promise.all([registry.metrics(), extra?.().catch(() => '') ?? '']);

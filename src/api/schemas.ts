@@ -23,23 +23,13 @@ export const freeText = (max: number) =>
 
 export const orderIdParams = z.object({ orderId: z.uuid('must be a UUID').describe('The order id (a UUID)') });
 
-/** Problem responses a route may give, by status. */
-export const problems = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [c, problemSchema.describe(`Problem document (${problemCodesFor(c)})`)]));
-
-const problemCodesFor = (status: number): string =>
-  (
-    ({
-      400: 'validation_failed, bad_request',
-      401: 'unauthorized',
-      403: 'forbidden',
-      404: 'not_found',
-      409: 'conflict',
-      429: 'rate_limited',
-      500: 'internal, unreadable_event',
-      503: 'unavailable',
-    }) as Record<number, string>
-  )[status] ?? 'see code';
+/**
+ * Problem responses a route gives of its own accord (404, 409 …), by status. The ones every
+ * route of its kind may give (400, 401/403 by access, 413/415 with a body, 414 with path
+ * parameters, 429, 500, 503) are added to the OpenAPI document in one place (openapi.ts),
+ * each described with the problem codes it carries.
+ */
+export const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, problemSchema]));
 
 export type { ProblemCode };
 

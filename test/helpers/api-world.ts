@@ -5,12 +5,15 @@ import { CONSUMERS } from '../../src/consumers';
 import { startDelivery, type Delivery } from '../../src/delivery/start';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
 import { createLogger, type Logger } from '../../src/logger';
+import { recordResponses, undeclaredResponses, type ObservedResponse } from './openapi-responses';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from './saga-world';
 
 /** A saga world with the HTTP API on top and the project's consumers (read model, notifier) running. */
 export interface ApiWorld extends SagaWorld {
   app: FastifyInstance;
   delivery: Delivery;
+  /** Every answer `app.inject` got: stopApiWorld fails when the OpenAPI document does not declare one. */
+  observed: ObservedResponse[];
 }
 
 export async function startApiWorld(
@@ -27,13 +30,26 @@ export async function startApiWorld(
     registry,
     ...api,
   });
-  return { ...world, app, delivery };
+  const observed = recordResponses(app);
+  return { ...world, app, delivery, observed };
 }
 
+/** Stops the world; fails (after stopping) when an answer the tests saw is not in the OpenAPI document. */
 export async function stopApiWorld(world: ApiWorld | undefined): Promise<void> {
+  let undeclared: string[] = [];
+  let failure: unknown;
+  try {
+    undeclared = world ? await undeclaredResponses(world.app, world.observed) : [];
+  } catch (err) {
+    failure = err;
+  }
   await world?.app.close();
   await world?.delivery.stop();
   await stopSagaWorld(world);
+  if (failure) throw failure;
+  if (undeclared.length) {
+    throw new Error(`Answers the OpenAPI document does not declare:\n${undeclared.slice(0, 20).join('\n')}`);
+  }
 }
 
 /**

@@ -48,6 +48,7 @@ export function correlationRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/correlations/:correlationId',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['operations'],
         summary: 'The whole chain of a correlation id: each command and the events it appended',

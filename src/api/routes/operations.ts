@@ -126,6 +126,7 @@ export function operationsRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.get(
     '/identity',
     {
+      config: { access: 'customer' },
       schema: {
         tags,
         summary: 'Who the presented API key is, and its role (what the console may offer)',
@@ -142,6 +143,7 @@ export function operationsRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.get(
     '/attention',
     {
+      config: { access: 'customer' },
       schema: {
         tags,
         summary: 'Sagas that need an operator: parked on a step or a compensation, or waiting for approval',
@@ -163,6 +165,7 @@ export function operationsRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.get(
     '/delivery',
     {
+      config: { access: 'customer' },
       schema: {
         tags,
         summary: 'Event delivery: transport, relay, backlog, consumer instances, lag per partition, projection lag',
@@ -175,6 +178,7 @@ export function operationsRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.get(
     '/operator-actions',
     {
+      config: { access: 'customer' },
       schema: {
         tags,
         summary: 'The audit log of operator actions, newest first: who, when, what, why, and how it went',

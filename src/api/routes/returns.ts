@@ -77,6 +77,7 @@ export function returnRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
   app.post(
     '/orders/:orderId/returns',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['returns'],
         summary: 'Return a confirmed order: starts its return saga (pickup, goods received, refund, restock)',
@@ -130,6 +131,7 @@ export function returnRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/returns/:returnId/saga',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['returns'],
         summary: "The return saga's live state (step, completed steps, compensations, failure)",
@@ -151,6 +153,7 @@ export function returnRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/returns/:returnId/events',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['returns'],
         summary: "The return's events, ordered by stream version",
@@ -196,6 +199,7 @@ export function returnRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
   app.post(
     '/returns/:returnId/cancel',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['returns'],
         summary: 'Customer cancel of a return: 200 once cancelled, 202 while it still runs; 409 once goods arrived',

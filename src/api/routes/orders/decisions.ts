@@ -64,6 +64,7 @@ export function orderDecisionRoutes(fastify: FastifyInstance, deps: ApiDeps): vo
   app.post(
     '/orders/:orderId/cancel',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['saga'],
         summary: 'Customer cancel: 200 once compensated, 202 while compensation still runs; 409 once shipped',

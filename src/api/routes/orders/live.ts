@@ -111,6 +111,7 @@ export function ordersLiveRoute(app: FastifyInstance, deps: ResolvedApiDeps): vo
   app.get(
     '/orders/live',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['orders'],
         summary: 'Server-Sent Events: `order` with the read model row of each order as it changes',

@@ -65,6 +65,7 @@ export function placeOrderRoute(app: FastifyInstance, deps: ApiDeps): void {
   app.withTypeProvider<ZodTypeProvider>().post(
     '/orders',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['orders'],
         summary: 'Place an order: starts its saga',

@@ -66,6 +66,7 @@ export function orderReadRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/orders/:orderId',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['orders'],
         summary: 'One order from the read model, with how fresh it is',
@@ -88,6 +89,7 @@ export function orderReadRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/orders',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['orders'],
         summary: 'Orders from the read model, newest first, in keyset pages',
@@ -116,6 +118,7 @@ export function orderReadRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/orders/:orderId/events',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['orders'],
         summary: "The order's events, ordered by stream version",
@@ -134,6 +137,7 @@ export function orderReadRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/orders/:orderId/saga',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['saga'],
         summary: "The saga's live state (step, completed steps, compensations, failure)",
@@ -156,6 +160,7 @@ export function orderReadRoutes(fastify: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/orders/:orderId/notifications',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['orders'],
         summary: 'What the notifier told the customer about this order, once per event',

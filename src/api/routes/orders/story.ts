@@ -121,6 +121,7 @@ export function orderStoryRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.get(
     '/orders/:orderId/story',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['operations'],
         summary:
