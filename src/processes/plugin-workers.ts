@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import type { ActivityInterceptorsFactory, NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from '../logger';
 import type { Pool } from '../store/pool';
@@ -9,6 +10,8 @@ export interface PluginWorkerOptions {
   namespace: string;
   pool: Pool;
   logger: Logger;
+  /** The project's payload encryption (`dataConverterOf`). */
+  dataConverter: DataConverter;
   /** The saga metrics' interceptor, as on the project's worker. */
   activityInterceptors?: ActivityInterceptorsFactory[];
 }
@@ -27,6 +30,7 @@ export async function createPluginWorkers(options: PluginWorkerOptions): Promise
         taskQueue: saga.taskQueue,
         saga: { workflowsPath: saga.workflowsPath, activities: saga.activities({ pool: options.pool }) },
         activityInterceptors: options.activityInterceptors,
+        dataConverter: options.dataConverter,
       }),
     );
     options.logger.info({ saga: saga.definition.name, taskQueue: saga.taskQueue }, 'plugin saga worker created');

@@ -7,6 +7,7 @@ import { catalogDocs } from '../../docs/catalog-docs';
 import { exploreCommand, type ExploreCommandOptions } from '../explore-command';
 import { resolveTemporalServer } from '../../temporal/server-binary';
 import { resolveTemporalCli } from '../../temporal/cli-binary';
+import { optionalDataConverterOf } from '../../processes/payload-keys';
 import { replayHistoryFiles } from '../../processes/replay';
 import { databaseUrlOrLocalStack, run, UsageError } from '../run';
 
@@ -69,10 +70,10 @@ export function registerToolCommands(program: Command): void {
         "today's workflow code, the project's or a plugin's; exit 1 on nondeterminism",
     )
     .action((paths: string[]) =>
-      run(async () => {
+      run(async (config) => {
         const missing = paths.filter((p) => !existsSync(p));
         if (missing.length) throw new UsageError(`no such file or folder: ${missing.join(', ')}`);
-        const outcomes = await replayHistoryFiles(paths);
+        const outcomes = await replayHistoryFiles(paths, { dataConverter: optionalDataConverterOf(config) });
         if (outcomes.length === 0) throw new UsageError(`no .json history in ${paths.join(', ')}`);
         for (const o of outcomes) {
           process.stdout.write(
