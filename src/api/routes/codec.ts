@@ -3,14 +3,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps';
-import { ValidationError } from '../errors';
+import { problem, sendProblem, ValidationError } from '../errors';
 import { problems } from '../schemas';
 
 /**
  * The codec server of the Temporal Web UI (Temporal's remote codec protocol): the UI posts the
  * payloads it shows to `/codec/decode` and gets them back decoded with the keys of this API's
  * Temporal client, which are the worker's. Operators only whenever API keys are configured:
- * anyone else sees ciphertext. The browser calls it across origins, so it answers CORS for
+ * anyone else sees ciphertext. The role is checked here rather than declared as operator
+ * access: decoding reads, it is no operator action for the audit log, which the UI would fill
+ * with a row per page view. The browser calls it across origins, so it answers CORS for
  * the Temporal UI's origin (the one the API links to, TEMPORAL_UI_URL or `saga dev`'s own).
  */
 
@@ -70,6 +72,28 @@ export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return payload;
   });
 
+  const operatorsOnly = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!deps.apiKeys?.length || request.identity.role === 'operator') return;
+    const instance = request.url.split('?')[0];
+    if (request.identity.role === 'anonymous') {
+      void reply.header('www-authenticate', 'ApiKey header="X-API-Key"');
+      return sendProblem(
+        reply,
+        problem('unauthorized', "Send an operator's API key (X-API-Key or Bearer)", { instance }),
+      );
+    }
+    return sendProblem(
+      reply,
+      problem(
+        'forbidden',
+        `${request.identity.name} (${request.identity.role}) may not decode payloads: operators only`,
+        {
+          instance,
+        },
+      ),
+    );
+  };
+
   const checkNamespace = (request: FastifyRequest) => {
     const asked = request.headers['x-namespace'];
     if (typeof asked === 'string' && asked && asked !== namespace) {
@@ -112,7 +136,8 @@ export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
     typed.post(
       `/codec/${direction}`,
       {
-        config: { access: 'operator' },
+        config: { access: 'public' },
+        onRequest: operatorsOnly,
         bodyLimit: 8 * 1024 * 1024,
         schema: {
           tags: ['operations'],
@@ -124,7 +149,8 @@ export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
             'x-namespace': z.string().optional().describe('The Temporal namespace (the UI sends it)'),
           }),
           body: payloadsSchema,
-          response: { 200: payloadsSchema, ...problems(400, 429, 500) },
+          security: [{ apiKey: [] }],
+          response: { 200: payloadsSchema, ...problems(400, 401, 403, 429, 500) },
         },
       },
       async (request) => {
