@@ -118,7 +118,14 @@ export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
   for (const direction of ['decode', 'encode'] as const) {
     typed.options(
       `/codec/${direction}`,
-      { config: { access: 'public' }, schema: { hide: true } },
+      {
+        config: { access: 'public' },
+        schema: {
+          tags: ['operations'],
+          summary: `CORS preflight of /codec/${direction} for the Temporal UI's origin`,
+          response: { 204: z.null().describe('Allowed methods and headers, for the UI origin') },
+        },
+      },
       async (request, reply) => {
         cors(request, reply);
         const asked = request.headers['access-control-request-headers'];
@@ -130,7 +137,7 @@ export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
           )
           .header('access-control-max-age', '600')
           .status(204)
-          .send();
+          .send(null);
       },
     );
     typed.post(
