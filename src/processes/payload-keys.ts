@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import {
@@ -16,12 +16,13 @@ export const devPayloadKeyFile = (dataDir: string): string => path.join(dataDir,
  * Creates `file` with one random key, readable by its owner only, unless it exists: the keys
  * must outlive every run that used them, so an existing file is never rewritten.
  */
-export function ensurePayloadKeyFile(file: string): { file: string; created: boolean } {
+export function ensurePayloadKeyFile(file: string, keyId = 'dev-1'): { file: string; created: boolean } {
   if (existsSync(file)) return { file, created: false };
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   try {
     writeFileSync(
       file,
-      `# Payload encryption keys (id:base64key), the last is current. Never commit; keep old keys.\n${generatePayloadKey('dev-1')}\n`,
+      `# Payload encryption keys (id:base64key), the last is current. Never commit; keep old keys.\n${generatePayloadKey(keyId)}\n`,
       { mode: 0o600, flag: 'wx' },
     );
     return { file, created: true };
