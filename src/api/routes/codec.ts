@@ -54,9 +54,9 @@ const isCodecRoute = (request: FastifyRequest) => (request.routeOptions.url ?? '
 export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const origins = allowedOrigins(deps.temporalUi?.url);
-  // Decoding undoes the codecs in reverse order, as the SDK does.
-  const codecs: readonly PayloadCodec[] = deps.temporal.options.loadedDataConverter.payloadCodecs;
-  const namespace = deps.temporal.options.namespace;
+  // The API's Temporal client's codecs and namespace, read when asked (the client is built first).
+  const codecs = (): readonly PayloadCodec[] => deps.temporal.options.loadedDataConverter.payloadCodecs;
+  const namespace = () => deps.temporal.options.namespace;
 
   const cors = (request: FastifyRequest, reply: FastifyReply) => {
     const origin = request.headers.origin;
@@ -96,14 +96,15 @@ export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   const checkNamespace = (request: FastifyRequest) => {
     const asked = request.headers['x-namespace'];
-    if (typeof asked === 'string' && asked && asked !== namespace) {
-      throw new ValidationError([{ field: 'X-Namespace', message: `this codec serves namespace ${namespace}` }]);
+    if (typeof asked === 'string' && asked && asked !== namespace()) {
+      throw new ValidationError([{ field: 'X-Namespace', message: `this codec serves namespace ${namespace()}` }]);
     }
   };
 
   const run = async (payloads: Payload[], direction: 'encode' | 'decode') => {
     let out = payloads;
-    const ordered = direction === 'encode' ? codecs : [...codecs].reverse();
+    // Decoding undoes the codecs in reverse order, as the SDK does.
+    const ordered = direction === 'encode' ? codecs() : [...codecs()].reverse();
     for (const codec of ordered) {
       try {
         out = await codec[direction](out);
