@@ -123,9 +123,10 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
 
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--namespace', namespace];
   args.push(...searchAttributeCliArgs());
-  if (options.uiPort) args.push('--ui-port', String(options.uiPort));
-  if (options.uiPort && options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
-  else args.push('--headless');
+  if (options.uiPort) {
+    args.push('--ui-port', String(options.uiPort));
+    if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  } else args.push('--headless');
   if (options.dbFilename) {
     args.push('--db-filename', options.dbFilename);
     for (const [pragma, value] of Object.entries(options.sqlitePragmas ?? FAST_SQLITE_PRAGMAS))
