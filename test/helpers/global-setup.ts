@@ -87,10 +87,15 @@ async function provision(provisioned: Provisioned): Promise<void> {
 
   const cli = await resolveTemporalCli({ onProgress: log, allowSdkDownload: true });
   if (cli.path) process.env[TEST_ENV.temporalCli] = cli.path;
+  // Payloads are encrypted: the UI decodes them through the API's /codec, which a browser test
+  // starts on this port (`startTestCodecServer`).
+  const codecPort = await freePort();
+  process.env[TEST_ENV.codecPort] = String(codecPort);
   const server = await startDevServer({
     cli,
     port: await freePort(),
     uiPort: await freePort(), // the Web UI, for the browser check
+    uiCodecEndpoint: `http://127.0.0.1:${codecPort}/codec`,
     logFile: path.join(tmp, 'temporal.log'),
   });
   let serverStopped = false;

@@ -167,6 +167,8 @@ describe('an order with encryption on', () => {
     const raw = Buffer.concat(all.map((p) => p.data)).toString('latin1');
     expect(raw).not.toContain('Confidential Road');
     expect(raw).not.toContain('tok_visa');
+    // Activity summaries (user metadata: "Schedule shipment to 99999 Privacyville") go through the codec too.
+    expect(raw).not.toContain('Privacyville');
   });
 
   it('shows ciphertext to `temporal workflow show`', async () => {
