@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +10,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
 import { simulatedActivityDeps } from '../../src/processes/activity-deps';
+import { replayHistoryFiles } from '../../src/processes/replay';
 import { seedCatalog } from '../../src/store/catalog';
 import { startDevServer, type RunningDevServer } from '../../src/temporal/dev-server';
 import {
@@ -192,6 +193,15 @@ describe('an order with encryption on', () => {
       expect(text).not.toContain('Confidential Road');
       expect(text).not.toContain(address.line1);
     }
+
+    // `saga replay` of that export: deterministic with the keys; without them it says why.
+    const file = path.join(dir, 'encrypted-history.json');
+    writeFileSync(file, stdout);
+    expect(await replayHistoryFiles([file], { dataConverter: onlyA })).toEqual([{ file, workflowType: 'orderSaga' }]);
+    const [keyless] = await replayHistoryFiles([file], {
+      dataConverter: encryptionDataConverter(parsePayloadKeys(KEY_B)),
+    });
+    expect(keyless!.error).toMatch(/encrypted with key \\*"key-a/);
   });
 
   it("leaves no shipping address in Temporal's database files", () => {
