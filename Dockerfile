@@ -37,6 +37,9 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # Read at runtime from <app>/migrations (resolved from dist/store as ../../migrations).
 COPY migrations ./migrations
+# Mount point of the payload-keys volume: a new volume takes this owner, so the one-shot
+# `payload-key --file /keys/payload-keys` (as node) can create the key file there.
+RUN mkdir /keys && chown node:node /keys && chmod 700 /keys
 USER node
 EXPOSE 3000
 ENTRYPOINT ["node", "dist/cli.js"]

@@ -26,6 +26,7 @@ import { registerSagaMetrics } from './telemetry/saga-metrics';
 import { startDelivery } from './delivery/start';
 import { transportSettings } from './delivery/transport-factory';
 import { createPluginWorkers, runAll } from './processes/plugin-workers';
+import { dataConverterOf, devPayloadKeyFile, ensurePayloadKeyFile } from './processes/payload-keys';
 import { registeredConsumers, registeredSagas } from './processes/plugins';
 
 export interface DevStack {
@@ -53,6 +54,12 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
   };
 
   try {
+    // Encryption is on from the first start: a key made once and kept with the rest of the state.
+    if (!config.payloadKeys.keys && !config.payloadKeys.file) {
+      const { file, created } = ensurePayloadKeyFile(devPayloadKeyFile(config.dataDir));
+      if (created) logger.info({ file }, 'payload encryption key created (keep it: histories need it)');
+    }
+    const dataConverter = dataConverterOf(config);
     const [host, portText] = config.temporal.address.split(':') as [string, string];
     await assertPortsFree([
       { port: Number(portText), host, variable: 'TEMPORAL_ADDRESS', what: 'Temporal frontend' },
@@ -80,6 +87,8 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       ip: host,
       port: Number(portText),
       uiPort: config.temporal.uiPort,
+      // The Web UI decodes payloads through the API's codec server (operators only, with API_KEYS).
+      uiCodecEndpoint: config.temporal.codecEndpoint ?? `${clientApiUrl(config.api.host, config.api.port)}/codec`,
       dbFilename: path.join(config.dataDir, 'temporal.sqlite'),
       namespace: config.temporal.namespace,
       logFile: path.join(config.dataDir, 'temporal.log'),
@@ -98,7 +107,11 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
     logger.info({ applied }, 'migrations up to date');
     await seedCatalog(pool);
 
-    const temporal = await createTemporalClient({ address: server.address, namespace: config.temporal.namespace });
+    const temporal = await createTemporalClient({
+      address: server.address,
+      namespace: config.temporal.namespace,
+      dataConverter,
+    });
     cleanups.push(() => temporal.connection.close());
     // The SDK's worker metrics on loopback, served with ours on the API's /metrics.
     const sdkMetricsPort = await freePort();
@@ -114,6 +127,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       taskQueue: config.temporal.taskQueue,
       deps: activityDeps(pool, config.adapters),
       activityInterceptors: [sagaMetrics.interceptor],
+      dataConverter,
     });
     // The plugins' sagas (SAGA_PLUGINS), each on its own task queue.
     const pluginWorkers = await createPluginWorkers({
@@ -122,6 +136,7 @@ export async function startDevStack(config: Config, logger: Logger): Promise<Dev
       pool,
       logger,
       activityInterceptors: [sagaMetrics.interceptor],
+      dataConverter,
     });
     const workers = runAll([worker, ...pluginWorkers]);
     cleanups.push(async () => {

@@ -59,6 +59,18 @@ export { createPool, withTransaction, type Pool, type Tx } from './store/pool';
 
 // Processes
 export { createWorker, connectWorker } from './worker';
+// Payload encryption: what every client and worker of the project passes as `dataConverter`.
+export {
+  encryptionDataConverter,
+  EncryptionCodec,
+  parsePayloadKeys,
+  generatePayloadKey,
+  UnknownPayloadKeyError,
+  PayloadDecryptionError,
+  PayloadKeyError,
+  type PayloadKeyring,
+} from './temporal/payload-codec';
+export { createTemporalClient } from './temporal/client';
 export { explore, type ExploreOptions, type ExploreReport, type ScenarioResult } from './explore/explore';
 export { scenariosOf, quickScenarios, type Scenario, type Fault, type FaultKind } from './explore/scenarios';
 export { formatMatrix } from './explore/matrix';

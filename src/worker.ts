@@ -30,6 +30,11 @@ export interface CreateWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** More activity interceptors (the saga metrics of `registerSagaMetrics`). */
   activityInterceptors?: ActivityInterceptorsFactory[];
+  /**
+   * The payload encryption every client and worker shares (`encryptionDataConverter`). Its
+   * codecs run outside the workflow sandbox, so a pre-built bundle needs nothing more.
+   */
+  dataConverter: WorkerOptions['dataConverter'];
   /** Extra Worker options (concurrency, shutdown grace …). */
   overrides?: Partial<WorkerOptions>;
 }
@@ -90,6 +95,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
         ? {}
         : { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES, ...(tracedWorkflows ?? [])] }),
     },
+    dataConverter: options.dataConverter,
     shutdownGraceTime: '10 seconds',
     ...options.overrides,
   });

@@ -1,4 +1,5 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { encryptionDataConverter, parsePayloadKeys } from '../../src/temporal/payload-codec';
 
 /** No-op activities for the baseline workflow. */
 export const noopActivities = {
@@ -21,6 +22,8 @@ async function main() {
     taskQueue: process.env.TASK_QUEUE!,
     workflowsPath: require.resolve('./noop-workflow'),
     activities: noopActivities,
+    // Encryption as the project's worker has it (PAYLOAD_KEYS from the bench): same cost per payload.
+    dataConverter: encryptionDataConverter(parsePayloadKeys(process.env.PAYLOAD_KEYS!)),
     shutdownGraceTime: '10 seconds',
   });
   process.once('SIGTERM', () => worker.shutdown());

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { encryptionDataConverter, generatePayloadKey, parsePayloadKeys } from '../../src/temporal/payload-codec';
 import { startDevServer, FAST_SQLITE_PRAGMAS, type RunningDevServer } from '../../src/temporal/dev-server';
 import { waitFor } from '../../src/util/wait';
 import {
@@ -42,6 +43,9 @@ interface Stack {
   stop(): Promise<void>;
 }
 
+/** One key for the whole run: the roles, the baseline worker and the client. */
+const benchPayloadKeys = generatePayloadKey('bench');
+
 async function startStack(ctx: ScenarioContext, persistent: boolean, dir: string): Promise<Stack> {
   const cli = await ctx.temporalCli();
   const server = await startDevServer({
@@ -56,6 +60,10 @@ async function startStack(ctx: ScenarioContext, persistent: boolean, dir: string
     DATABASE_URL: db.url,
     TEMPORAL_ADDRESS: server.address,
     TASK_QUEUE: 'bench-orders',
+    // Payload encryption on, as users run it; the baseline worker and the client share the key.
+    PAYLOAD_KEYS: benchPayloadKeys,
+    PAYLOAD_KEY_ID: undefined,
+    PAYLOAD_KEY_FILE: undefined,
     PORT: String(apiPort),
     HOST: '127.0.0.1',
     TRANSPORT: 'postgres',
@@ -77,7 +85,7 @@ async function startStack(ctx: ScenarioContext, persistent: boolean, dir: string
     description: 'the API to answer /health',
   });
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: encryptionDataConverter(parsePayloadKeys(benchPayloadKeys)) });
   return {
     server,
     db,

@@ -11,6 +11,7 @@ import { metricsRoute, registerMetrics } from './metrics';
 import { CONSUMERS } from '../consumers';
 import { registerDeliveryGauges } from '../delivery/metrics';
 import { registerSagaStateGauges } from '../telemetry/saga-metrics';
+import { codecRoutes } from './routes/codec';
 import { correlationRoutes } from './routes/correlations';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { healthRoutes } from './routes/health';
@@ -98,6 +99,7 @@ export function buildApp(options: ApiDeps): FastifyInstance {
     sagaOperatorRoutes(r, deps);
     operationsRoutes(r, deps);
     consoleRoutes(r);
+    codecRoutes(r, deps);
   });
   return app;
 }

@@ -8,6 +8,7 @@ import { formatMatrix, reportJson } from '../explore/matrix';
 import { quickScenarios, scenariosOf } from '../explore/scenarios';
 import { TARGETS } from '../explore/targets';
 import type { ExploreTarget } from '../explore/target';
+import { dataConverterOf } from '../processes/payload-keys';
 import { pluginSagas, registeredConsumers } from '../processes/plugins';
 import type { Pool } from '../store/pool';
 import { createPool } from '../store/pool';
@@ -70,6 +71,8 @@ export async function exploreCommand(
     shutdownSignals: [],
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
   });
+  // The stack's payload keys (configured, or the local stack's): its workers read what this writes.
+  const dataConverter = dataConverterOf(config);
   const pool = createPool(databaseUrl, { applicationName: 'saga-explore' });
   let target: ExploreTarget;
   try {
@@ -88,7 +91,11 @@ export async function exploreCommand(
     await verifySearchAttributes(clientConnection, config.temporal.namespace);
     const report = await explore({
       pool,
-      client: new Client({ connection: clientConnection, namespace: config.temporal.namespace }),
+      client: new Client({
+        connection: clientConnection,
+        namespace: config.temporal.namespace,
+        dataConverter,
+      }),
       connection,
       namespace: config.temporal.namespace,
       target,

@@ -5,6 +5,8 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { loadConfig } from '../processes/config';
 import type { Logger } from '../logger';
+import { clientApiUrl } from '../processes/dev-lock';
+import { devPayloadKeyFile, ensurePayloadKeyFile } from '../processes/payload-keys';
 import { assertPortsFree } from '../processes/ports';
 import { needsSimulatorMigrations } from '../processes/simulator-migrations';
 import { seedCatalog } from '../store/catalog';
@@ -86,7 +88,7 @@ function defaultSagaCommand(): [string, ...string[]] {
 }
 
 /** The Web UI server's configuration: our server and namespace, loopback only. */
-function uiConfig(o: { temporalAddress: string; port: number; namespace: string }): string {
+function uiConfig(o: { temporalAddress: string; port: number; namespace: string; codecEndpoint: string }): string {
   return stringify({
     temporalGrpcAddress: o.temporalAddress,
     host: '127.0.0.1',
@@ -95,6 +97,8 @@ function uiConfig(o: { temporalAddress: string; port: number; namespace: string 
     defaultNamespace: o.namespace,
     notifyOnNewVersion: false,
     cors: { cookieInsecure: true, allowOrigins: [`http://127.0.0.1:${o.port}`, `http://localhost:${o.port}`] },
+    // Payloads are encrypted: the browser asks the API's codec route to decode them (operators only).
+    codec: { endpoint: o.codecEndpoint, passAccessToken: false, includeCredentials: false },
   });
 }
 
@@ -264,6 +268,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: server.address,
       WORKFLOW_BUNDLE: bundle,
+      // Encryption on by default: without configured keys, the local key file `saga dev` and the
+      // commands beside it use (made once, kept); in a cluster folder of its own, one there.
+      ...(config.payloadKeys.keys || config.payloadKeys.file
+        ? {}
+        : {
+            PAYLOAD_KEY_FILE: ensurePayloadKeyFile(
+              options.dataDir ? path.join(dataDir, 'payload-keys') : devPayloadKeyFile(config.dataDir),
+            ).file,
+          }),
     };
     if (uiPort) {
       // The API replicas link the console's orders to their workflows in this UI.
@@ -272,7 +285,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       await mkdir(path.join(uiDir, 'config'), { recursive: true });
       await writeFile(
         path.join(uiDir, 'config', 'development.yaml'),
-        uiConfig({ temporalAddress: server.address, port: uiPort, namespace: config.temporal.namespace }),
+        uiConfig({
+          temporalAddress: server.address,
+          port: uiPort,
+          namespace: config.temporal.namespace,
+          codecEndpoint: config.temporal.codecEndpoint ?? `${clientApiUrl(config.api.host, apiPort)}/codec`,
+        }),
       );
       specs.push({
         name: 'temporal-ui',

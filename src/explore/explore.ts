@@ -88,6 +88,8 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
   const taskQueue = `explore-${randomBytes(4).toString('hex')}`;
   const plan = new FaultPlan();
   const own = options.target.worker;
+  // The client's payload encryption: what the worker reads, the client wrote.
+  const dataConverter = { payloadCodecs: options.client.options.loadedDataConverter.payloadCodecs };
   const worker = own
     ? await Worker.create({
         connection: options.connection,
@@ -96,6 +98,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
         workflowsPath: own.workflowsPath,
         activities: own.activities,
         interceptors: { activity: [plan.interceptor()] },
+        dataConverter,
         shutdownGraceTime: '2 seconds',
       })
     : await createWorker({
@@ -104,6 +107,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
         taskQueue,
         deps: simulatedActivityDeps(options.pool),
         activityInterceptors: [plan.interceptor()],
+        dataConverter,
         ...(options.workflowBundle ? { workflowBundle: { codePath: options.workflowBundle } } : {}),
         overrides: { shutdownGraceTime: '2 seconds' },
       });

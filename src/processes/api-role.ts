@@ -6,10 +6,12 @@ import { createTemporalClient, type TemporalClientOptions } from '../temporal/cl
 import { temporalConnectOptions } from '../temporal/connect-options';
 import { apiDepsOf } from './api-deps';
 import { requireDatabaseUrl, type Config } from './config';
+import { dataConverterOf } from './payload-keys';
 import { drainOnShutdownSignal } from './signals';
 
 /** `saga api`: the HTTP API on PORT until SIGTERM, then a drain (readiness 503 first). */
 export async function runApiRole(config: Config, logger: Logger): Promise<void> {
+  const dataConverter = dataConverterOf(config);
   const pool = createPool(requireDatabaseUrl(config));
   const tracing = startTracing({ serviceName: 'saga-api' });
   const target = temporalConnectOptions(config.temporal);
@@ -17,6 +19,8 @@ export async function runApiRole(config: Config, logger: Logger): Promise<void> 
     address: target.connection.address,
     namespace: target.namespace,
     connection: target.connection as TemporalClientOptions['connection'],
+    // The same keys as the worker's: the API starts, signals and queries sagas, and its /codec decodes for the UI.
+    dataConverter,
   });
   let draining = false;
   const app = buildApp(apiDepsOf(config, { pool, temporal, logger, draining: () => draining }));

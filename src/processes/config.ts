@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseApiKeys, type ApiKey } from '../identities';
+import { parsePayloadKeys } from '../temporal/payload-codec';
 import { adapterNames, type CarrierAdapterName, type PaymentAdapterName } from './adapters';
 
 /** Thrown when the environment does not describe a runnable configuration. */
@@ -88,6 +89,20 @@ export const envSchema = z.object({
    * proxy), or addresses/CIDRs `10.0.0.0/8,…`. Unset: the socket's address.
    */
   TRUST_PROXY: z.string().min(1).optional(),
+  /**
+   * Payload encryption keys, `id:base64key,…` (32 random bytes each): every payload sent to
+   * Temporal is sealed with the current one; the others stay for reading older payloads.
+   */
+  PAYLOAD_KEYS: z.string().trim().optional(),
+  /** Which key of PAYLOAD_KEYS (or the key file) encrypts new payloads. Default: the last listed. */
+  PAYLOAD_KEY_ID: z.string().trim().min(1).optional(),
+  /** A file holding the keys in PAYLOAD_KEYS' format (one a line), read instead of PAYLOAD_KEYS. */
+  PAYLOAD_KEY_FILE: z.string().trim().min(1).optional(),
+  /**
+   * The codec server the Temporal UI asks to decode payloads (`saga dev` and `saga cluster up`
+   * point it at their API's /codec). Unset there: theirs; elsewhere: none.
+   */
+  TEMPORAL_CODEC_ENDPOINT: optionalUrl(['http', 'https']),
   /** API keys, `name:role:key,…` with role customer or operator; unset: an open API on loopback. */
   API_KEYS: z.string().optional(),
   /** RabbitMQ; optional for `saga dev`, required by the test suite when CI=true. */
@@ -144,6 +159,14 @@ export interface Config {
     readonly cliPath: string | undefined;
     readonly taskQueue: string;
     readonly workflowBundle: string | undefined;
+    /** The codec server the Temporal UI uses (TEMPORAL_CODEC_ENDPOINT). */
+    readonly codecEndpoint: string | undefined;
+  };
+  /** Where the payload keys come from (read by `payloadKeyringOf`, src/processes/payload-keys.ts). */
+  readonly payloadKeys: {
+    readonly keys: string | undefined;
+    readonly currentKeyId: string | undefined;
+    readonly file: string | undefined;
   };
   readonly api: {
     readonly port: number;
@@ -201,6 +224,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     throw new ConfigError([{ variable: 'API_KEYS', message: (err as Error).message }]);
   }
+  if (e.PAYLOAD_KEYS && e.PAYLOAD_KEY_FILE) {
+    throw new ConfigError([
+      { variable: 'PAYLOAD_KEY_FILE', message: 'set PAYLOAD_KEYS or PAYLOAD_KEY_FILE, not both' },
+    ]);
+  }
+  if (e.PAYLOAD_KEYS) {
+    try {
+      parsePayloadKeys(e.PAYLOAD_KEYS, e.PAYLOAD_KEY_ID);
+    } catch (err) {
+      const variable =
+        e.PAYLOAD_KEY_ID && /current key/.test((err as Error).message) ? 'PAYLOAD_KEY_ID' : 'PAYLOAD_KEYS';
+      throw new ConfigError([{ variable, message: (err as Error).message }]);
+    }
+  }
   const loopback = ['127.0.0.1', 'localhost', '::1'];
   if (apiKeys.length === 0 && e.HOST && !loopback.includes(e.HOST)) {
     throw new ConfigError([
@@ -222,6 +259,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI,
       taskQueue: e.TASK_QUEUE,
       workflowBundle: e.WORKFLOW_BUNDLE,
+      codecEndpoint: e.TEMPORAL_CODEC_ENDPOINT,
+    },
+    payloadKeys: {
+      keys: e.PAYLOAD_KEYS || undefined,
+      currentKeyId: e.PAYLOAD_KEY_ID,
+      file: e.PAYLOAD_KEY_FILE ? path.resolve(e.PAYLOAD_KEY_FILE) : undefined,
     },
     api: {
       port: e.PORT,

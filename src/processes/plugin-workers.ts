@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import type { ActivityInterceptorsFactory, NativeConnection, Worker } from '@temporalio/worker';
 import { withFailureMapping } from '../activities/failures';
 import type { Logger } from '../logger';
@@ -10,6 +11,8 @@ export interface PluginWorkerOptions {
   namespace: string;
   pool: Pool;
   logger: Logger;
+  /** The project's payload encryption (`dataConverterOf`). */
+  dataConverter: DataConverter;
   /** The saga metrics' interceptor, as on the project's worker. */
   activityInterceptors?: ActivityInterceptorsFactory[];
 }
@@ -34,6 +37,7 @@ export async function createPluginWorkers(options: PluginWorkerOptions): Promise
           ),
         },
         activityInterceptors: options.activityInterceptors,
+        dataConverter: options.dataConverter,
       }),
     );
     options.logger.info({ saga: saga.definition.name, taskQueue: saga.taskQueue }, 'plugin saga worker created');

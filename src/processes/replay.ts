@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../worker';
@@ -66,7 +67,13 @@ function workflowsPathOf(workflowType: string): string | undefined {
 }
 
 /** Replays every history file; each one's outcome, in file order. */
-export async function replayHistoryFiles(paths: readonly string[]): Promise<ReplayOutcome[]> {
+export async function replayHistoryFiles(
+  paths: readonly string[],
+  options: {
+    /** The payload keys for histories recorded with encryption on. Default: none (clear-text histories). */
+    dataConverter?: DataConverter;
+  } = {},
+): Promise<ReplayOutcome[]> {
   const outcomes = new Map<string, ReplayOutcome>();
   const groups = new Map<string, { workflowId: string; history: ReturnType<typeof historyFromJSON> }[]>();
   const files = historyFiles(paths);
@@ -92,6 +99,7 @@ export async function replayHistoryFiles(paths: readonly string[]): Promise<Repl
     const results = Worker.runReplayHistories(
       {
         workflowsPath,
+        dataConverter: options.dataConverter,
         // The project's histories were recorded with its interceptors (correlation headers).
         interceptors: { workflowModules: workflowsPath === WORKFLOWS_PATH ? WORKFLOW_INTERCEPTOR_MODULES : [] },
       },

@@ -11,6 +11,7 @@ import { freePort } from '../util/free-port';
 import { bundleIsTraced, connectWorker, createWorker } from '../worker';
 import { activityDeps } from './adapters';
 import { requireDatabaseUrl, type Config } from './config';
+import { dataConverterOf } from './payload-keys';
 import { startProbeServer } from './probe-server';
 import { drainOnShutdownSignal } from './signals';
 import { createPluginWorkers, runAll } from './plugin-workers';
@@ -22,6 +23,8 @@ import { registeredSagas } from './plugins';
  */
 export async function runWorkerRole(config: Config, logger: Logger): Promise<void> {
   const pool = createPool(requireDatabaseUrl(config));
+  // Before anything starts: a missing or bad key is a start-up error naming its variable.
+  const dataConverter = dataConverterOf(config);
   const tracing = startTracing({ serviceName: 'saga-worker' });
   if (tracing.enabled && config.temporal.workflowBundle && !bundleIsTraced(config.temporal.workflowBundle)) {
     logger.warn(
@@ -41,6 +44,7 @@ export async function runWorkerRole(config: Config, logger: Logger): Promise<voi
     address: temporalTarget.connection.address,
     namespace: temporalTarget.namespace,
     connection: temporalTarget.connection as TemporalClientOptions['connection'],
+    dataConverter,
   });
   try {
     await verifySearchAttributes(check.connection, temporalTarget.namespace);
@@ -54,6 +58,7 @@ export async function runWorkerRole(config: Config, logger: Logger): Promise<voi
     taskQueue: config.temporal.taskQueue,
     deps: activityDeps(pool, config.adapters),
     activityInterceptors: [sagaMetrics.interceptor],
+    dataConverter,
     ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
   });
   // The plugins' sagas, each on its own task queue, beside the project's.
@@ -65,6 +70,7 @@ export async function runWorkerRole(config: Config, logger: Logger): Promise<voi
       pool,
       logger,
       activityInterceptors: [sagaMetrics.interceptor],
+      dataConverter,
     })),
   ];
   let draining = false;

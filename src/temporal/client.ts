@@ -1,4 +1,5 @@
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 import { correlationClientInterceptor } from '../correlation/client-interceptor';
 import { tracingEnabled } from '../telemetry/tracing';
@@ -8,6 +9,8 @@ export interface TemporalClientOptions {
   namespace: string;
   /** TLS, API key, gRPC metadata (see `temporalConnectOptions`). Default: none. */
   connection?: Pick<ConnectionOptions, 'tls' | 'apiKey' | 'metadata'>;
+  /** The payload encryption every client and worker shares (`encryptionDataConverter`). */
+  dataConverter: DataConverter;
 }
 
 /** Connects a Temporal client; close it with `client.connection.close()`. */
@@ -17,6 +20,7 @@ export async function createTemporalClient(options: TemporalClientOptions): Prom
   return new Client({
     connection,
     namespace: options.namespace,
+    dataConverter: options.dataConverter,
     // With tracing on, starts, signals, queries and updates continue the caller's trace.
     interceptors: {
       workflow: [

@@ -13,6 +13,11 @@ export interface DevServerOptions {
   port?: number;
   /** Web UI port; `undefined` runs headless. Default: headless. */
   uiPort?: number;
+  /**
+   * The codec server the Web UI asks to decode payloads (`…/codec`, answering `/decode`).
+   * Default: none (the UI shows payloads as stored).
+   */
+  uiCodecEndpoint?: string;
   /** SQLite file so state survives restarts; `undefined` keeps state in memory. */
   dbFilename?: string;
   /**
@@ -118,8 +123,10 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
 
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--namespace', namespace];
   args.push(...searchAttributeCliArgs());
-  if (options.uiPort) args.push('--ui-port', String(options.uiPort));
-  else args.push('--headless');
+  if (options.uiPort) {
+    args.push('--ui-port', String(options.uiPort));
+    if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  } else args.push('--headless');
   if (options.dbFilename) {
     args.push('--db-filename', options.dbFilename);
     for (const [pragma, value] of Object.entries(options.sqlitePragmas ?? FAST_SQLITE_PRAGMAS))

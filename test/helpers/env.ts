@@ -2,6 +2,8 @@
 export const TEST_ENV = {
   temporalAddress: 'SAGA_TEST_TEMPORAL_ADDRESS',
   temporalUiUrl: 'SAGA_TEST_TEMPORAL_UI_URL',
+  /** The port the suite's Temporal UI expects its codec server on (`startTestCodecServer`). */
+  codecPort: 'SAGA_TEST_CODEC_PORT',
   pgAdminUrl: 'SAGA_TEST_PG_ADMIN_URL',
   workflowBundle: 'SAGA_TEST_WORKFLOW_BUNDLE',
   temporalCli: 'SAGA_TEST_TEMPORAL_CLI',

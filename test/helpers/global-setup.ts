@@ -5,6 +5,7 @@ import { embeddedPostgresProblem, startEmbeddedPostgres } from '../../src/store/
 import { resolveTemporalCli } from '../../src/temporal/cli-binary';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { freePort, isReachable } from '../../src/util/free-port';
+import { generatePayloadKey } from '../../src/temporal/payload-codec';
 import { writeWorkflowBundle } from '../../src/worker';
 import { TEST_ENV } from './env';
 
@@ -80,12 +81,21 @@ async function provision(provisioned: Provisioned): Promise<void> {
   await checkBroker('RabbitMQ', 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', TEST_ENV.amqpUrl);
   await checkBroker('NATS', 'NATS_URL', 'nats://127.0.0.1:4222', TEST_ENV.natsUrl);
 
+  // Encryption on, as users run it: every test client, worker and spawned role shares this key.
+  if (!process.env.PAYLOAD_KEYS && !process.env.PAYLOAD_KEY_FILE)
+    process.env.PAYLOAD_KEYS = generatePayloadKey('test-1');
+
   const cli = await resolveTemporalCli({ onProgress: log, allowSdkDownload: true });
   if (cli.path) process.env[TEST_ENV.temporalCli] = cli.path;
+  // Payloads are encrypted: the UI decodes them through the API's /codec, which a browser test
+  // starts on this port (`startTestCodecServer`).
+  const codecPort = await freePort();
+  process.env[TEST_ENV.codecPort] = String(codecPort);
   const server = await startDevServer({
     cli,
     port: await freePort(),
     uiPort: await freePort(), // the Web UI, for the browser check
+    uiCodecEndpoint: `http://127.0.0.1:${codecPort}/codec`,
     logFile: path.join(tmp, 'temporal.log'),
   });
   let serverStopped = false;

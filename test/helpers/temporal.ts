@@ -3,6 +3,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { correlationClientInterceptor } from '../../src/correlation/client-interceptor';
+import type { DataConverter } from '@temporalio/common';
+import { loadConfig } from '../../src/processes/config';
+import { dataConverterOf } from '../../src/processes/payload-keys';
 import { createWorker } from '../../src/worker';
 import { testEnv } from './env';
 
@@ -13,6 +16,11 @@ export function installQuietRuntime(level: 'WARN' | 'ERROR' = 'WARN'): void {
   if (runtimeInstalled) return;
   Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
   runtimeInstalled = true;
+}
+
+/** The payload encryption of the suite (PAYLOAD_KEYS from the global setup), as every process uses it. */
+export function testDataConverter(): DataConverter {
+  return dataConverterOf(loadConfig(process.env));
 }
 
 export interface TestTemporal {
@@ -32,6 +40,7 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
     connection,
     namespace: 'default',
     interceptors: { workflow: [correlationClientInterceptor()] },
+    dataConverter: testDataConverter(),
   });
   const taskQueue = `test-${randomUUID()}`;
   const nativeConnection = await NativeConnection.connect({ address });
@@ -47,6 +56,7 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
         taskQueue,
         deps,
         workflowBundle: { codePath: testEnv('workflowBundle') },
+        dataConverter: testDataConverter(),
         overrides: { shutdownGraceTime: '2 seconds' },
       });
       running.push({ worker, done: worker.run() });

@@ -4,6 +4,7 @@ import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { createPool } from '../../src/store/pool';
 import { createWorker } from '../../src/worker';
+import { testDataConverter } from './temporal';
 import { testEnv } from './env';
 
 async function main() {
@@ -16,6 +17,7 @@ async function main() {
     taskQueue: process.env.WORKER_TASK_QUEUE!,
     deps: simulatedActivityDeps(pool),
     workflowBundle: { codePath: testEnv('workflowBundle') },
+    dataConverter: testDataConverter(),
   });
   const running = worker.run();
   process.stdout.write('worker ready\n');

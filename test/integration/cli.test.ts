@@ -1,4 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -66,6 +68,26 @@ describe('saga CLI', () => {
     const { code, stderr } = await saga(['worker'], { DATABASE_URL: undefined });
     expect(code).toBe(2);
     expect(stderr).toMatch(/DATABASE_URL: is required for this command/);
+  });
+
+  it.each(['worker', 'api'])('refuses to start %s without payload keys, naming PAYLOAD_KEYS', async (role) => {
+    const { code, stderr } = await saga([role], {
+      DATABASE_URL: 'postgres://x@127.0.0.1:1/x',
+      DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'no-keys-')), // no local key file there
+      PAYLOAD_KEYS: undefined,
+      PAYLOAD_KEY_FILE: undefined,
+    });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/PAYLOAD_KEYS: is required: payloads sent to Temporal are encrypted/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('saga payload-key prints a key that PAYLOAD_KEYS accepts', async () => {
+    const { code, stdout } = await saga(['payload-key', '--id', 'k1']);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^k1:[A-Za-z0-9+/]{43}=$/);
+    const bad = await saga(['payload-key', '--id', 'not an id']);
+    expect(bad.code).toBe(2);
   });
 
   it('refuses a worker wired to an adapter that does not exist, at start-up, naming the choices', async () => {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +67,10 @@ test('saga cluster up serves orders through the front door and the Temporal UI, 
         PORT: String(apiPort),
         TEMPORAL_UI_PORT: String(uiPort),
         LOG_LEVEL: 'warn',
+        // As a user runs it: no keys configured, so the cluster makes its own payload key.
+        PAYLOAD_KEYS: undefined,
+        PAYLOAD_KEY_ID: undefined,
+        PAYLOAD_KEY_FILE: undefined,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -121,6 +126,12 @@ test('saga cluster up serves orders through the front door and the Temporal UI, 
       { timeoutMs: 30_000, description: 'the Temporal UI to list the workflow' },
     );
     expect(listed[0]!.execution.workflowId).toBe(workflowId);
+    // Encrypted with a key made once in the cluster's folder; the UI decodes through the API.
+    expect(statSync(path.join(dataDir, 'payload-keys')).mode & 0o777).toBe(0o600);
+    const settings = (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).json()) as {
+      Codec?: { Endpoint?: string };
+    };
+    expect(settings.Codec?.Endpoint).toBe(`http://127.0.0.1:${apiPort}/codec`);
   } finally {
     child.kill('SIGINT');
   }

@@ -1,3 +1,4 @@
+import { testDataConverter } from '../helpers/temporal';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -45,7 +46,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   await seedCatalog(db.pool);
   connection = await Connection.connect({ address: testEnv('temporalAddress') });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter: testDataConverter() });
 });
 afterAll(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');

@@ -13,7 +13,7 @@ import { correlationClientInterceptor } from '../../src/correlation/client-inter
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testEnv } from '../helpers/env';
 import { eventTypes, orderInput, SAGA_EVENTS, startOrder } from '../helpers/orders';
-import { installQuietRuntime } from '../helpers/temporal';
+import { installQuietRuntime, testDataConverter } from '../helpers/temporal';
 
 // `npm start`'s dev server keeps its state in SQLite with WAL and synchronous=normal (fast
 // commits). Restart safety must not suffer: the server is SIGKILLed while sagas are in
@@ -63,12 +63,17 @@ it('loses nothing when the file-backed dev server is killed mid-flight and resta
     taskQueue: 'persistence',
     deps: simulatedActivityDeps(db.pool),
     workflowBundle: { codePath: testEnv('workflowBundle') },
+    dataConverter: testDataConverter(),
     overrides: { shutdownGraceTime: '2 seconds' },
   });
   running = worker.run();
 
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, interceptors: { workflow: [correlationClientInterceptor()] } });
+  const client = new Client({
+    connection,
+    interceptors: { workflow: [correlationClientInterceptor()] },
+    dataConverter: testDataConverter(),
+  });
   const inputs = Array.from({ length: SAGAS }, (_, i) =>
     orderInput(i % 4 === 3 ? { paymentToken: 'tok_chargeDeclined' } : {}),
   );
@@ -98,7 +103,7 @@ it('loses nothing when the file-backed dev server is killed mid-flight and resta
   server = await start();
 
   const after = await Connection.connect({ address });
-  const restarted = new Client({ connection: after });
+  const restarted = new Client({ connection: after, dataConverter: testDataConverter() });
   try {
     const results = await Promise.all(
       inputs.map((input) => restarted.workflow.getHandle(`order-${input.orderId}`).result()),

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +46,10 @@ function startDev(dataDir: string, ports: Ports, databaseUrl: string | undefined
   };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   else delete env.DATABASE_URL;
+  // As a user runs it: no keys configured, so it makes its own payload key in DATA_DIR.
+  delete env.PAYLOAD_KEYS;
+  delete env.PAYLOAD_KEY_ID;
+  delete env.PAYLOAD_KEY_FILE;
   if (process.env[TEST_ENV.temporalCli]) env.TEMPORAL_CLI = process.env[TEST_ENV.temporalCli];
   // Own process group, like a terminal's foreground job: Ctrl-C is sent to the whole group.
   const [command, args] = built ? [process.execPath, ['dist/cli.js', 'dev']] : ['npm', ['start']];
@@ -150,6 +155,15 @@ describe('saga dev (npm start)', () => {
     expect(dev.output()).toContain(`http://localhost:${ports.api}`);
     expect(dev.output()).toContain(`:${ports.ui}`);
 
+    // Encryption on by default: a key made once, owner-only; the UI decodes through the API.
+    const keyFile = path.join(dataDir, 'payload-keys');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const key = readFileSync(keyFile, 'utf8');
+    const uiSettings = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json()) as {
+      Codec?: { Endpoint?: string };
+    };
+    expect(uiSettings.Codec?.Endpoint).toBe(`http://127.0.0.1:${ports.api}/codec`);
+
     const health = await fetch(`http://127.0.0.1:${ports.api}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ checks: { postgres: { status: 'up' }, temporal: { status: 'up' } } });
@@ -241,6 +255,7 @@ describe('saga dev (npm start)', () => {
     started.push(again);
     await waitUntilReady(again);
     expect(await listWorkflowIds(ports.ui)).toContain(workflowId);
+    expect(readFileSync(keyFile, 'utf8')).toBe(key); // kept, not made anew
     // The consumers resume from their checkpoints: nothing is told twice after a restart.
     expect(await notificationsOf()).toEqual(notified);
     await ctrlC(again);

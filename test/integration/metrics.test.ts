@@ -1,3 +1,4 @@
+import { testDataConverter } from '../helpers/temporal';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -56,7 +57,11 @@ beforeAll(async () => {
   worker.stderr!.on('data', (c: Buffer) => (workerOutput += c.toString()));
   transport = isolatedTransport(kind);
   delivery = await startProjectDelivery(db, transport, registry);
-  const temporal = await createTemporalClient({ address: testEnv('temporalAddress'), namespace: 'default' });
+  const temporal = await createTemporalClient({
+    address: testEnv('temporalAddress'),
+    namespace: 'default',
+    dataConverter: testDataConverter(),
+  });
   closeClient = () => temporal.connection.close();
   app = buildApp({
     pool: db.pool,

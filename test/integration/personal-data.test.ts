@@ -20,6 +20,7 @@ import { startProjectDelivery } from '../helpers/api-world';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { isolatedTransport, removeBrokerResources } from '../helpers/delivery';
 import { testEnv } from '../helpers/env';
+import { testDataConverter } from '../helpers/temporal';
 
 // One order from POST /orders to order.confirmed through the real API, worker (with the
 // Temporal SDK's own logs routed through our logger), consumers and tracing, logging at debug:
@@ -59,7 +60,11 @@ beforeAll(async () => {
   db = await createTestDatabase();
   await seedCatalog(db.pool);
   const taskQueue = `personal-data-${randomUUID()}`;
-  const temporal = await createTemporalClient({ address: testEnv('temporalAddress'), namespace: 'default' });
+  const temporal = await createTemporalClient({
+    address: testEnv('temporalAddress'),
+    namespace: 'default',
+    dataConverter: testDataConverter(),
+  });
   closeClient = () => temporal.connection.close();
   const connection = await NativeConnection.connect({ address: testEnv('temporalAddress') });
   // No pre-built bundle: the worker bundles the workflows with the tracing interceptors.
@@ -67,6 +72,7 @@ beforeAll(async () => {
     connection,
     namespace: 'default',
     taskQueue,
+    dataConverter: testDataConverter(),
     deps: simulatedActivityDeps(db.pool),
     overrides: { shutdownGraceTime: '2 seconds' },
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { explore } from '../../src/explore/explore';
 import { formatMatrix } from '../../src/explore/matrix';
@@ -13,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { docExampleFiles, EXTENDING_GUIDE } from '../helpers/doc-examples';
 import { typeErrors } from '../helpers/typecheck';
 import { testEnv } from '../helpers/env';
-import { connectTestTemporal, installQuietRuntime, type TestTemporal } from '../helpers/temporal';
+import { connectTestTemporal, installQuietRuntime, testDataConverter, type TestTemporal } from '../helpers/temporal';
 
 // docs/extending.md's "Write your own saga" is a complete example: this test takes its code blocks as
 // they are (only the package imports point at the sources), type-checks them and runs the
@@ -81,10 +82,16 @@ describe('docs/extending.md: write your own saga', () => {
   it('runs: a booking confirms; a declined card releases the room and cancels', async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createBookingWorker } = require(path.join(DIR, 'booking.worker.ts')) as {
-      createBookingWorker: (o: { connection: NativeConnection; pool: unknown; taskQueue: string }) => Promise<Worker>;
+      createBookingWorker: (o: {
+        connection: NativeConnection;
+        pool: unknown;
+        taskQueue: string;
+        dataConverter?: DataConverter;
+      }) => Promise<Worker>;
     };
     const taskQueue = `readme-${randomUUID()}`;
-    worker = await createBookingWorker({ connection, pool: db.pool, taskQueue });
+    // The suite's payload encryption, as its client has it.
+    worker = await createBookingWorker({ connection, pool: db.pool, taskQueue, dataConverter: testDataConverter() });
     running = worker.run();
 
     const book = (card: string) => {

@@ -14,7 +14,7 @@ import { createWorker } from '../../src/worker';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testEnv } from '../helpers/env';
 import { eventTypes, orderInput, SAGA_EVENTS, startOrder } from '../helpers/orders';
-import { installQuietRuntime } from '../helpers/temporal';
+import { installQuietRuntime, testDataConverter } from '../helpers/temporal';
 
 // The production-like path: the real Temporal server (built from Go modules) keeping its
 // state in PostgreSQL, and two workers on one task queue. Sagas run to completion and the
@@ -62,13 +62,18 @@ it('runs sagas on the Temporal server on PostgreSQL, with tasks executed by both
       taskQueue: 'orders-on-postgres',
       deps: simulatedActivityDeps(db.pool),
       workflowBundle: { codePath: testEnv('workflowBundle') },
+      dataConverter: testDataConverter(),
       overrides: { identity, shutdownGraceTime: '2 seconds' },
     });
     workers.push({ worker, running: worker.run(), connection });
   }
 
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, interceptors: { workflow: [correlationClientInterceptor()] } });
+  const client = new Client({
+    connection,
+    interceptors: { workflow: [correlationClientInterceptor()] },
+    dataConverter: testDataConverter(),
+  });
   try {
     const inputs = Array.from({ length: 8 }, () => orderInput());
     const handles = await Promise.all(inputs.map((input) => startOrder(client, 'orders-on-postgres', input)));

@@ -2,7 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { waitFor } from '../../src/util/wait';
+import type { FastifyInstance } from 'fastify';
 import { describeWithBrowser, launchChromium } from '../helpers/browser';
+import { startTestCodecServer } from '../helpers/codec-server';
 import { testEnv } from '../helpers/env';
 import { orderInput } from '../helpers/orders';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
@@ -11,13 +13,17 @@ const SCREENSHOT = path.resolve(__dirname, '../../artifacts/screenshots/temporal
 
 let world: SagaWorld | undefined;
 let browser: Browser | undefined;
+let codec: FastifyInstance | undefined;
 
 describeWithBrowser('Temporal Web UI in a real browser', () => {
   beforeAll(async () => {
     browser = await launchChromium(); // first: with CI=true a missing Chromium fails fast
     world = await startSagaWorld();
+    // Summary and details are encrypted payloads: the UI decodes them through the codec route.
+    codec = await startTestCodecServer(world.temporal.client, world.db.pool);
   });
   afterAll(async () => {
+    await codec?.close();
     await browser?.close();
     await stopSagaWorld(world);
   });

@@ -17,7 +17,7 @@ import { startProjectDelivery } from '../helpers/api-world';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { isolatedTransport, removeBrokerResources } from '../helpers/delivery';
 import { testEnv } from '../helpers/env';
-import { installQuietRuntime } from '../helpers/temporal';
+import { installQuietRuntime, testDataConverter } from '../helpers/temporal';
 
 // One order, one trace: the HTTP request, the workflow start, the workflow, every activity, the
 // relay's publish of every event to a broker, and every consumer's handling of them, collected
@@ -43,7 +43,11 @@ maybe(`tracing over ${transportKind}`, () => {
     db = await createTestDatabase();
     await seedCatalog(db.pool);
     const taskQueue = `tracing-${randomUUID()}`;
-    const temporal = await createTemporalClient({ address: testEnv('temporalAddress'), namespace: 'default' });
+    const temporal = await createTemporalClient({
+      address: testEnv('temporalAddress'),
+      namespace: 'default',
+      dataConverter: testDataConverter(),
+    });
     closeClient = () => temporal.connection.close();
     const connection = await NativeConnection.connect({ address: testEnv('temporalAddress') });
     // No pre-built bundle: the worker bundles the workflows with the tracing interceptors.
@@ -52,6 +56,7 @@ maybe(`tracing over ${transportKind}`, () => {
       namespace: 'default',
       taskQueue,
       deps: simulatedActivityDeps(db.pool),
+      dataConverter: testDataConverter(),
       overrides: { shutdownGraceTime: '2 seconds' },
     });
     worker = { worker: w, running: w.run(), connection };

@@ -8,7 +8,7 @@ import { ORDER_SAGA, RETURN_SAGA } from '../../src/workflows';
 import { WORKFLOW_REVISION } from '../../src/workflows/revision';
 import { testEnv } from '../helpers/env';
 import { HISTORIES_DIR } from '../helpers/histories';
-import { installQuietRuntime } from '../helpers/temporal';
+import { installQuietRuntime, testDataConverter } from '../helpers/temporal';
 
 // The versioning gate (docs/versioning.md): recorded histories of every released workflow
 // revision (test/replay/histories/r<N>/, added to, never rewritten) replay against today's
@@ -89,7 +89,8 @@ describe('replay of recorded saga histories (orderSaga, returnSaga)', () => {
   it.each(recordings)('replays %s without nondeterminism', async (name, file) => {
     const history = historyFromJSON(JSON.parse(await readFile(file, 'utf8')));
     await Worker.runReplayHistory(
-      { workflowBundle: { codePath: testEnv('workflowBundle') } },
+      // With the suite's codec: recorded histories are clear text, which it passes through.
+      { workflowBundle: { codePath: testEnv('workflowBundle') }, dataConverter: testDataConverter() },
       history,
       `replay-${name.replace('/', '-')}`,
     );

@@ -184,6 +184,20 @@ describe('docker-compose.yml', () => {
     );
   });
 
+  it.each(['worker', 'api'])('gives %s the payload key file the payload-keys job creates, read-only', (name) => {
+    const keyFile = envValue(service(name), 'PAYLOAD_KEY_FILE');
+    expect(keyFile).toBe('/keys/payload-keys');
+    expect(service(name).volumes).toContain('payload-keys:/keys:ro');
+    expect(dependsOn(service(name))).toMatchObject({ 'payload-keys': 'service_completed_successfully' });
+    expect(commandText(service('payload-keys'))).toBe(`payload-key --file ${keyFile}`);
+    // No key in the repository: neither file nor value.
+    expect(envValue(service(name), 'PAYLOAD_KEYS')).toBeUndefined();
+  });
+
+  it("points the Temporal UI at the API's codec route, through the gateway", () => {
+    expect(envValue(service('temporal-ui'), 'TEMPORAL_CODEC_ENDPOINT')).toBe('http://localhost:3000/codec');
+  });
+
   it('gives migrate the database URL', () => {
     expect(envNames(service('migrate'))).toContain('DATABASE_URL');
   });

@@ -106,6 +106,7 @@ const ACCOUNTED: Entry[] = [
     by: 'test/integration/cluster-up.test.ts',
   },
   { command: 'export DATABASE_URL=postgres://user:pass@db:5432/saga', prefix: true, by: 'names servers of yours' },
+  { command: 'export PAYLOAD_KEY_FILE=/run/secrets/payload-keys', by: 'names a secret of yours' },
   { command: 'npx saga migrate', by: 'test/integration/cli-operator.test.ts' },
   { command: 'npx saga seed', by: 'test/integration/cli-operator.test.ts' },
   { command: 'npx saga worker', by: 'test/integration/cli.test.ts' },
@@ -120,6 +121,12 @@ const ACCOUNTED: Entry[] = [
   {
     command: 'docker compose up --build -d --wait',
     by: 'needs a Docker engine; test/unit/docker-compose.test.ts checks the file against the code',
+  },
+
+  // docs/operations.md
+  {
+    command: 'npx saga payload-key --id key-2027-01',
+    by: 'prints a random key; test/unit/payload-codec.test.ts tests what it prints, and the file it makes with --file',
   },
 
   // docs/development.md

@@ -12,6 +12,8 @@ import { topologyDocs } from '../../docs/topology-docs';
 import { exploreCommand, type ExploreCommandOptions } from '../explore-command';
 import { resolveTemporalServer } from '../../temporal/server-binary';
 import { resolveTemporalCli } from '../../temporal/cli-binary';
+import { ensurePayloadKeyFile, optionalDataConverterOf } from '../../processes/payload-keys';
+import { generatePayloadKey, PayloadKeyError } from '../../temporal/payload-codec';
 import { replayHistoryFiles } from '../../processes/replay';
 import { databaseUrlOrLocalStack, run, UsageError } from '../run';
 
@@ -106,12 +108,12 @@ export function registerToolCommands(program: Command): void {
         "today's workflow code, the project's or a plugin's; exit 1 on nondeterminism",
     )
     .action((paths: string[]) =>
-      run(async () => {
+      run(async (config) => {
         // The bundler's progress lines are noise in a gate's output; warnings still show.
         Runtime.install({ logger: new DefaultLogger('WARN') });
         const missing = paths.filter((p) => !existsSync(p));
         if (missing.length) throw new UsageError(`no such file or folder: ${missing.join(', ')}`);
-        const outcomes = await replayHistoryFiles(paths);
+        const outcomes = await replayHistoryFiles(paths, { dataConverter: optionalDataConverterOf(config) });
         if (outcomes.length === 0) throw new UsageError(`no .json history in ${paths.join(', ')}`);
         for (const o of outcomes) {
           process.stdout.write(
@@ -121,6 +123,30 @@ export function registerToolCommands(program: Command): void {
         const failed = outcomes.filter((o) => o.error).length;
         process.stdout.write(`${outcomes.length - failed} of ${outcomes.length} histories replayed cleanly.\n`);
         process.exit(failed ? 1 : 0);
+      }),
+    );
+
+  program
+    .command('payload-key')
+    .description(
+      'Print a new payload encryption key (id:base64key) for PAYLOAD_KEYS; with --file, create that key file ' +
+        'once (owner-only) and leave an existing one as it is',
+    )
+    .option('--id <id>', 'the key id (letters, digits, . _ -); default key-<yyyymmdd>')
+    .option('--file <path>', 'create this key file unless it exists (what docker-compose and saga dev do)')
+    .action((options: { id?: string; file?: string }) =>
+      run(async () => {
+        try {
+          if (!options.file) {
+            process.stdout.write(`${generatePayloadKey(options.id)}\n`);
+            return;
+          }
+          const { file, created } = ensurePayloadKeyFile(path.resolve(options.file), options.id);
+          process.stdout.write(`${created ? 'Created' : 'Kept the existing'} payload key file ${file}.\n`);
+        } catch (err) {
+          if (err instanceof PayloadKeyError) throw new UsageError(err.message);
+          throw err;
+        }
       }),
     );
 
