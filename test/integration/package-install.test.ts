@@ -10,6 +10,7 @@ import { readStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testEnv } from '../helpers/env';
+import { testDataConverter } from '../helpers/temporal';
 import { docExampleFiles, EXTENDING_GUIDE } from '../helpers/doc-examples';
 
 // What a team does to adopt the project: pack it (as `npm publish` or an install from git
@@ -282,7 +283,8 @@ describe('a team registers its saga as a plugin (SAGA_PLUGINS)', () => {
 
     const connection = await Connection.connect({ address: testEnv('temporalAddress') });
     try {
-      const client = new Client({ connection });
+      // The installed roles encrypt payloads with the suite's keys (PAYLOAD_KEYS): so does this client.
+      const client = new Client({ connection, dataConverter: testDataConverter() });
       const book = async (card: string) => {
         const bookingId = randomUUID();
         const result = await client.workflow.execute('bookingSaga', {

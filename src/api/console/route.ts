@@ -62,6 +62,7 @@ export function consoleRoutes(app: FastifyInstance, options: { dir?: string } = 
       schema: {
         tags: ['operations'],
         summary: "The console's script and style",
+        produces: ['text/javascript', 'text/css'],
         params: z.object({ file: z.string().min(1).max(100) }),
         response: { 200: z.string().describe('JavaScript or CSS'), ...problems(404, 503) },
       },
