@@ -6,7 +6,8 @@ import { CONSUMERS } from '../consumers';
 import type { ConsumerDefinition } from '../delivery/consumer';
 import { notifier } from '../consumers/notifier';
 import { createLogger } from '../logger';
-import { simulatedActivityDeps } from '../processes/activity-deps';
+import { createSimulatedCarrier } from '../ports/simulators/carrier';
+import { createSimulatedPaymentGateway } from '../ports/simulators/payment-gateway';
 import type { Pool } from '../store/pool';
 import { pause } from '../util/pause';
 import { SagaPhaseKey } from '../saga/search-attributes';
@@ -105,7 +106,12 @@ export async function explore(options: ExploreOptions): Promise<ExploreReport> {
         connection: options.connection,
         namespace: options.namespace,
         taskQueue,
-        deps: simulatedActivityDeps(options.pool),
+        // The simulators: the explorer checks their books (no payment doubled, stock back).
+        deps: {
+          pool: options.pool,
+          paymentGateway: createSimulatedPaymentGateway({ pool: options.pool }),
+          carrier: createSimulatedCarrier(),
+        },
         activityInterceptors: [plan.interceptor()],
         dataConverter,
         ...(options.workflowBundle ? { workflowBundle: { codePath: options.workflowBundle } } : {}),

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { describeWithBrowser, launchChromium } from '../helpers/browser';
 import { startTestCodecServer } from '../helpers/codec-server';
+import { waitFor } from '../../src/util/wait';
 import { testEnv } from '../helpers/env';
 import { orderInput } from '../helpers/orders';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
@@ -76,8 +77,10 @@ describeWithBrowser('Temporal Web UI with encrypted payloads', () => {
     const { page, codecAnswers } = await openWorkflow();
     try {
       // The UI asked the codec and was refused; it shows the payloads as stored.
-      await page.waitForResponse((r) => r.url().includes('/codec/decode') && r.request().method() === 'POST', {
-        timeout: 30_000,
+      // (Counted by the page's response listener: the first call may come before this line runs.)
+      await waitFor(async () => codecAnswers.length > 0 || undefined, {
+        timeoutMs: 30_000,
+        description: 'the UI to call the codec',
       });
       // The UI says so, and shows the payloads as stored: `encoding: binary/encrypted` in base64.
       await page.getByText('Codec Server could not connect').first().waitFor({ state: 'attached', timeout: 30_000 });
