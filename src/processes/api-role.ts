@@ -2,26 +2,19 @@ import { buildApp } from '../api/app';
 import type { Logger } from '../logger';
 import { createPool } from '../store/pool';
 import { startTracing } from '../telemetry/tracing';
-import { createTemporalClient, type TemporalClientOptions } from '../temporal/client';
-import { temporalConnectOptions } from '../temporal/connect-options';
 import { apiDepsOf } from './api-deps';
 import { requireDatabaseUrl, type Config } from './config';
 import { dataConverterOf } from './payload-keys';
 import { drainOnShutdownSignal } from './signals';
+import { roleTemporalClient } from './temporal-client';
 
 /** `saga api`: the HTTP API on PORT until SIGTERM, then a drain (readiness 503 first). */
 export async function runApiRole(config: Config, logger: Logger): Promise<void> {
   const dataConverter = dataConverterOf(config);
   const pool = createPool(requireDatabaseUrl(config));
   const tracing = startTracing({ serviceName: 'saga-api' });
-  const target = temporalConnectOptions(config.temporal);
-  const temporal = await createTemporalClient({
-    address: target.connection.address,
-    namespace: target.namespace,
-    connection: target.connection as TemporalClientOptions['connection'],
-    // The same keys as the worker's: the API starts, signals and queries sagas, and its /codec decodes for the UI.
-    dataConverter,
-  });
+  // The same keys as the worker's: the API starts, signals and queries sagas, and its /codec decodes for the UI.
+  const temporal = await roleTemporalClient(config, dataConverter);
   let draining = false;
   const app = buildApp(apiDepsOf(config, { pool, temporal, logger, draining: () => draining }));
   await app.listen({ port: config.api.port, host: config.api.host });

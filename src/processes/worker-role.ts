@@ -3,7 +3,6 @@ import type { Logger } from '../logger';
 import { createPool } from '../store/pool';
 import { registerSagaMetrics } from '../telemetry/saga-metrics';
 import { startTracing } from '../telemetry/tracing';
-import { createTemporalClient, type TemporalClientOptions } from '../temporal/client';
 import { temporalConnectOptions } from '../temporal/connect-options';
 import { installTemporalRuntime, sdkMetricsText } from '../temporal/runtime';
 import { verifySearchAttributes } from '../temporal/search-attribute-registry';
@@ -14,6 +13,7 @@ import { requireDatabaseUrl, type Config } from './config';
 import { dataConverterOf } from './payload-keys';
 import { startProbeServer } from './probe-server';
 import { drainOnShutdownSignal } from './signals';
+import { roleTemporalClient } from './temporal-client';
 import { createPluginWorkers, runAll } from './plugin-workers';
 import { registeredSagas } from './plugins';
 
@@ -40,12 +40,7 @@ export async function runWorkerRole(config: Config, logger: Logger): Promise<voi
   installTemporalRuntime(logger, { metricsPort: sdkMetricsPort });
   const temporalTarget = temporalConnectOptions(config.temporal);
   // Sagas upsert the project's search attributes: check (or add) them before taking tasks.
-  const check = await createTemporalClient({
-    address: temporalTarget.connection.address,
-    namespace: temporalTarget.namespace,
-    connection: temporalTarget.connection as TemporalClientOptions['connection'],
-    dataConverter,
-  });
+  const check = await roleTemporalClient(config, dataConverter);
   try {
     await verifySearchAttributes(check.connection, temporalTarget.namespace);
   } finally {
