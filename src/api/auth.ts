@@ -46,6 +46,13 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : undefined;
 }
 
+/**
+ * Whether the caller may see what operators see (failure details, who acted and why): an
+ * operator's key, or any caller of an open API (no keys configured).
+ */
+export const actsAsOperator = (identity: Identity, keys: readonly ApiKey[] | undefined): boolean =>
+  identity.role === 'operator' || !keys?.length;
+
 const ANONYMOUS: Identity = { name: 'anonymous', role: 'anonymous' };
 
 /**

@@ -7,6 +7,20 @@ import { registerStorableInput } from './storable-input';
 import type { Pool } from '../store/pool';
 import { postgresRateLimitStore } from './rate-limit-store';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `false`: never shed under load (probes and /metrics: see `OPERATIONAL_ROUTE`). */
+    shed?: boolean;
+  }
+}
+
+/**
+ * The config of probes and /metrics: public, not rate limited and never shed under load, so a
+ * prober or scraper beside busy clients neither gets 429 nor restarts (liveness) or loses sight
+ * of (metrics) a replica that is merely busy; the API's own routes shed with 503 meanwhile.
+ */
+export const OPERATIONAL_ROUTE = { access: 'public', rateLimit: false, shed: false } as const;
+
 /** Protective limits of the HTTP API; every one has a default that suits one machine. */
 export interface ApiLimits {
   /**
@@ -15,7 +29,10 @@ export interface ApiLimits {
    * (`config.rateLimit: false`). `false` turns it off. Default 600.
    */
   rateLimitPerMinute?: number | false;
-  /** Event-loop delay above which requests are shed with 503 + Retry-After. Default 1000 ms. */
+  /**
+   * Event-loop delay above which requests are shed with 503 + Retry-After (not probes and
+   * /metrics: `OPERATIONAL_ROUTE`). Default 1000 ms.
+   */
   maxEventLoopDelayMs?: number;
   /** Deepest nesting accepted in a JSON body. Default 20. */
   maxJsonDepth?: number;
@@ -61,6 +78,7 @@ export function registerHardening(app: FastifyInstance, pool: Pool, limits: ApiL
     maxEventLoopDelay: limits.maxEventLoopDelayMs ?? 1000,
     retryAfter: 10,
     pressureHandler: (request, reply, type, value) => {
+      if (request.routeOptions.config?.shed === false) return; // served as usual
       void reply.header('retry-after', '10');
       void sendProblem(
         reply,

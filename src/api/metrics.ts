@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { OPERATIONAL_ROUTE } from './hardening';
 
 /** Prometheus metrics of one API process, served at GET /metrics. */
 export function registerMetrics(app: FastifyInstance, registry: Registry = new Registry()): Registry {
@@ -31,7 +32,7 @@ export function metricsRoute(app: FastifyInstance, registry: Registry, extra?: (
   app.get(
     '/metrics',
     {
-      config: { access: 'public', rateLimit: false },
+      config: OPERATIONAL_ROUTE,
       schema: {
         tags: ['operations'],
         summary: 'Prometheus text exposition',

@@ -151,6 +151,14 @@ test('under event-loop pressure requests are shed with 503 and Retry-After', asy
   );
   expect(shed.headers['retry-after']).toBe('10');
   expect(shed.json()).toMatchObject({ code: 'unavailable', status: 503 });
+  // Probes and the scrape are served all the same: a busy replica is neither restarted by its
+  // liveness probe nor lost from sight. Each is asked while the API still sheds.
+  for (const url of ['/health/live', '/health/ready', '/metrics']) {
+    busy(200);
+    await new Promise((r) => setImmediate(r));
+    expect((await pressured.inject({ url: '/products' })).statusCode).toBe(503);
+    expect((await pressured.inject({ url })).statusCode).toBe(200);
+  }
 });
 
 test('text PostgreSQL cannot store is refused at the door with 400 naming the field', async () => {

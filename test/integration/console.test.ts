@@ -476,14 +476,25 @@ describeWithBrowser('operations console in a real browser', () => {
 
     const customer = await openConsole(KEYS.customer.key, '#/attention');
     await onPage(customer, 'customer-key', async () => {
-      await customer.getByText('Signed in as shop-frontend (customer): read only, actions will be refused').waitFor({
-        timeout: 15_000,
-      });
-      const card = customer.locator(`li[data-workflow-id="order-${waiting}"]`);
-      await card.waitFor({ timeout: 30_000 });
-      await card.getByRole('button', { name: 'Approve' }).click();
-      await card.getByRole('button', { name: 'Confirm: approve' }).click();
-      await card
+      await customer
+        .getByText('Signed in as shop-frontend (customer): orders only, operator pages and actions will be refused')
+        .waitFor({ timeout: 15_000 });
+      // What needs attention (every customer's sagas) is an operator's page.
+      await customer
+        .getByText(
+          "shop-frontend (customer) may not do this: operators only. Reading this page needs an operator's key.",
+        )
+        .first()
+        .waitFor({ timeout: 15_000 });
+      expect(await customer.locator(`li[data-workflow-id="order-${waiting}"]`).count()).toBe(0);
+      // The order itself reads, without the operators' sections, and acting on it is refused.
+      await customer.goto(`${base}/console#/orders/${waiting}`);
+      const approve = customer.getByRole('button', { name: 'Approve' });
+      await approve.waitFor({ timeout: 30_000 });
+      expect(await customer.getByRole('heading', { name: /Operator actions/ }).count()).toBe(0);
+      await approve.click();
+      await customer.getByRole('button', { name: 'Confirm: approve' }).click();
+      await customer
         .getByText("shop-frontend (customer) may not do this: operators only. Acting needs an operator's key.")
         .waitFor({ timeout: 15_000 });
       expect(await orderStatus(waiting)).toBe('AWAITING_APPROVAL');

@@ -104,13 +104,29 @@ describe('operator routes', () => {
       step: 'capturePayment',
       detail: expect.stringContaining('COMPENSATION_STUCK'),
     });
+
+    // The order's story shows who acted and why to operators only; a customer's key reads the
+    // rest of the story without them (and without the failure details of dead letters).
+    const told = (await get(`/orders/${orderId}/story`)).json();
+    expect(told.operatorActions).toHaveLength(audit.length);
+    expect(told.deadLetters).toEqual(expect.any(Array));
+    const toldCustomer = await get(`/orders/${orderId}/story`, CUSTOMER.key);
+    expect(toldCustomer.statusCode).toBe(200);
+    expect(toldCustomer.json().events).toHaveLength(told.events.length);
+    expect(toldCustomer.json()).not.toHaveProperty('operatorActions');
+    expect(toldCustomer.json()).not.toHaveProperty('deadLetters');
+    expect(toldCustomer.body).not.toContain('maintenance over');
   });
 
-  it('lists what needs attention from the live saga, and the delivery figures', async () => {
-    const attention = await get('/attention', CUSTOMER.key);
+  it('lists what needs attention from the live saga, and the delivery figures, to operators only', async () => {
+    // Every customer's sagas, the brokers' figures and the audit log are operators' business.
+    for (const url of ['/attention', '/delivery', '/operator-actions']) {
+      expect((await get(url, CUSTOMER.key)).statusCode).toBe(403);
+    }
+    const attention = await get('/attention');
     expect(attention.statusCode).toBe(200);
     expect(Array.isArray(attention.json().items)).toBe(true);
-    const delivery = (await get('/delivery', CUSTOMER.key)).json();
+    const delivery = (await get('/delivery')).json();
     expect(delivery.transport).toBe('postgres');
     expect(delivery.relay).toBeNull();
     expect(delivery.consumers.map((c: { name: string }) => c.name)).toEqual(

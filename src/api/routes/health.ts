@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { deliveryStatus } from '../../delivery/status';
 import type { ResolvedApiDeps } from '../deps';
+import { OPERATIONAL_ROUTE } from '../hardening';
 
 type Check = { status: 'up' } | { status: 'down'; error: string };
 
@@ -58,7 +59,7 @@ export function healthRoutes(app: FastifyInstance, deps: ResolvedApiDeps): void 
   typed.get(
     '/health/live',
     {
-      config: { access: 'public' as const, rateLimit: false as const },
+      config: OPERATIONAL_ROUTE,
       schema: {
         tags: ['operations'],
         summary: 'Liveness: 200 while the process serves requests',
@@ -70,7 +71,7 @@ export function healthRoutes(app: FastifyInstance, deps: ResolvedApiDeps): void 
   typed.get(
     '/health/ready',
     {
-      config: { access: 'public' as const, rateLimit: false as const },
+      config: OPERATIONAL_ROUTE,
       schema: {
         tags: ['operations'],
         summary: 'Readiness: 503 while draining after SIGTERM, so a load balancer stops routing here first',
@@ -81,7 +82,7 @@ export function healthRoutes(app: FastifyInstance, deps: ResolvedApiDeps): void 
       deps.draining?.() ? reply.status(503).send({ status: 'draining' }) : reply.send({ status: 'ready' }),
   );
   const route = {
-    config: { access: 'public' as const, rateLimit: false as const },
+    config: OPERATIONAL_ROUTE,
     schema: {
       tags: ['operations'],
       summary: 'Reachability of PostgreSQL and Temporal (503 when one is down), and a delivery report',

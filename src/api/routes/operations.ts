@@ -143,7 +143,7 @@ export function operationsRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.get(
     '/attention',
     {
-      config: { access: 'customer' },
+      config: { access: 'operator' },
       schema: {
         tags,
         summary: 'Sagas that need an operator: parked on a step or a compensation, or waiting for approval',
@@ -165,7 +165,7 @@ export function operationsRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.get(
     '/delivery',
     {
-      config: { access: 'customer' },
+      config: { access: 'operator' },
       schema: {
         tags,
         summary: 'Event delivery: transport, relay, backlog, consumer instances, lag per partition, projection lag',
@@ -178,7 +178,7 @@ export function operationsRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
   app.get(
     '/operator-actions',
     {
-      config: { access: 'customer' },
+      config: { access: 'operator' },
       schema: {
         tags,
         summary: 'The audit log of operator actions, newest first: who, when, what, why, and how it went',

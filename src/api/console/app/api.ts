@@ -40,14 +40,18 @@ export class ApiProblem extends Error {
   constructor(
     readonly status: number,
     readonly problem: Partial<Problem>,
+    readonly method: 'GET' | 'POST' = 'GET',
   ) {
-    super(ApiProblem.explain(status, problem));
+    super(ApiProblem.explain(status, problem, method));
   }
 
-  static explain(status: number, p: Partial<Problem>): string {
+  static explain(status: number, p: Partial<Problem>, method: 'GET' | 'POST' = 'GET'): string {
     const fields = p.fieldErrors?.map((f) => `${f.field}: ${f.message}`).join('; ');
     if (status === 401) return `${p.detail ?? 'An API key is required'}. Enter a key at the top of the page.`;
-    if (status === 403) return `${p.detail ?? 'This key may not do this'}. Acting needs an operator's key.`;
+    if (status === 403) {
+      const needs = method === 'GET' ? 'Reading this page' : 'Acting';
+      return `${p.detail ?? 'This key may not do this'}. ${needs} needs an operator's key.`;
+    }
     return [p.detail ?? p.title ?? `The API answered ${status}`, fields].filter(Boolean).join(' — ');
   }
 }
@@ -94,7 +98,7 @@ export async function call<T>(method: 'GET' | 'POST', url: string, body?: unknow
   setReachable(true);
   const text = await res.text();
   const json = text ? (JSON.parse(text) as unknown) : undefined;
-  if (!res.ok) throw new ApiProblem(res.status, (json ?? {}) as Partial<Problem>);
+  if (!res.ok) throw new ApiProblem(res.status, (json ?? {}) as Partial<Problem>, method);
   return json as T;
 }
 

@@ -75,7 +75,7 @@ function KeyBar({ onChange }: { onChange: () => void }) {
         {identity
           ? identity.open
             ? 'Open API (no keys configured): acting as anonymous'
-            : `Signed in as ${identity.name} (${identity.role})${identity.role === 'operator' ? '' : ': read only, actions will be refused'}`
+            : `Signed in as ${identity.name} (${identity.role})${identity.role === 'operator' ? '' : ': orders only, operator pages and actions will be refused'}`
           : (problem ?? '')}
       </span>
     </form>

@@ -235,13 +235,15 @@ export function OrderPage({ orderId }: { orderId: string }) {
         </ol>
       </Section>
 
-      <Section title="Operator actions" count={s.operatorActions.length}>
-        {s.operatorActions.length === 0 ? (
-          <p class="muted">None.</p>
-        ) : (
-          <OperatorActionsTable label="Operator actions" actions={s.operatorActions} />
-        )}
-      </Section>
+      {s.operatorActions && (
+        <Section title="Operator actions" count={s.operatorActions.length}>
+          {s.operatorActions.length === 0 ? (
+            <p class="muted">None.</p>
+          ) : (
+            <OperatorActionsTable label="Operator actions" actions={s.operatorActions} />
+          )}
+        </Section>
+      )}
 
       <Section title="Notifications sent" count={s.notifications.length}>
         {s.notifications.length === 0 ? (
@@ -257,20 +259,22 @@ export function OrderPage({ orderId }: { orderId: string }) {
         )}
       </Section>
 
-      <Section title="Dead letters on its streams" count={s.deadLetters.length}>
-        {s.deadLetters.length === 0 ? (
-          <p class="muted">None.</p>
-        ) : (
-          <ul aria-label="Dead letters">
-            {s.deadLetters.map((d) => (
-              <li key={d.id}>
-                <a href={`#/dead-letters/${d.id}`}>#{d.id}</a> {d.consumer} · <span class="mono">{d.eventType}</span>{' '}
-                <Badge value={d.status} /> <span class="muted small">{d.error.split('\n')[0]}</span>
-              </li>
-            ))}
-          </ul>
-        )}
-      </Section>
+      {s.deadLetters && (
+        <Section title="Dead letters on its streams" count={s.deadLetters.length}>
+          {s.deadLetters.length === 0 ? (
+            <p class="muted">None.</p>
+          ) : (
+            <ul aria-label="Dead letters">
+              {s.deadLetters.map((d) => (
+                <li key={d.id}>
+                  <a href={`#/dead-letters/${d.id}`}>#{d.id}</a> {d.consumer} · <span class="mono">{d.eventType}</span>{' '}
+                  <Badge value={d.status} /> <span class="muted small">{d.error.split('\n')[0]}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </Section>
+      )}
 
       <Section title="Correlation chain" count={s.correlation.length}>
         <ol class="chain" aria-label="Correlation chain">

@@ -13,6 +13,7 @@ import { listOperatorActions } from '../../../store/operator-actions';
 import type { Pool } from '../../../store/pool';
 import { ORDER_SAGA, RETURN_SAGA, returnStatusQuery, statusQuery } from '../../../workflows';
 import type { ResolvedApiDeps } from '../../deps';
+import { actsAsOperator } from '../../auth';
 import { NotFoundError } from '../../errors';
 import { deadLetterSchema, envelopeSchema, orderIdParams, orderSummarySchema, problems } from '../../schemas';
 import { chainSchema, correlationChain } from '../correlations';
@@ -70,10 +71,16 @@ export const storySchema = z.object({
   saga: sagaViewSchema,
   returns: z.array(sagaViewSchema.extend({ returnId: z.uuid() })),
   notifications: z.array(notificationSchema),
-  deadLetters: z.array(deadLetterSchema),
+  deadLetters: z
+    .array(deadLetterSchema)
+    .optional()
+    .describe("Operators only (failure details): absent for a customer's key"),
   correlationId: z.string().nullable(),
   correlation: chainSchema.shape.messages,
-  operatorActions: z.array(operatorActionSchema),
+  operatorActions: z
+    .array(operatorActionSchema)
+    .optional()
+    .describe("Operators only (who acted and why): absent for a customer's key"),
 });
 
 const FINISHED = new Set(['CONFIRMED', 'CANCELLED', 'COMPLETED']);
@@ -143,6 +150,7 @@ export function orderStoryRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
       const stored = [...orderEvents, ...returnStreams.flat()].sort((a, b) => a.globalPosition - b.globalPosition);
       const streams = [workflowId, ...returnIds.map(returnWorkflowIdFor)];
       const correlationId = orderEvents[0]!.metadata.correlationId ?? null;
+      const operator = actsAsOperator(request.identity, deps.apiKeys);
       const [saga, returns, notifications, deadLetters, correlation, actions] = await Promise.all([
         sagaView(deps, workflowId, statusQuery as QueryDefinition<SagaProgress>, ORDER_SAGA),
         Promise.all(
@@ -157,12 +165,16 @@ export function orderStoryRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
           })),
         ),
         notificationsOfOrder(deps.pool, orderId),
-        Promise.all(streams.map((streamId) => listDeadLetters(deps.pool, { streamId, status: 'all', limit: 500 }))),
+        operator
+          ? Promise.all(streams.map((streamId) => listDeadLetters(deps.pool, { streamId, status: 'all', limit: 500 })))
+          : undefined,
         correlationId ? correlationChain(deps.pool, correlationId) : Promise.resolve([]),
-        Promise.all([
-          listOperatorActions(deps.pool, { targetType: 'order', targetId: orderId }),
-          ...returnIds.map((id) => listOperatorActions(deps.pool, { targetType: 'return', targetId: id })),
-        ]),
+        operator
+          ? Promise.all([
+              listOperatorActions(deps.pool, { targetType: 'order', targetId: orderId }),
+              ...returnIds.map((id) => listOperatorActions(deps.pool, { targetType: 'return', targetId: id })),
+            ])
+          : undefined,
       ]);
       return {
         orderId,
@@ -171,10 +183,10 @@ export function orderStoryRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
         saga,
         returns,
         notifications,
-        deadLetters: deadLetters.flat().sort((a, b) => a.globalPosition - b.globalPosition),
+        deadLetters: deadLetters?.flat().sort((a, b) => a.globalPosition - b.globalPosition),
         correlationId,
         correlation,
-        operatorActions: actions.flat().sort((a, b) => b.id - a.id),
+        operatorActions: actions?.flat().sort((a, b) => b.id - a.id),
       };
     },
   );
