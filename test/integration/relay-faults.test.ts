@@ -31,6 +31,7 @@ import {
   recorder,
   removeBrokerResources,
 } from '../helpers/delivery';
+import { exclusively } from '../helpers/suite-locks';
 
 const ROOT = path.resolve(__dirname, '../..');
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -41,6 +42,9 @@ const BROKER_URL: Record<'rabbitmq' | 'nats', string | undefined> = {
   rabbitmq: process.env.SAGA_TEST_AMQP_URL,
   nats: process.env.SAGA_TEST_NATS_URL,
 };
+// The outage test stops RabbitMQ itself: no other file runs meanwhile.
+exclusively('rabbitmq');
+
 const RABBITMQCTL = findOnPath('rabbitmqctl');
 const NATS_SERVER = findOnPath('nats-server');
 

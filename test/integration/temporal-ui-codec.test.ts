@@ -9,6 +9,10 @@ import { waitFor } from '../../src/util/wait';
 import { testEnv } from '../helpers/env';
 import { orderInput } from '../helpers/orders';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
+import { exclusively } from '../helpers/suite-locks';
+
+// The suite's Temporal UI asks one codec port, which this file listens on.
+exclusively('temporal-ui-codec-port');
 
 // Payloads are encrypted in Temporal: the Temporal UI shows an order's input decoded to an
 // operator, through the API's codec route, and ciphertext to anyone else.

@@ -8,6 +8,10 @@ import { startTestCodecServer } from '../helpers/codec-server';
 import { testEnv } from '../helpers/env';
 import { orderInput } from '../helpers/orders';
 import { startSagaWorld, stopSagaWorld, type SagaWorld } from '../helpers/saga-world';
+import { exclusively } from '../helpers/suite-locks';
+
+// The suite's Temporal UI asks one codec port, which this file listens on.
+exclusively('temporal-ui-codec-port');
 
 const SCREENSHOT = path.resolve(__dirname, '../../artifacts/screenshots/temporal-ui-cancelled-order.png');
 
