@@ -338,7 +338,8 @@ export const sagasScenario: Scenario = {
           // Fixed offered rates below saturation, sagas and bare workflows alike: the latency
           // users see when sagas do not overlap (1/s) and when they do (half of saturation).
           const paced = Math.max(4, Math.round(count / 2));
-          const half = Math.max(1, Math.floor(sagas.sagasPerSecond / 2));
+          // One decimal: on a loaded machine (saturation near 2/s) flooring would make it 1/s again.
+          const half = Math.max(1, Math.round((sagas.sagasPerSecond / 2) * 10) / 10);
           for (const [i, offered] of [1, half].entries()) {
             const pacedBar = ctx.progress(
               `sagas (file server): ${paced} + ${paced} bare at ${offered}/s offered`,
