@@ -112,6 +112,8 @@ export const met = (r: Ratio): boolean => ((r.comparison ?? '>=') === '>=' ? r.v
 /** Every target of the performance issue, by ratio name: a full run reports each once. */
 export const TARGETS = [
   'saga-vs-bare-workflow',
+  'saga-p50-half-saturation-vs-1-per-second',
+  'saga-vs-bare-workflow-p50-at-1-per-second',
   'default-vs-memory-server',
   'append-vs-emmett',
   'single-append-vs-raw-insert',

@@ -117,10 +117,17 @@ export function registerSagaMetrics(registry: Registry, pool: Pool, sagas: reado
     completed.inc({ saga: saga.name }, 0);
   }
 
-  const observeDuration = async (saga: string, outcome: string, workflowId: string | undefined) => {
+  // Not awaited by the activity: its result need not wait for a metric's query (one round trip
+  // on the last step of every saga).
+  const observeDuration = (saga: string, outcome: string, workflowId: string | undefined): void => {
     if (!workflowId) return;
-    const { rows } = await pool.query<{ occurred_at: Date }>(SQL.startedAt, [workflowId]).catch(() => ({ rows: [] }));
-    if (rows[0]) duration.observe({ saga, outcome }, (Date.now() - rows[0].occurred_at.getTime()) / 1000);
+    const ended = Date.now();
+    void pool
+      .query<{ occurred_at: Date }>(SQL.startedAt, [workflowId])
+      .then(({ rows }) => {
+        if (rows[0]) duration.observe({ saga, outcome }, (ended - rows[0].occurred_at.getTime()) / 1000);
+      })
+      .catch(() => undefined);
   };
 
   const interceptor: ActivityInterceptorsFactory = (ctx) => {
@@ -138,7 +145,7 @@ export function registerSagaMetrics(registry: Registry, pool: Pool, sagas: reado
           if (role.first) started.inc({ saga: role.saga });
           if (role.last) {
             completed.inc({ saga: role.saga });
-            await observeDuration(role.saga, 'completed', ctx.info.workflowExecution?.workflowId);
+            observeDuration(role.saga, 'completed', ctx.info.workflowExecution?.workflowId);
           }
           if (role.kind === 'stop') {
             const args = (input.args[0] ?? {}) as { reason?: string; failedStep?: string | null };
@@ -147,7 +154,7 @@ export function registerSagaMetrics(registry: Registry, pool: Pool, sagas: reado
               reason: args.reason ?? 'unknown',
               failed_step: args.failedStep ?? 'none',
             });
-            await observeDuration(role.saga, 'cancelled', ctx.info.workflowExecution?.workflowId);
+            observeDuration(role.saga, 'cancelled', ctx.info.workflowExecution?.workflowId);
           }
           return result;
         } catch (err) {

@@ -27,6 +27,11 @@ export interface DevServerOptions {
    * moments, which a dev server can afford. `{}` keeps SQLite's own defaults.
    */
   sqlitePragmas?: Record<string, string>;
+  /**
+   * Server dynamic config values (`--dynamic-config-value KEY=JSON`), over
+   * `DEV_SERVER_DYNAMIC_CONFIG`. Default: that set; `{}` runs the server's own defaults.
+   */
+  dynamicConfig?: Record<string, unknown>;
   /** Namespace created at start. Default 'default'. */
   namespace?: string;
   /** File receiving the server's own output. Default: discarded. */
@@ -50,6 +55,21 @@ export interface RunningDevServer {
 
 /** The file-backed dev server's default SQLite settings (see `sqlitePragmas`). */
 export const FAST_SQLITE_PRAGMAS: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'normal' };
+
+/**
+ * The dev server's dynamic config (see `dynamicConfig`), both measured in `npm run bench -- --scenario sagas`:
+ * - The history service reads its transfer queue (every workflow and activity task passes
+ *   through it on the way to matching) at most 20 times a second per shard by default, and
+ *   the dev server has one shard: once sagas overlap (about 20 tasks/s, two sagas a second)
+ *   every task waited for the next read, which tripled a saga's latency.
+ * - Eager activities: a workflow task's completion hands the next activity straight back to
+ *   the worker that scheduled it (the SDK asks for it by default), instead of a round trip
+ *   through matching and an activity poller. Retries and timeouts stay with the server.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
+  'history.transferProcessorMaxPollRPS': 1000,
+  'system.enableActivityEagerExecution': true,
+};
 
 export class DevServerStartError extends Error {
   override readonly name = 'DevServerStartError';
@@ -132,6 +152,8 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     for (const [pragma, value] of Object.entries(options.sqlitePragmas ?? FAST_SQLITE_PRAGMAS))
       args.push('--sqlite-pragma', `${pragma}=${value}`);
   }
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? DEV_SERVER_DYNAMIC_CONFIG))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   args.push('--log-level', 'warn');
 
   const child = spawn(options.cli.path, args, {
