@@ -128,7 +128,9 @@ export class ConsumerRunner {
 
   private async liveInstances(consumer: string): Promise<number> {
     const { rows } = await this.options.pool.query<{ n: number }>(
-      `SELECT count(DISTINCT application_name)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1`,
+      // This database's instances only: another deployment on the server runs the same names.
+      `SELECT count(DISTINCT application_name)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name LIKE $1`,
       [`${presenceName(consumer, '')}%`],
     );
     return Math.max(1, rows[0]!.n);

@@ -14,9 +14,11 @@ import type { TransportKind } from './contract';
 const PROJECTIONS = new Set(['order-summary']);
 
 const SQL = {
-  // Relays and consumer instances are told apart by their connections' application names.
+  // Relays and consumer instances are told apart by their connections' application names; only
+  // this database's: another deployment on the same server has processes of the same names.
   processes: `SELECT application_name, count(*)::int AS connections FROM pg_stat_activity
-    WHERE application_name IN ('saga-relay', 'saga-relay-standby') OR application_name LIKE 'saga-consumer:%'
+    WHERE datname = current_database()
+      AND (application_name IN ('saga-relay', 'saga-relay-standby') OR application_name LIKE 'saga-consumer:%')
     GROUP BY application_name`,
   consumerCheckpoints: `SELECT subscriber, transaction_id::text, global_position FROM subscription_checkpoints
     WHERE subscriber LIKE 'consumer:%'`,

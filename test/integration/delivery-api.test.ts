@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { waitFor } from '../../src/util/wait';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../helpers/api-world';
+import { testEnv } from '../helpers/env';
 
 let world: ApiWorld;
 let app: FastifyInstance;
@@ -102,6 +104,34 @@ test('dead letters through the API: list, show, replay that fails again, discard
   expect((await app.inject({ url: '/dead-letters?status=bogus' })).json()).toMatchObject({
     fieldErrors: [expect.objectContaining({ field: 'query.status' })],
   });
+});
+
+test("another database's consumer of the same name is not counted: every partition stays owned and served", async () => {
+  // A second deployment on the same PostgreSQL server: its notifier instance's presence
+  // connection, named as ours are, in its own database.
+  const elsewhere = new pg.Client({
+    connectionString: testEnv('pgAdminUrl'),
+    application_name: 'saga-consumer:notifier:elsewhere',
+  });
+  await elsewhere.connect();
+  try {
+    // Orders spread over the notifier's four partitions; each is told once the saga is done.
+    const orders = await Promise.all(
+      Array.from({ length: 8 }, async () => (await placeOrder('tok_visa')).json<{ orderId: string }>().orderId),
+    );
+    for (const orderId of orders) {
+      await waitFor(
+        async () =>
+          (await app.inject({ url: `/orders/${orderId}/notifications` })).json<{ notifications: unknown[] }>()
+            .notifications.length > 0,
+        { timeoutMs: 60_000, description: `the notification of ${orderId}` },
+      );
+    }
+    const health = (await app.inject({ url: '/health' })).json();
+    expect(health.delivery.consumers.notifier).toMatchObject({ instances: 1, partitionsOwned: 4 });
+  } finally {
+    await elsewhere.end();
+  }
 });
 
 test('/metrics and /health report delivery', async () => {
