@@ -1,4 +1,5 @@
 import type { Pool } from '../src/store/pool';
+import type { TemporalServerBinaries } from '../src/temporal/server-binary';
 
 /**
  * The benchmark harness: scenarios measure our code next to a baseline run on the same
@@ -56,6 +57,13 @@ export interface ScenarioContext {
   database(name: string): Promise<BenchDatabase>;
   /** The Temporal CLI binary, resolved as `npm start` resolves it. */
   temporalCli(): Promise<string>;
+  /**
+   * The real Temporal server's binaries (`saga cluster up`'s), as `npm run temporal:server`
+   * built them; never built here. Rejects with TemporalServerNotFoundError when missing.
+   */
+  temporalServer(): Promise<TemporalServerBinaries>;
+  /** The bench's PostgreSQL, an admin URL (a scenario may create databases of its own). */
+  postgresUrl: string;
   amqpUrl: string | undefined;
   natsUrl: string | undefined;
   /** Figures earlier scenarios left for later ones (e.g. the saga scenario's event rate). */
@@ -112,6 +120,7 @@ export const met = (r: Ratio): boolean => ((r.comparison ?? '>=') === '>=' ? r.v
 /** Every target of the performance issue, by ratio name: a full run reports each once. */
 export const TARGETS = [
   'saga-vs-bare-workflow',
+  'cluster-saga-vs-bare-workflow',
   'saga-p50-half-saturation-vs-1-per-second',
   'saga-vs-bare-workflow-p50-at-1-per-second',
   'default-vs-memory-server',

@@ -11,6 +11,7 @@ import { createDatabaseIfMissing } from '../src/store/embedded-postgres';
 import { runMigrations } from '../src/store/migrations';
 import { createPool } from '../src/store/pool';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
+import { resolveTemporalServer } from '../src/temporal/server-binary';
 import { met, type Figure, type Ratio, type Scenario, type ScenarioContext } from './harness';
 import { renderChart, renderMarkdown } from './report';
 
@@ -113,6 +114,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       if (!cliPath) throw new Error('No Temporal CLI binary (the bench starts its own dev servers)');
       return cliPath;
     },
+    temporalServer: () => resolveTemporalServer({ build: false }),
+    postgresUrl: postgres.url,
     amqpUrl: env.AMQP_URL,
     natsUrl: env.NATS_URL,
     shared: new Map(),

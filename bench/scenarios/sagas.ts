@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { encryptionDataConverter, generatePayloadKey, parsePayloadKeys } from '../../src/temporal/payload-codec';
-import { startDevServer, FAST_SQLITE_PRAGMAS, type RunningDevServer } from '../../src/temporal/dev-server';
+import { startDevServer, FAST_SQLITE_PRAGMAS } from '../../src/temporal/dev-server';
 import { waitFor } from '../../src/util/wait';
 import {
   perSecond,
@@ -31,13 +31,19 @@ const fmt = (ms: number) => ms.toFixed(0);
  * `npm start` runs) and on an in-memory one (what persistence costs).
  */
 
-const IN_FLIGHT = 12;
+export const IN_FLIGHT = 12;
 /** Activities of a happy order saga (create, reserve, authorize, ship, capture, confirm). */
-const HAPPY_ACTIVITIES = 6;
-const DECLINED_EVERY = 5; // one order in five is declined and compensates
+export const HAPPY_ACTIVITIES = 6;
+export const DECLINED_EVERY = 5; // one order in five is declined and compensates
 
-interface Stack {
-  server: RunningDevServer;
+/** A Temporal server the stack runs on, stopped with the stack. */
+export interface StackServer {
+  address: string;
+  stop(): Promise<void>;
+}
+
+export interface Stack {
+  server: StackServer;
   db: BenchDatabase;
   roles: RoleProcess[];
   api: string;
@@ -49,14 +55,40 @@ interface Stack {
 /** One key for the whole run: the roles, the baseline worker and the client. */
 const benchPayloadKeys = generatePayloadKey('bench');
 
-async function startStack(ctx: ScenarioContext, persistent: boolean, dir: string): Promise<Stack> {
+async function startDevStack(ctx: ScenarioContext, persistent: boolean, dir: string): Promise<Stack> {
   const cli = await ctx.temporalCli();
   const server = await startDevServer({
     cli: { source: 'env', path: cli },
     port: await freePort(),
     ...(persistent ? { dbFilename: path.join(dir, 'temporal.sqlite'), sqlitePragmas: { ...FAST_SQLITE_PRAGMAS } } : {}),
   });
-  const db = await ctx.database(persistent ? 'sagas_file' : 'sagas_memory');
+  return startStack(ctx, server, persistent ? 'sagas_file' : 'sagas_memory');
+}
+
+/**
+ * The roles (worker, API, consumers) and the baseline worker as processes of their own on
+ * `server`, with a fresh database named after `dbName`. Owns `server`: stops it with the rest,
+ * also when start-up fails.
+ */
+export async function startStack(ctx: ScenarioContext, server: StackServer, dbName: string): Promise<Stack> {
+  let db: BenchDatabase | undefined;
+  let roles: RoleProcess[] = [];
+  try {
+    db = await ctx.database(dbName);
+    return await startRoles(server, db, (started) => (roles = started));
+  } catch (err) {
+    for (const role of roles) await role.stop();
+    await server.stop();
+    await db?.drop();
+    throw err;
+  }
+}
+
+async function startRoles(
+  server: StackServer,
+  db: BenchDatabase,
+  onRoles: (roles: RoleProcess[]) => void,
+): Promise<Stack> {
   const apiPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -81,6 +113,7 @@ async function startStack(ctx: ScenarioContext, persistent: boolean, dir: string
     spawnRole('consumers', 'src/cli.ts', ['consume'], env),
     spawnRole('baseline worker', 'bench/baseline/noop-worker.ts', [], { ...env, TASK_QUEUE: 'bench-noop' }),
   ];
+  onRoles(roles);
   const api = `http://127.0.0.1:${apiPort}`;
   await waitFor(async () => ((await fetch(`${api}/health`).catch(() => undefined))?.ok ? true : undefined), {
     timeoutMs: 60_000,
@@ -193,7 +226,7 @@ async function drive(
 }
 
 /** `count` sagas with `IN_FLIGHT` in flight, or paced at `offeredPerSecond`. */
-async function runSagas(
+export async function runSagas(
   stack: Stack,
   count: number,
   first: number,
@@ -227,7 +260,7 @@ async function runSagas(
 }
 
 /** `count` bare workflows (start until result) with `IN_FLIGHT` in flight, or paced at `offeredPerSecond`. */
-async function runBaseline(
+export async function runBaseline(
   stack: Stack,
   count: number,
   onDone: () => void,
@@ -298,7 +331,7 @@ export const sagasScenario: Scenario = {
 
     for (const variant of ['file', 'memory'] as const) {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'saga-bench-'));
-      const stack = await startStack(ctx, variant === 'file', dir);
+      const stack = await startDevStack(ctx, variant === 'file', dir);
       try {
         // Warm-up: workflow bundles loaded, connections open, caches filled.
         const warm = ctx.progress(`sagas (${variant} server): warm-up`, 4);

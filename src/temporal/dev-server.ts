@@ -4,6 +4,7 @@ import { Connection } from '@temporalio/client';
 import type { ResolvedTemporalCli } from './cli-binary';
 import { SEARCH_ATTRIBUTES, searchAttributeCliArgs } from '../saga/search-attributes';
 import { waitFor } from '../util/wait';
+import { TEMPORAL_DYNAMIC_CONFIG } from './dynamic-config';
 
 export interface DevServerOptions {
   cli: ResolvedTemporalCli;
@@ -56,20 +57,8 @@ export interface RunningDevServer {
 /** The file-backed dev server's default SQLite settings (see `sqlitePragmas`). */
 export const FAST_SQLITE_PRAGMAS: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'normal' };
 
-/**
- * The dev server's dynamic config (see `dynamicConfig`), both measured in `npm run bench -- --scenario sagas`:
- * - The history service reads its transfer queue (every workflow and activity task passes
- *   through it on the way to matching) at most 20 times a second per shard by default, and
- *   the dev server has one shard: once sagas overlap (about 20 tasks/s, two sagas a second)
- *   every task waited for the next read, which tripled a saga's latency.
- * - Eager activities: a workflow task's completion hands the next activity straight back to
- *   the worker that scheduled it (the SDK asks for it by default), instead of a round trip
- *   through matching and an activity poller. Retries and timeouts stay with the server.
- */
-export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
-  'history.transferProcessorMaxPollRPS': 1000,
-  'system.enableActivityEagerExecution': true,
-};
+/** The dev server's dynamic config (see `dynamicConfig`): the project's set, `TEMPORAL_DYNAMIC_CONFIG`. */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = TEMPORAL_DYNAMIC_CONFIG;
 
 export class DevServerStartError extends Error {
   override readonly name = 'DevServerStartError';

@@ -56,11 +56,21 @@ const complete = (b: TemporalServerBinaries) =>
  * `.../cmd/tools/sql@v1.29.1`; the schema comes from the module's source in Go's module cache.
  */
 export async function resolveTemporalServer(
-  options: { cacheDir?: string; onProgress?: (line: string) => void } = {},
+  options: {
+    cacheDir?: string;
+    onProgress?: (line: string) => void;
+    /** Build what is missing with Go. Default true; false: a missing build is an error naming the command. */
+    build?: boolean;
+  } = {},
 ): Promise<TemporalServerBinaries> {
   const dir = options.cacheDir ?? serverCacheDir();
   const binaries = cached(dir);
   if (complete(binaries)) return binaries;
+  if (options.build === false) {
+    throw new TemporalServerNotFoundError(
+      `The Temporal server ${TEMPORAL_SERVER_VERSION} is not built in ${dir}: run \`npm run temporal:server\` (builds it with Go, a few minutes once).`,
+    );
+  }
   if (!hasGo()) {
     throw new TemporalServerNotFoundError(
       `No Temporal server at ${binaries.server} and no \`go\` to build it (go install ${SERVER_MODULE}/cmd/server@${TEMPORAL_SERVER_VERSION}). Install Go.`,

@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { createDatabaseIfMissing } from '../store/embedded-postgres';
 import { waitFor } from '../util/wait';
 import { stopChild } from './dev-server';
+import { dynamicConfigYaml, TEMPORAL_DYNAMIC_CONFIG } from './dynamic-config';
 import { ensureSearchAttributes } from './search-attribute-registry';
 import type { TemporalServerBinaries } from './server-binary';
 
@@ -34,6 +35,12 @@ export interface TemporalServerOptions {
    */
   port?: number;
   namespace?: string;
+  /**
+   * Dynamic config values, written to `<dataDir>/config/dynamicconfig.yaml` and named in the
+   * server's configuration (`dynamicConfigClient`). Default `TEMPORAL_DYNAMIC_CONFIG` (what the
+   * dev server runs too); `{}` runs the server's own defaults.
+   */
+  dynamicConfig?: Readonly<Record<string, unknown>>;
 }
 
 export interface RunningTemporalServer {
@@ -90,7 +97,11 @@ async function hasSchemaVersion(url: string, database: string): Promise<boolean>
   }
 }
 
-/** The server's configuration: development-postgres12.yaml with our ports, databases and credentials. */
+/** Where the server's dynamic config file goes (absolute: the server resolves it from its working directory). */
+export const dynamicConfigPath = (options: Pick<TemporalServerOptions, 'dataDir'>): string =>
+  path.resolve(options.dataDir, 'config', 'dynamicconfig.yaml');
+
+/** The server's configuration: development-postgres12.yaml with our ports, databases, credentials and dynamic config. */
 export function serverConfig(options: TemporalServerOptions): string {
   const url = new URL(options.postgresUrl);
   const port = options.port ?? 7233;
@@ -139,6 +150,10 @@ export function serverConfig(options: TemporalServerOptions): string {
       },
     },
     dcRedirectionPolicy: { policy: 'noop' },
+    // Read at start and polled: an edited file applies within the interval, without a restart.
+    ...(Object.keys(options.dynamicConfig ?? TEMPORAL_DYNAMIC_CONFIG).length
+      ? { dynamicConfigClient: { filepath: dynamicConfigPath(options), pollInterval: '60s' } }
+      : {}),
   });
 }
 
@@ -151,6 +166,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   await installServerSchema(options);
   const configDir = path.join(options.dataDir, 'config');
   await mkdir(configDir, { recursive: true });
+  await writeFile(dynamicConfigPath(options), dynamicConfigYaml(options.dynamicConfig ?? TEMPORAL_DYNAMIC_CONFIG));
   await writeFile(path.join(configDir, 'development.yaml'), serverConfig(options));
   const log = createWriteStream(path.join(options.dataDir, 'temporal-server.log'), { flags: 'a' });
   const child = spawn(

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { TARGETS } from '../../bench/harness';
 import { runBench } from '../../bench/run';
 import { SCENARIOS } from '../../bench/scenarios';
+import { resolveTemporalServer } from '../../src/temporal/server-binary';
 import { testEnv } from '../helpers/env';
 
 // The bench harness on a tiny workload, so it cannot rot: every scenario runs against the
@@ -11,9 +12,12 @@ import { testEnv } from '../helpers/env';
 // to be measurements (finite, positive), never compared with a speed.
 
 let out: string;
-beforeAll(() => {
+beforeAll(async () => {
   out = mkdtempSync(path.join(os.tmpdir(), 'saga-bench-'));
-});
+  // The cluster scenario's real Temporal server: the bench never builds it, so build it here
+  // when missing, as temporal-server.test.ts does (a few minutes with Go, once per machine).
+  await resolveTemporalServer({ onProgress: () => undefined });
+}, 900_000);
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 it('runs every scenario on a tiny workload and reports one ratio per target, as JSON, Markdown and SVG', async () => {

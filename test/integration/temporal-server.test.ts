@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { correlationClientInterceptor } from '../../src/correlation/client-inter
 import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { seedCatalog } from '../../src/store/catalog';
 import { resolveTemporalServer } from '../../src/temporal/server-binary';
-import { startTemporalServer, type RunningTemporalServer } from '../../src/temporal/server-cluster';
+import { dynamicConfigPath, startTemporalServer, type RunningTemporalServer } from '../../src/temporal/server-cluster';
 import { createWorker } from '../../src/worker';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testEnv } from '../helpers/env';
@@ -20,6 +21,7 @@ import { installQuietRuntime, testDataConverter } from '../helpers/temporal';
 // state in PostgreSQL, and two workers on one task queue. Sagas run to completion and the
 // histories show that both workers executed their tasks.
 
+const ROOT = path.resolve(__dirname, '../..');
 const suffix = randomUUID().slice(0, 8);
 const databases = { main: `temporal_${suffix}`, visibility: `temporal_visibility_${suffix}` };
 const port = 20_000 + Math.floor(Math.random() * 12_000); // below 32768: the server stores membership ports as smallint
@@ -53,6 +55,24 @@ afterAll(async () => {
 it('runs sagas on the Temporal server on PostgreSQL, with tasks executed by both of two workers', async () => {
   const binaries = await resolveTemporalServer({ onProgress: () => undefined });
   server = await startTemporalServer({ binaries, postgresUrl: testEnv('pgAdminUrl'), databases, dataDir: dir, port });
+  // The dynamic config it was given, and docker-compose.yml's, pass the server's own check:
+  // known keys of the right types (an unknown key is only a warning, so the output is read).
+  const validation = spawnSync(
+    binaries.server,
+    [
+      'validate-dynamic-config',
+      dynamicConfigPath({ dataDir: dir }),
+      path.join(ROOT, 'deploy/temporal/dynamicconfig.yaml'),
+    ],
+    { encoding: 'utf8' },
+  );
+  expect({
+    status: validation.status,
+    problems: `${validation.stdout}${validation.stderr}`.match(/^\s+\w+:.*$/gm),
+  }).toEqual({
+    status: 0,
+    problems: null,
+  });
 
   for (const identity of ['worker-a', 'worker-b']) {
     const connection = await NativeConnection.connect({ address: server.address });

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse } from 'yaml';
 import {
   bindMounts,
   compose,
@@ -14,6 +15,7 @@ import {
 } from '../helpers/compose';
 import { durationMs } from '../../src/processes/config';
 import { DRAIN_LIMIT_MS } from '../../src/processes/signals';
+import { dynamicConfigYaml, TEMPORAL_DYNAMIC_CONFIG } from '../../src/temporal/dynamic-config';
 
 /**
  * Static checks of docker-compose.yml and the Dockerfile against the code they run:
@@ -117,6 +119,7 @@ const PROBED_ROLES = ['worker', 'relay', 'consume'];
 /** The scaled-out roles, as `saga cluster up` runs them. */
 const REPLICATED_ROLES = ['worker', 'api', 'relay', 'consume'];
 const GATEWAY_CONFIG = 'deploy/nginx/api-gateway.conf';
+const DYNAMIC_CONFIG = 'deploy/temporal/dynamicconfig.yaml';
 
 describe('docker-compose.yml', () => {
   it('uses the Compose spec (no obsolete top-level version key)', () => {
@@ -342,6 +345,19 @@ describe('docker-compose.yml: Temporal', () => {
     expect(command).toMatch(
       new RegExp(`namespace describe ${flags}\\b[^|]*\\|\\|\\s*temporal operator namespace create ${flags}\\b`),
     );
+  });
+
+  it('runs the server with the dynamic config `saga cluster up` runs, mounted read-only where DYNAMIC_CONFIG_FILE_PATH says', () => {
+    const temporal = service('temporal');
+    const target = envValue(temporal, 'DYNAMIC_CONFIG_FILE_PATH');
+    expect(target).toMatch(/^\/etc\/temporal\/config\/dynamicconfig\/[\w.-]+\.yaml$/);
+    expect(bindMounts(temporal)).toContainEqual({
+      source: path.join(ROOT, DYNAMIC_CONFIG),
+      target,
+      readOnly: true,
+    });
+    // The same values, in the server's file format, as src/temporal/dynamic-config.ts.
+    expect(parse(read(DYNAMIC_CONFIG))).toEqual(parse(dynamicConfigYaml(TEMPORAL_DYNAMIC_CONFIG)));
   });
 });
 
