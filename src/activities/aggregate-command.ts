@@ -3,8 +3,9 @@ import { currentTraceparent } from '../telemetry/tracing';
 import type { Decider, DomainEvent } from '../domain/decider';
 import { upcastToLatest, validateNewEvent } from '../events/catalog';
 import { currentCorrelation } from '../correlation/context';
-import { executeOnce, findProcessedCommand } from '../store/commands';
-import { appendToStream, readStream, type EventMetadata, type StoredEvent } from '../store/event-store';
+import { randomUUID } from 'node:crypto';
+import { executeOnceOnStream, findProcessedCommandWithStream } from '../store/commands';
+import { readStream, type EventMetadata, type StoredEvent } from '../store/event-store';
 import type { Pool, Tx } from '../store/pool';
 
 /**
@@ -45,17 +46,19 @@ export interface Loaded<S> {
   version: number;
 }
 
+/** The aggregate's state: its stored events, upcast and folded. */
+const fold = <S, E extends DomainEvent, C>(decider: Decider<S, E, C>, stored: StoredEvent[]): Loaded<S> => ({
+  state: toDomainEvents<E>(stored).reduce(decider.evolve, decider.initialState()),
+  version: stored.at(-1)?.streamVersion ?? 0,
+});
+
 /** Folds the aggregate's stream (in `db`'s snapshot: a transaction or the pool). */
 export async function loadAggregate<S, E extends DomainEvent, C>(
   db: Pool | Tx,
   decider: Decider<S, E, C>,
   id: string,
 ): Promise<Loaded<S>> {
-  const stored = await readStream(db, streamIdOf(decider, id));
-  return {
-    state: toDomainEvents<E>(stored).reduce(decider.evolve, decider.initialState()),
-    version: stored.at(-1)?.streamVersion ?? 0,
-  };
+  return fold(decider, await readStream(db, streamIdOf(decider, id)));
 }
 
 /** The activity's span, so the relay and consumers continue its trace (none while tracing is off). */
@@ -100,26 +103,29 @@ export async function runCommand<S, E extends DomainEvent, C, R>(
     );
   }
   const trace = { correlationId, causationId: input.causationId };
-  return executeOnce(
+  // Claim + stream read, then the plan's own statements, then append + stored result: the
+  // store merges what it can into one statement each (`executeOnceOnStream`).
+  return executeOnceOnStream(
     pool,
     input.commandId,
-    async (tx) => {
-      const { state, version } = await loadAggregate(tx, decider, aggregateId);
+    streamIdOf(decider, aggregateId),
+    async (tx, stored) => {
+      const { state } = fold(decider, stored);
       const p = await plan(state, tx);
       const events = decider.decide(p.command, state);
       await p.apply?.(tx, events, state);
-      const appended = await appendToStream(
-        tx,
-        streamIdOf(decider, aggregateId),
-        version,
-        events.map((e) => ({
-          eventType: e.type,
-          // Validated against the newest schema: an invalid event fails loudly and nothing is written.
-          ...validateNewEvent(e.type, e.data),
-          metadata: { correlationId, causationId: input.commandId, ...activityMetadata(), ...traceMetadata() },
-        })),
-      );
-      return { ...p.result(events, state), lastEventId: appended.at(-1)?.eventId ?? null };
+      const toAppend = events.map((e) => ({
+        // Chosen here: the result names the last one, and is stored by the append itself.
+        eventId: randomUUID(),
+        eventType: e.type,
+        // Validated against the newest schema: an invalid event fails loudly and nothing is written.
+        ...validateNewEvent(e.type, e.data),
+        metadata: { correlationId, causationId: input.commandId, ...activityMetadata(), ...traceMetadata() },
+      }));
+      return {
+        result: { ...p.result(events, state), lastEventId: toAppend.at(-1)?.eventId ?? null },
+        events: toAppend,
+      };
     },
     trace,
   );
@@ -139,8 +145,8 @@ export async function beforeExternalCall<S, E extends DomainEvent, C, R>(
   commandId: string,
   check: (state: S) => void,
 ): Promise<{ done: R | undefined; state: S }> {
-  const done = await findProcessedCommand<R>(pool, commandId);
-  const { state } = await loadAggregate(pool, decider, aggregateId);
+  const { done, stored } = await findProcessedCommandWithStream<R>(pool, commandId, streamIdOf(decider, aggregateId));
+  const { state } = fold(decider, stored);
   if (done === undefined) check(state);
   return { done, state };
 }

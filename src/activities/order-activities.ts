@@ -2,6 +2,7 @@ import { OutOfStockError, UnknownProductError } from '../domain/errors';
 import {
   decide,
   type OrderCommand,
+  type OrderEvent,
   type OrderLine,
   type OrderState,
   type PricedLine,
@@ -11,9 +12,9 @@ import {
 import { CURRENCY } from '../events/catalog';
 import type { Carrier } from '../ports/carrier';
 import type { PaymentGateway } from '../ports/payment-gateway';
-import { findProcessedCommand } from '../store/commands';
 import type { Pool, Tx } from '../store/pool';
-import { loadOrder, runOrderCommand, type OrderCommandInput, type Traced } from './order-command';
+import { beforeExternalCall as beforeAggregateCall } from './aggregate-command';
+import { orderDecider, runOrderCommand, type OrderCommandInput, type Traced } from './order-command';
 
 export interface OrderActivityDeps {
   pool: Pool;
@@ -67,21 +68,15 @@ async function takeStock(tx: Tx, orderId: string, items: QuotedLine[]): Promise<
   return lines;
 }
 
-/**
- * Calls an external service only when the command has not been processed yet, after checking
- * the order allows it; the call itself is idempotent (keyed by the command id), so a crash
- * before our commit repeats the call harmlessly and the retry records it.
- */
-async function beforeExternalCall<R>(
-  pool: Pool,
-  input: OrderCommandInput,
-  check: (state: OrderState) => void,
-): Promise<{ done: R | undefined; state: OrderState }> {
-  const done = await findProcessedCommand<R>(pool, input.commandId);
-  const { state } = await loadOrder(pool, input.orderId);
-  if (done === undefined) check(state);
-  return { done, state };
-}
+/** The stored result if the command ran; else the order's state after `check` (see `beforeExternalCall`). */
+const beforeExternalCall = <R>(pool: Pool, input: OrderCommandInput, check: (state: OrderState) => void) =>
+  beforeAggregateCall<OrderState, OrderEvent, OrderCommand, R>(
+    pool,
+    orderDecider,
+    input.orderId,
+    input.commandId,
+    check,
+  );
 
 /**
  * The shape of an undo that releases something held outside (payment gateway, carrier):

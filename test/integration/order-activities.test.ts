@@ -3,7 +3,7 @@ import { createActivities } from '../../src/activities';
 import { runWithCorrelation } from '../../src/correlation/context';
 import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { StreamVersionConflictError, appendToStream } from '../../src/store/event-store';
-import { withTransaction } from '../../src/store/pool';
+import { createPool, withTransaction, type Pool } from '../../src/store/pool';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { ADDRESS } from '../helpers/orders';
 
@@ -32,6 +32,25 @@ const createOrderInput = (
   causationId: 'request-1',
 });
 
+/** Every statement sent on the pool's checked-out connections (BEGIN and COMMIT included), in order. */
+function recordStatements(pool: Pool): string[] {
+  const sent: string[] = [];
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<import('pg').PoolClient>;
+  (pool as { connect: unknown }).connect = async (...args: unknown[]) => {
+    // pool.query checks out with a callback: not a transaction, left alone.
+    if (args.length > 0) return connect(...args);
+    const client = await connect();
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) => {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text;
+      sent.push(text.trim().split(/\s+/).slice(0, 3).join(' '));
+      return query(...args);
+    };
+    return client;
+  };
+  return sent;
+}
+
 const count = async (sql: string, params: unknown[]) =>
   Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql}) q`, params)).rows[0]!.n);
 
@@ -46,6 +65,38 @@ describe('order activities on the real PostgreSQL', () => {
     expect(c).toEqual(a);
     expect(await count('SELECT 1 FROM orders WHERE order_id = $1', [orderId])).toBe(1);
     expect(await count('SELECT 1 FROM events WHERE stream_id = $1', [`order-${orderId}`])).toBe(1);
+  });
+
+  it('an activity is BEGIN, claim + stream read, its own statements, append + stored result, COMMIT', async () => {
+    const pool = createPool(db.url, { max: 2 });
+    try {
+      const sent = recordStatements(pool);
+      const { createOrder } = createActivities(simulatedActivityDeps(pool));
+      const input = createOrderInput(randomUUID());
+      const result = await correlated(() => createOrder(input));
+      // Its own statements: the catalog's prices and the orders row.
+      expect(sent).toEqual([
+        'BEGIN',
+        'WITH claim AS',
+        'SELECT sku, price_cents',
+        'INSERT INTO orders',
+        'WITH completed AS',
+        'COMMIT',
+      ]);
+      // The append stored the result, naming the event it appended.
+      const { rows } = await db.pool.query<{ result: { lastEventId: string } }>(
+        'SELECT result FROM processed_commands WHERE command_id = $1',
+        [input.commandId],
+      );
+      expect(rows[0]!.result).toEqual(result);
+      expect(await count('SELECT 1 FROM events WHERE event_id = $1', [result.lastEventId])).toBe(1);
+      // A retry: the claim finds the command processed and reads the stored result, nothing else.
+      sent.length = 0;
+      expect(await correlated(() => createOrder(input))).toEqual(result);
+      expect(sent).toEqual(['BEGIN', 'WITH claim AS', 'SELECT result FROM', 'COMMIT']);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('is atomic: when the event append fails after the row write, neither the row nor the event remains', async () => {
