@@ -17,6 +17,11 @@ export interface Ratio {
   unit: string;
   /** Whether the value must be at least (`>=`) or at most (`<=`) the target. Default `>=`. */
   comparison?: '>=' | '<=';
+  /**
+   * Why the value misses its target, from figures measured in the same run, and what would
+   * close the gap; printed only when the target is missed.
+   */
+  whenMissed?: string;
 }
 
 /** A raw figure behind the ratios (rates, latencies, RSS), for the table. */

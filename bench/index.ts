@@ -29,6 +29,7 @@ const program = new Command('bench')
       console.log(
         `${met(r) ? 'met ' : 'MISS'}  ${r.name}: ${r.value.toFixed(2)} ${r.unit} (target ${r.comparison ?? '>='} ${r.target}; vs ${r.baseline})`,
       );
+      if (!met(r)) console.log(`      why: ${r.whenMissed ?? "see the scenario's notes in the results"}`);
     }
     console.log(`\nResults: ${report.files.markdown} (JSON and SVG beside it)`);
   });

@@ -3,7 +3,21 @@ import type { BenchReport } from './run';
 const fmt = (n: number): string =>
   !Number.isFinite(n) ? String(n) : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
 
-/** The Markdown table of one run: ratios against their targets, then the raw figures. */
+/** Each missed target with the run's own reason and what would close it. */
+function missedLines(report: BenchReport): string[] {
+  const missed = report.ratios.filter((r) => !r.met);
+  if (missed.length === 0) return ['Every target met.', ''];
+  return [
+    'Missed:',
+    '',
+    ...missed.map(
+      (r) => `- **${r.name}** (${fmt(r.value)} ${r.unit}): ${r.whenMissed ?? "see the scenario's notes below"}`,
+    ),
+    '',
+  ];
+}
+
+/** The Markdown table of one run: ratios against their targets, then the missed ones' reasons, then the raw figures. */
 export function renderMarkdown(report: BenchReport): string {
   const lines = [
     `# Benchmark ${report.startedAt}${report.quick ? ' (quick)' : ''}`,
@@ -17,6 +31,7 @@ export function renderMarkdown(report: BenchReport): string {
         `| ${r.name} | ${fmt(r.value)} ${r.unit} | ${r.comparison ?? '>='} ${fmt(r.target)} ${r.unit} | ${r.baseline} | ${r.met ? 'yes' : '**no**'} |`,
     ),
     '',
+    ...missedLines(report),
     '| scenario | figure | value |',
     '| --- | --- | --- |',
     ...report.figures.map((f) => `| ${f.scenario} | ${f.name} | ${fmt(f.value)} ${f.unit} |`),

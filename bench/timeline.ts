@@ -148,3 +148,24 @@ export function medianSegments(samples: Segments[]): { key: keyof Segments; labe
     return values.length ? [{ key, label, p50: quantile(values, 0.5) }] : [];
   });
 }
+
+type Medians = ReturnType<typeof medianSegments>;
+
+/**
+ * The segments where the saga spends the most time beyond the bare workflow, largest first,
+ * in words: what a missed latency or throughput target is made of, measured in the same run.
+ */
+export function widestGaps(saga: Medians, bare: Medians, count = 3): string {
+  const bareOf = new Map(bare.map((s) => [s.key, s.p50]));
+  const fmt = (n: number) => n.toFixed(n >= 10 ? 0 : 1);
+  const gaps = saga
+    .filter((s) => s.key !== 'total' && s.key !== 'afterLastActivity')
+    .map((s) => ({ ...s, gap: s.p50 - (bareOf.get(s.key) ?? 0) }))
+    .filter((s) => s.gap > 0)
+    .sort((a, b) => b.gap - a.gap)
+    .slice(0, count);
+  if (gaps.length === 0) return 'no segment of the saga takes longer than the bare workflow’s';
+  return gaps
+    .map((g) => `${g.label} ${fmt(g.p50)} ms against ${bareOf.has(g.key) ? `${fmt(bareOf.get(g.key)!)} ms` : 'none'}`)
+    .join('; ');
+}
