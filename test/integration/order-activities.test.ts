@@ -35,11 +35,15 @@ const createOrderInput = (
 /** Every statement sent on the pool's checked-out connections (BEGIN and COMMIT included), in order. */
 function recordStatements(pool: Pool): string[] {
   const sent: string[] = [];
+  // The pool hands the same client out again: each is wrapped once, or a statement counts twice.
+  const wrapped = new WeakSet<object>();
   const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<import('pg').PoolClient>;
   (pool as { connect: unknown }).connect = async (...args: unknown[]) => {
     // pool.query checks out with a callback: not a transaction, left alone.
     if (args.length > 0) return connect(...args);
     const client = await connect();
+    if (wrapped.has(client)) return client;
+    wrapped.add(client);
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as { query: unknown }).query = (...args: unknown[]) => {
       const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text;
