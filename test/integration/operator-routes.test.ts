@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { waitFor } from '../../src/util/wait';
 import { orderBody } from '../../chaos/orders';
+import { OrderStatusKey } from '../../src/saga/search-attributes';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../helpers/api-world';
 
 // The operator routes on the real stack: each checks the live saga and answers 409 saying why
@@ -137,6 +138,29 @@ describe('operator routes', () => {
     expect(summary.lag).toEqual([expect.objectContaining({ partition: 0 })]);
     expect(delivery.projections).toEqual([{ name: 'order-summary', lagSeconds: expect.any(Number) }]);
     expect((await get('/identity', CUSTOMER.key)).json()).toEqual({ name: 'web-shop', role: 'customer', open: false });
+  });
+
+  it('lists a saga whose worker is down from its search attributes, without waiting on it', async () => {
+    // A saga no worker polls for: it cannot answer the status query.
+    const orderId = randomUUID();
+    const handle = await world.temporal.client.workflow.start('orderSaga', {
+      taskQueue: `nobody-polls-${orderId}`,
+      workflowId: `order-${orderId}`,
+      args: [{ orderId }],
+      typedSearchAttributes: [{ key: OrderStatusKey, value: 'AWAITING_APPROVAL' }],
+    });
+    try {
+      const item = await waitFor(
+        async () =>
+          ((await get('/attention')).json().items as { workflowId: string }[]).find(
+            (i) => i.workflowId === handle.workflowId,
+          ),
+        { timeoutMs: 30_000, description: 'the saga without a worker on the attention list' },
+      );
+      expect(item).toMatchObject({ kind: 'approval', saga: 'order', id: orderId, actions: ['approve', 'reject'] });
+    } finally {
+      await handle.terminate('test over');
+    }
   });
 
   it('streams read-model changes as Server-Sent Events while an order moves', async () => {

@@ -6,7 +6,9 @@ import { deliveryStatus } from '../../delivery/status';
 import type { SagaProgress } from '../../saga/runtime';
 import { listOperatorActions } from '../../store/operator-actions';
 import { returnStatusQuery, statusQuery, type OrderSagaStatus } from '../../workflows';
+import { OrderStatusKey, SagaPhaseKey } from '../../saga/search-attributes';
 import type { ResolvedApiDeps } from '../deps';
+import { queryWithin } from '../live-query';
 import { problems } from '../schemas';
 
 /**
@@ -83,18 +85,23 @@ export const deliverySchema = z.object({
 });
 
 /** Running sagas parked for an operator or waiting for a decision, as Temporal's visibility finds them. */
-const ATTENTION_QUERY =
-  'ExecutionStatus="Running" AND (SagaPhase IN ("STEP_STUCK", "COMPENSATION_STUCK") OR OrderStatus="AWAITING_APPROVAL")';
+/** This deployment's sagas (its task queue: another deployment may share the namespace) that need someone. */
+const attentionQuery = (taskQueue: string) =>
+  `TaskQueue=${JSON.stringify(taskQueue)} AND ExecutionStatus="Running" AND ` +
+  '(SagaPhase IN ("STEP_STUCK", "COMPENSATION_STUCK") OR OrderStatus="AWAITING_APPROVAL")';
 
 /** The live reason a saga needs attention (visibility lags by a moment: the live state decides). */
 async function attentionOf(temporal: Client, wf: WorkflowExecutionInfo): Promise<AttentionItem | null> {
   const saga = wf.type === 'returnSaga' ? 'return' : wf.type === 'orderSaga' ? 'order' : null;
   if (!saga) return null;
-  const handle = temporal.workflow.getHandle(wf.workflowId);
   const query = (saga === 'order' ? statusQuery : returnStatusQuery) as QueryDefinition<SagaProgress>;
-  const status = (await handle.query(query).catch(() => null)) as
-    (SagaProgress & Partial<Pick<OrderSagaStatus, 'status' | 'totalCents'>>) | null;
-  if (!status) return null;
+  // A saga whose worker is down cannot answer: it still needs attention, as its search
+  // attributes say (without the live details), and must not hold up the list.
+  const status = ((await queryWithin(temporal, wf.workflowId, query)) ?? {
+    sagaPhase: wf.typedSearchAttributes.get(SagaPhaseKey),
+    status: wf.typedSearchAttributes.get(OrderStatusKey),
+    stuck: [],
+  }) as Partial<SagaProgress & Pick<OrderSagaStatus, 'status' | 'totalCents'>>;
   const base = {
     saga,
     id: wf.workflowId.replace(/^(order|return)-/, ''),
@@ -105,11 +112,14 @@ async function attentionOf(temporal: Client, wf: WorkflowExecutionInfo): Promise
   if (status.sagaPhase === 'STEP_STUCK' && status.stuckStep) {
     return { ...base, kind: 'step_stuck', problems: [status.stuckStep], actions: ['retry_step', 'abandon_step'] };
   }
+  if (status.sagaPhase === 'STEP_STUCK') {
+    return { ...base, kind: 'step_stuck', problems: [], actions: ['retry_step', 'abandon_step'] };
+  }
   if (status.sagaPhase === 'COMPENSATION_STUCK') {
     return {
       ...base,
       kind: 'compensation_stuck',
-      problems: status.stuck,
+      problems: status.stuck ?? [],
       actions: ['retry_compensation', 'resolve_compensation'],
     };
   }
@@ -153,7 +163,7 @@ export function operationsRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
     },
     async (request) => {
       const found: WorkflowExecutionInfo[] = [];
-      for await (const wf of deps.temporal.workflow.list({ query: ATTENTION_QUERY, pageSize: 100 })) {
+      for await (const wf of deps.temporal.workflow.list({ query: attentionQuery(deps.taskQueue), pageSize: 100 })) {
         found.push(wf);
         if (found.length >= request.query.limit) break;
       }

@@ -14,6 +14,7 @@ import type { Pool } from '../../../store/pool';
 import { ORDER_SAGA, RETURN_SAGA, returnStatusQuery, statusQuery } from '../../../workflows';
 import type { ResolvedApiDeps } from '../../deps';
 import { actsAsOperator } from '../../auth';
+import { queryWithin } from '../../live-query';
 import { NotFoundError } from '../../errors';
 import { deadLetterSchema, envelopeSchema, orderIdParams, orderSummarySchema, problems } from '../../schemas';
 import { chainSchema, correlationChain } from '../correlations';
@@ -91,10 +92,7 @@ async function sagaView(
   query: QueryDefinition<SagaProgress>,
   definition: { steps: readonly unknown[] },
 ) {
-  const status = (await deps.temporal.workflow
-    .getHandle(workflowId)
-    .query(query)
-    .catch(() => null)) as (RunProgress & { status: string }) | null;
+  const status = (await queryWithin(deps.temporal, workflowId, query)) as (RunProgress & { status: string }) | null;
   const finished = status ? FINISHED.has(status.status) : true;
   const steps = status
     ? stepStates(definition as Parameters<typeof stepStates>[0], status, finished)
