@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { waitFor } from '../../src/util/wait';
 import { orderBody } from '../../chaos/orders';
+import { buildApp } from '../../src/api/app';
 import { OrderStatusKey } from '../../src/saga/search-attributes';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../helpers/api-world';
 
@@ -140,26 +141,41 @@ describe('operator routes', () => {
     expect((await get('/identity', CUSTOMER.key)).json()).toEqual({ name: 'web-shop', role: 'customer', open: false });
   });
 
-  it('lists a saga whose worker is down from its search attributes, without waiting on it', async () => {
-    // A saga no worker polls for: it cannot answer the status query.
+  it('lists a saga whose worker is down from its search attributes, without waiting on it; only its own', async () => {
+    // A deployment whose worker is down: its API on a task queue no worker polls, so its
+    // saga cannot answer the status query.
     const orderId = randomUUID();
+    const taskQueue = `nobody-polls-${orderId}`;
+    const down = buildApp({
+      pool: world.db.pool,
+      temporal: world.temporal.client,
+      taskQueue,
+      orders: { approvalThresholdCents: 100_000, approvalTimeout: '1h' },
+      apiKeys: [OPERATOR],
+    });
     const handle = await world.temporal.client.workflow.start('orderSaga', {
-      taskQueue: `nobody-polls-${orderId}`,
+      taskQueue,
       workflowId: `order-${orderId}`,
       args: [{ orderId }],
       typedSearchAttributes: [{ key: OrderStatusKey, value: 'AWAITING_APPROVAL' }],
     });
     try {
-      const item = await waitFor(
-        async () =>
-          ((await get('/attention')).json().items as { workflowId: string }[]).find(
-            (i) => i.workflowId === handle.workflowId,
-          ),
-        { timeoutMs: 30_000, description: 'the saga without a worker on the attention list' },
-      );
+      const attention = async (app: typeof down) =>
+        (
+          (await app.inject({ url: '/attention', headers: { 'x-api-key': OPERATOR.key } })).json().items as {
+            workflowId: string;
+          }[]
+        ).find((i) => i.workflowId === handle.workflowId);
+      const item = await waitFor(() => attention(down), {
+        timeoutMs: 30_000,
+        description: 'the saga without a worker on the attention list',
+      });
       expect(item).toMatchObject({ kind: 'approval', saga: 'order', id: orderId, actions: ['approve', 'reject'] });
+      // Another deployment (this file's, on its own task queue) does not list it.
+      expect(await attention(world.app)).toBeUndefined();
     } finally {
       await handle.terminate('test over');
+      await down.close();
     }
   });
 
