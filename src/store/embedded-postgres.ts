@@ -17,6 +17,8 @@ export interface EmbeddedPostgresOptions {
   database?: string;
   /** Receives PostgreSQL's log lines. Default: discarded. */
   onLog?: (line: string) => void;
+  /** Connections the server accepts (`max_connections`). Default PostgreSQL's, 100. */
+  maxConnections?: number;
 }
 
 export interface RunningPostgres {
@@ -218,7 +220,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     persistent: true,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user.
     createPostgresUser: os.userInfo().uid === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      ...(options.maxConnections ? ['-c', `max_connections=${options.maxConnections}`] : []),
+    ],
     onLog,
     onError: (e: unknown) => onLog(String(e)),
   });
