@@ -22,8 +22,8 @@ afterAll(async () => {
 const append = (pool: Pool, streamId: string) =>
   withTransaction(pool, (tx) => appendToStream(tx, streamId, 0, [{ eventType: 'order.created', payload: {} }]));
 
-const countEvents = async (streams: string[]) =>
-  (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE stream_id = ANY($1)', [streams]))
+const countEvents = async (streams: string[], in_: TestDatabase = db) =>
+  (await in_.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE stream_id = ANY($1)', [streams]))
     .rows[0]!.n;
 
 describe('the wake-up after appends', () => {
@@ -57,8 +57,13 @@ describe('the wake-up after appends', () => {
   });
 
   it('a commit landing while the previous notification is still in flight gets one of its own after it', async () => {
+    // A database of its own, so no notification of the test before (its pool's follow-ups) arrives here.
+    const own = await createTestDatabase();
+    const ownListener = new pg.Client({ connectionString: own.url });
+    await ownListener.connect();
+    await ownListener.query(`LISTEN ${EVENTS_CHANNEL}`);
     // A pool whose notifications complete 300 ms after PostgreSQL ran them (a slow round trip).
-    const pool = createPool(db.url, { max: 4 });
+    const pool = createPool(own.url, { max: 4 });
     const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
     (pool as { query: unknown }).query = async (...args: unknown[]) => {
       const result = await query(...args);
@@ -69,11 +74,10 @@ describe('the wake-up after appends', () => {
     let notifications = 0;
     let seen = 0;
     let reading = Promise.resolve();
-    listener.removeAllListeners('notification');
-    listener.on('notification', () => {
+    ownListener.on('notification', () => {
       notifications++;
       reading = reading.then(async () => {
-        seen = Math.max(seen, await countEvents([first, second]));
+        seen = Math.max(seen, await countEvents([first, second], own));
       });
     });
     try {
@@ -87,6 +91,8 @@ describe('the wake-up after appends', () => {
       await waitFor(() => seen === 2, { timeoutMs: 10_000, description: 'a notification after the second commit' });
     } finally {
       await pool.end();
+      await ownListener.end();
+      await own.drop();
     }
   });
 });
