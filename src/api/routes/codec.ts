@@ -2,6 +2,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { actsAsOperator } from '../auth';
 import type { ApiDeps } from '../deps';
 import { problem, sendProblem, ValidationError } from '../errors';
 import { problems } from '../schemas';
@@ -73,7 +74,7 @@ export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   const operatorsOnly = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!deps.apiKeys?.length || request.identity.role === 'operator') return;
+    if (actsAsOperator(request.identity, deps.apiKeys)) return;
     const instance = request.url.split('?')[0];
     if (request.identity.role === 'anonymous') {
       void reply.header('www-authenticate', 'ApiKey header="X-API-Key"');
