@@ -73,6 +73,14 @@ export interface ScenarioContext {
   natsUrl: string | undefined;
   /** Figures earlier scenarios left for later ones (e.g. the saga scenario's event rate). */
   shared: Map<string, number>;
+  /** How the roles run `saga`: the sources through tsx, or with `--built` the build in dist/. */
+  sagaCommand: readonly [string, ...string[]];
+  /**
+   * The saga workflows bundled once per run, for every `saga worker` the scenarios start
+   * (WORKFLOW_BUNDLE, as `saga cluster up` does): start-up is not measured, so it need not
+   * run webpack once per worker.
+   */
+  workflowBundle(): Promise<string>;
 }
 
 export interface Scenario {

@@ -10,7 +10,8 @@ const program = new Command('bench')
   .option('--scale <n>', 'workload multiplier (overrides --quick)', Number.parseFloat)
   .option('--scenario <names...>', `only these scenarios (${SCENARIOS.map((s) => s.name).join(', ')})`)
   .option('--out <dir>', 'results folder (default bench/results)')
-  .action(async (opts: { quick?: boolean; scale?: number; scenario?: string[]; out?: string }) => {
+  .option('--built', 'run the roles from dist/ (npm run build) instead of the sources through tsx')
+  .action(async (opts: { quick?: boolean; scale?: number; scenario?: string[]; out?: string; built?: boolean }) => {
     const unknown = (opts.scenario ?? []).filter((n) => !SCENARIOS.some((s) => s.name === n));
     if (unknown.length) {
       console.error(
@@ -23,7 +24,13 @@ const program = new Command('bench')
       process.exit(2);
     }
     const scenarios = opts.scenario ? SCENARIOS.filter((s) => opts.scenario!.includes(s.name)) : SCENARIOS;
-    const report = await runBench({ scenarios, quick: opts.quick, scale: opts.scale, outDir: opts.out });
+    const report = await runBench({
+      scenarios,
+      quick: opts.quick,
+      scale: opts.scale,
+      outDir: opts.out,
+      built: opts.built,
+    });
     console.log('');
     for (const r of report.ratios) {
       console.log(

@@ -13,9 +13,22 @@ export interface RoleProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node --import tsx <script> …args` (one process, so its RSS is the role's own). */
-export function spawnRole(name: string, script: string, args: string[], env: NodeJS.ProcessEnv): RoleProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+/** `node --import tsx <script>`: one process, so its RSS is the role's own. */
+export const tsxCommand = (script: string): [string, ...string[]] => [
+  process.execPath,
+  '--import',
+  'tsx',
+  path.resolve(ROOT, script),
+];
+
+/** Starts `command …args` (ScenarioContext.sagaCommand, or `tsxCommand` of a baseline). */
+export function spawnRole(
+  name: string,
+  command: readonly [string, ...string[]],
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): RoleProcess {
+  const child = spawn(command[0], [...command.slice(1), ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

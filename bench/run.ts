@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { MultiBar, Presets } from 'cli-progress';
@@ -12,6 +13,8 @@ import { runMigrations } from '../src/store/migrations';
 import { createPool } from '../src/store/pool';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
 import { resolveTemporalServer } from '../src/temporal/server-binary';
+import { writeWorkflowBundle } from '../src/worker';
+import { ROOT, tsxCommand } from './processes';
 import { met, type Figure, type Ratio, type Scenario, type ScenarioContext } from './harness';
 import { renderChart, renderMarkdown } from './report';
 
@@ -27,6 +30,8 @@ export interface BenchOptions {
   env?: NodeJS.ProcessEnv;
   /** Show progress bars. Default: when stdout is a terminal. */
   progressBars?: boolean;
+  /** Run the roles from the build in dist/ (`npm run build`) instead of the sources through tsx. Default false. */
+  built?: boolean;
 }
 
 export interface BenchReport {
@@ -46,8 +51,13 @@ export interface BenchReport {
  * exactly as `npm start` does (DATABASE_URL or the embedded server; the resolved CLI), with
  * the bench's own data folder and ports so a running `npm start` is not disturbed.
  */
+async function bundleOnce(dir: string): Promise<string> {
+  const file = path.join(dir, 'workflow-bundle.js');
+  await writeWorkflowBundle(file);
+  return file;
+}
+
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
-  const os = await import('node:os');
   const quick = options.quick ?? false;
   const scale = options.scale ?? (quick ? 0.25 : 1);
   const env = options.env ?? process.env;
@@ -71,6 +81,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         )
       : undefined;
   let cliPath: string | undefined;
+  let bundle: Promise<string> | undefined;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'saga-bench-run-'));
   const ctx: ScenarioContext = {
     quick,
     scale,
@@ -119,6 +131,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     amqpUrl: env.AMQP_URL,
     natsUrl: env.NATS_URL,
     shared: new Map(),
+    sagaCommand: options.built ? [process.execPath, path.join(ROOT, 'dist/cli.js')] : tsxCommand('src/cli.ts'),
+    workflowBundle: () => (bundle ??= bundleOnce(tmp)),
   };
 
   const ratios: BenchReport['ratios'] = [];
@@ -135,6 +149,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   } finally {
     bars?.stop();
     await postgres.stop();
+    rmSync(tmp, { recursive: true, force: true });
   }
 
   const startedAt = new Date().toISOString();

@@ -44,6 +44,7 @@ const program = new Command()
   .option('--concurrency <n>', 'orders in flight at once', whole('--concurrency'), 12)
   .option('--seed <n>', 'repeat a run', whole('--seed'))
   .option('--keep-data', 'keep the data folder with every process log')
+  .option('--built', 'run the roles from dist/ (npm run build) instead of the sources through tsx')
   .option('--report <file>', 'write the JSON report here (default chaos/results/chaos-<time>.json)')
   .action(
     async (options: {
@@ -54,6 +55,7 @@ const program = new Command()
       concurrency: number;
       seed?: number;
       keepData?: boolean;
+      built?: boolean;
       report?: string;
     }) => {
       if (options.transport !== 'nats' && options.transport !== 'rabbitmq') {

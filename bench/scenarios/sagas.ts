@@ -17,7 +17,7 @@ import {
   type ScenarioContext,
 } from '../harness';
 import { freePort } from '../../src/util/free-port';
-import { spawnRole, type RoleProcess } from '../processes';
+import { spawnRole, tsxCommand, type RoleProcess } from '../processes';
 import { medianSegments, timelines, widestGaps, type CallerTimes } from '../timeline';
 
 type Medians = ReturnType<typeof medianSegments>;
@@ -77,7 +77,7 @@ export async function startStack(ctx: ScenarioContext, server: StackServer, dbNa
   let roles: RoleProcess[] = [];
   try {
     db = await ctx.database(dbName);
-    return await startRoles(server, db, (started) => (roles = started));
+    return await startRoles(ctx, server, db, (started) => (roles = started));
   } catch (err) {
     for (const role of roles) await role.stop();
     await server.stop();
@@ -87,6 +87,7 @@ export async function startStack(ctx: ScenarioContext, server: StackServer, dbNa
 }
 
 async function startRoles(
+  ctx: ScenarioContext,
   server: StackServer,
   db: BenchDatabase,
   onRoles: (roles: RoleProcess[]) => void,
@@ -109,11 +110,12 @@ async function startRoles(
     API_KEYS: '',
     APPROVAL_THRESHOLD_CENTS: String(1e12),
   };
+  const workflowBundle = await ctx.workflowBundle();
   const roles = [
-    spawnRole('worker', 'src/cli.ts', ['worker'], env),
-    spawnRole('api', 'src/cli.ts', ['api'], env),
-    spawnRole('consumers', 'src/cli.ts', ['consume'], env),
-    spawnRole('baseline worker', 'bench/baseline/noop-worker.ts', [], { ...env, TASK_QUEUE: 'bench-noop' }),
+    spawnRole('worker', ctx.sagaCommand, ['worker'], { ...env, WORKFLOW_BUNDLE: workflowBundle }),
+    spawnRole('api', ctx.sagaCommand, ['api'], env),
+    spawnRole('consumers', ctx.sagaCommand, ['consume'], env),
+    spawnRole('baseline worker', tsxCommand('bench/baseline/noop-worker.ts'), [], { ...env, TASK_QUEUE: 'bench-noop' }),
   ];
   onRoles(roles);
   const api = `http://127.0.0.1:${apiPort}`;

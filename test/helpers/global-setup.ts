@@ -7,6 +7,7 @@ import { startDevServer } from '../../src/temporal/dev-server';
 import { freePort, isReachable } from '../../src/util/free-port';
 import { generatePayloadKey } from '../../src/temporal/payload-codec';
 import { writeWorkflowBundle } from '../../src/worker';
+import ensureDistBuilt from './dist-setup';
 import { TEST_ENV } from './env';
 
 interface Provisioned {
@@ -75,6 +76,7 @@ export default async function globalSetup(): Promise<void> {
 
 async function provision(provisioned: Provisioned): Promise<void> {
   const started = Date.now();
+  ensureDistBuilt();
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'saga-test-'));
   // The embedded PostgreSQL may run as an unprivileged `postgres` user; it must reach its folder.
   await chmod(tmp, 0o755);

@@ -1,11 +1,10 @@
 // The test environment: Node's, plus the suite locks. Jest runs test files side by side
 // (maxWorkers in jest.config.js); a few need something of the suite's to themselves while they
-// run, and say so with `exclusively(…)`, or need it not to change under them: `sharing(…)`
-// (test/helpers/suite-locks.ts).
+// run, and say so with `exclusively(…)` (test/helpers/suite-locks.ts).
 //
 // The project's `sharedByAll` resources (testEnvironmentOptions) are held shared by every file
 // that does not take them exclusively, so taking one exclusively waits for every running file
-// to finish: RabbitMQ, which one test stops; dist/, which `npm start` and `npm pack` rebuild.
+// to finish: RabbitMQ, which one test stops.
 // Any other name is exclusive only among the files that name it (a fixed port two files listen
 // on). The locks are PostgreSQL advisory locks on the suite's admin database: a waiting
 // exclusive request queues new shared ones behind it, a worker that dies lets its locks go with
@@ -26,8 +25,8 @@ class SuiteEnvironment extends TestEnvironment {
 
   async handleTestEvent(event) {
     if (event.name !== 'run_start') return;
-    const declared = this.global.__sagaSuiteLocks ?? { exclusive: [], shared: [] };
-    const wanted = new Map([...this.sharedByAll, ...declared.shared].map((r) => [r, 'shared']));
+    const declared = this.global.__sagaSuiteLocks ?? { exclusive: [] };
+    const wanted = new Map(this.sharedByAll.map((r) => [r, 'shared']));
     for (const r of declared.exclusive) wanted.set(r, 'exclusive');
     const url = process.env.SAGA_TEST_PG_ADMIN_URL;
     if (!url || wanted.size === 0) return;

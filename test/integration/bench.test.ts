@@ -26,6 +26,8 @@ it('runs every scenario on a tiny workload and reports one ratio per target, as 
     scale: 0.02,
     outDir: out,
     progressBars: false,
+    // The roles from the run's build of dist/ (test/helpers/dist-setup.ts): each starts in half the CPU.
+    built: true,
     env: {
       ...process.env,
       DATABASE_URL: testEnv('pgAdminUrl'),

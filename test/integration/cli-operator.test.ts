@@ -4,7 +4,6 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
@@ -19,14 +18,13 @@ import { freePort } from '../../src/util/free-port';
 import { waitFor } from '../../src/util/wait';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../helpers/api-world';
 import { newStreamId, openDeadLetter, RECORDER_SQL, recorder } from '../helpers/delivery';
+import { sagaCommand } from '../helpers/saga-cli';
 
 // The operator commands (`saga dlq|order|return …`) as clients of a real API: found through
 // SAGA_API_URL or the lock file of a running `npm start`; every failure is one plain message
 // on stderr and exit code 1, never a stack trace.
 
 const ROOT = path.resolve(__dirname, '../..');
-const CLI = path.join(ROOT, 'src/cli.ts');
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 const STACK_TRACE = /\n\s+at /;
 
 /** Runs `saga` as a user would, with only the variables given (none of the caller's SAGA_*, DATABASE_URL, DATA_DIR). */
@@ -38,7 +36,7 @@ async function saga(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: st
     else env[k] = v;
   }
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', TSX, CLI, ...args], {
+    const { stdout, stderr } = await promisify(execFile)(...sagaCommand(...args), {
       cwd: options.cwd ?? ROOT,
       env,
     });

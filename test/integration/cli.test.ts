@@ -14,6 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { openDeadLetter } from '../helpers/delivery';
 import { testEnv } from '../helpers/env';
 import { connectTestTemporal } from '../helpers/temporal';
+import { sagaCommand } from '../helpers/saga-cli';
 
 // The `saga` command as users run it: bad input gets a message and a non-zero exit, no stack trace.
 
@@ -23,7 +24,7 @@ async function saga(args: string[], env: NodeJS.ProcessEnv = {}) {
   const base = { ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete base[k];
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    const { stdout, stderr } = await promisify(execFile)(...sagaCommand(...args), {
       cwd: ROOT,
       env: base,
     });
@@ -37,7 +38,7 @@ async function saga(args: string[], env: NodeJS.ProcessEnv = {}) {
 /** A long-running `saga` role with a probe port; `output` collects what it printed. */
 function startRole(args: string[], env: NodeJS.ProcessEnv) {
   const healthPort = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(...sagaCommand(...args), {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', HEALTH_PORT: String(healthPort), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -111,6 +112,7 @@ describe('saga CLI', () => {
     // The plugin's adapter is a valid choice; a wrong one lists it among the registered.
     const wrong = await saga(['worker'], {
       SAGA_PLUGINS: './test/fixtures/plugins/acme.plugin.ts',
+      NODE_OPTIONS: '--import tsx', // the fixture plugin is TypeScript
       DATABASE_URL: 'postgres://x@127.0.0.1:1/x',
       PAYMENT_ADAPTER: 'acme-typo',
     });

@@ -9,6 +9,7 @@ import { freePortBlock } from '../../src/util/free-port';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testEnv } from '../helpers/env';
+import { sagaCommand } from '../helpers/saga-cli';
 
 // `saga cluster up` as a user runs it: the Temporal server on PostgreSQL with its Web UI, a
 // worker, two API replicas behind the front door and a consumer as processes of their own. An
@@ -39,12 +40,9 @@ test('saga cluster up serves orders through the front door and the Temporal UI, 
   const apiPort = await freePortBlock(6);
   const temporalPort = await freePortBlock(9);
   const uiPort = await freePortBlock(1);
+  // Its roles then run the same build (the cluster spawns the entry it was started from).
   const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli.ts',
+    ...sagaCommand(
       'cluster',
       'up',
       '--workers',
@@ -57,7 +55,7 @@ test('saga cluster up serves orders through the front door and the Temporal UI, 
       temporalDatabase,
       '--data-dir',
       dataDir,
-    ],
+    ),
     {
       cwd: ROOT,
       env: {

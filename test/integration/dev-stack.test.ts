@@ -9,10 +9,6 @@ import { waitFor } from '../../src/util/wait';
 import { embeddedPostgresProblem } from '../../src/store/embedded-postgres';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { TEST_ENV } from '../helpers/env';
-import { exclusively } from '../helpers/suite-locks';
-
-// `npm start` rebuilds dist/, which other files read.
-exclusively('dist');
 
 // `npm start` end to end: the real CLI process with an embedded PostgreSQL, a Temporal dev
 // server with the Web UI, the worker and the API; then Ctrl-C and a restart.

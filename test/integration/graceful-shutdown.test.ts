@@ -28,6 +28,7 @@ import { appendApproved, newStreamId, RECORDER_SQL, recordedEffects, recorder } 
 import { testEnv } from '../helpers/env';
 import { eventTypes, orderInput, SAGA_EVENTS, startOrder, stockOf } from '../helpers/orders';
 import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { sagaCommand } from '../helpers/saga-cli';
 
 const ROOT = path.resolve(__dirname, '../..');
 const note = (line: string) => process.stderr.write(`[graceful-shutdown] ${line}\n`);
@@ -61,7 +62,7 @@ interface Role {
   get(path: string): Promise<Response>;
 }
 
-/** `node --import tsx src/cli.ts <args>` (no tsx CLI in between: the signal must reach the role itself). */
+/** `node dist/cli.js <args>` (one process: the signal must reach the role itself). */
 async function startRole(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<Role> {
   const port = await freePort();
   const portVariable = args[0] === 'api' ? 'PORT' : 'HEALTH_PORT';
@@ -74,7 +75,7 @@ async function startRole(name: string, args: string[], env: NodeJS.ProcessEnv): 
     ...env,
   };
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(...sagaCommand(...args), {
     cwd: ROOT,
     env: merged,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,6 +17,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { metricNamesInDeployFiles } from '../helpers/dashboard-metrics';
 import { isolatedTransport, openDeadLetter, removeBrokerResources, transportsUnderTest } from '../helpers/delivery';
 import { testEnv } from '../helpers/env';
+import { sagaCommand } from '../helpers/saga-cli';
 
 // Metrics as an operator scrapes them: `saga worker` as its own process (saga figures and the
 // Temporal SDK's worker metrics on its HEALTH_PORT), the relay and consumers on a broker, and
@@ -40,7 +41,7 @@ beforeAll(async () => {
   await seedCatalog(db.pool);
   const taskQueue = `metrics-${randomUUID()}`;
   healthPort = await freePort();
-  worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'worker'], {
+  worker = spawn(...sagaCommand('worker'), {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -12,10 +12,6 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testEnv } from '../helpers/env';
 import { testDataConverter } from '../helpers/temporal';
 import { docExampleFiles, EXTENDING_GUIDE } from '../helpers/doc-examples';
-import { exclusively } from '../helpers/suite-locks';
-
-// `npm pack` rebuilds dist/ (its prepare script), which other files read.
-exclusively('dist');
 
 // What a team does to adopt the project: pack it (as `npm publish` or an install from git
 // would), install the tarball into a project of its own, migrate a fresh database with the

@@ -22,6 +22,8 @@ it('reports that it did not run, and why, when the Temporal server is not built'
     amqpUrl: undefined,
     natsUrl: undefined,
     shared: new Map(),
+    sagaCommand: ['unused'],
+    workflowBundle: unused,
   };
   const result = await clusterScenario.run(ctx);
   expect(result.ratios).toEqual([]);

@@ -3,10 +3,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { codeBlocks, markdownFiles, readMarkdown, ROOT } from '../helpers/markdown';
-import { sharing } from '../helpers/suite-locks';
-
-// `npx saga` runs dist/cli.js: not while an integration file rebuilds it.
-sharing('dist');
 
 /**
  * Every shell command in README.md and docs/*.md is accounted for: the cheap ones run here as
