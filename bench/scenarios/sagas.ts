@@ -441,7 +441,7 @@ export const sagasScenario: Scenario = {
         comparison: '<=',
         baseline: `saga p50 at 1/s offered (${fmt(p50s.one.sagas)} ms) vs at ${p50s.half.offered}/s, half of saturation (${fmt(p50s.half.sagas)} ms)`,
         unit: 'x',
-        whenMissed: `where a saga's time grows at ${p50s.half.offered}/s beyond the bare workflow's: ${gaps[`at ${p50s.half.offered}/s offered`] ?? 'n/a'}; a segment that waits (scheduled → started) points at the server's queues (DEV_SERVER_DYNAMIC_CONFIG), one that runs at the worker's or PostgreSQL's CPU.`,
+        whenMissed: `where a saga's time grows at ${p50s.half.offered}/s beyond the bare workflow's: ${gaps[`at ${p50s.half.offered}/s offered`] ?? 'n/a'}; a segment that waits (scheduled → started) points at the server's queues (DEV_SERVER_DYNAMIC_CONFIG), one that runs at the CPU the worker, PostgreSQL and the server share (the worker itself was found idle 81–88 % of a run, docs/performance.md). What would close it: less server and database work per saga step (fewer transactions per activity, lighter workflow task completions), or the server and PostgreSQL on cores of their own, as in production.`,
       },
       {
         name: 'saga-vs-bare-workflow-p50-at-1-per-second',
