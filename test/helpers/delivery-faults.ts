@@ -36,7 +36,7 @@ export const BROKER_URL: Record<'rabbitmq' | 'nats', string | undefined> = {
 };
 
 /** Events appended while a broker is down, for the relay to drain afterwards. */
-export const OUTAGE_BACKLOG = 1000;
+const OUTAGE_BACKLOG = 1000;
 
 /** `describe`, or `describe.skip` with one line saying why. */
 export function describeIf(reason: string | null, name: string, fn: () => void): void {
@@ -207,4 +207,42 @@ export async function streamMessages(settings: TransportSettings): Promise<numbe
   } finally {
     await nc.close();
   }
+}
+
+/** Load under way and delivered (300 handled): the start of an outage test. */
+export async function loadUnderWay(world: World): Promise<Load> {
+  const load = new Load(world.db.pool, { writers: 6, streamsPerWriter: 8, pauseMs: 10 });
+  atEnd('stop the load', () => load.stop());
+  await waitFor(async () => (await handled(world.db.pool)) >= 300, { timeoutMs: 30_000, description: 'delivery' });
+  return load;
+}
+
+/** While the broker is down: waits for a backlog of events committed behind its back. */
+export async function backlogWhileDown(load: Load, appendedAtOutage: number, broker: string): Promise<void> {
+  await waitFor(() => load.appended >= appendedAtOutage + OUTAGE_BACKLOG, {
+    timeoutMs: 30_000,
+    description: `events appended while ${broker} is down`,
+  });
+  expect(load.appended).toBeGreaterThan(appendedAtOutage);
+}
+
+/**
+ * Once the broker is back: everything written up to now is delivered while the writers go on,
+ * then they stop and every event must have taken effect once, in order. Returns how long the
+ * catch-up took and the events in all.
+ */
+export async function catchUpAfterOutage(
+  world: World,
+  load: Load,
+  restart: string,
+): Promise<{ caughtUpMs: number; total: number }> {
+  const startedAt = Date.now();
+  const storedAtStart = await stored(world.db.pool);
+  await waitFor(async () => (await handled(world.db.pool)) > storedAtStart, {
+    timeoutMs: 45_000,
+    description: `delivery to catch up after ${restart}`,
+  });
+  const caughtUpMs = Date.now() - startedAt;
+  await load.stop();
+  return { caughtUpMs, total: await expectEveryEventOnceInOrder(world) };
 }

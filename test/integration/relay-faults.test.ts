@@ -14,7 +14,9 @@ import { ownNatsServer } from '../../chaos/broker';
 import { waitFor } from '../../src/util/wait';
 import {
   atEnd,
+  backlogWhileDown,
   brokerMissing,
+  catchUpAfterOutage,
   createWorld,
   deliveries,
   describeIf,
@@ -23,10 +25,9 @@ import {
   handledPastCheckpoint,
   killChild,
   Load,
+  loadUnderWay,
   note,
-  OUTAGE_BACKLOG,
   startHere,
-  stored,
   streamMessages,
   undoAfterEach,
   type World,
@@ -220,36 +221,18 @@ describeIf(
 
       const world = await createWorld('nats', { natsUrl: server.env.NATS_URL, partitions: 2 });
       const { registry } = await startHere(world, { relay: true });
-      const { pool } = world.db;
 
-      const load = new Load(pool, { writers: 6, streamsPerWriter: 8, pauseMs: 10 });
-      atEnd('stop the load', () => load.stop());
-      await waitFor(async () => (await handled(pool)) >= 300, { timeoutMs: 30_000, description: 'delivery' });
+      const load = await loadUnderWay(world);
 
       const killedAt = Date.now();
       await server.kill();
-      const appendedAtKill = load.appended;
-      // Load while the broker is down: a backlog of events committed behind its back.
-      await waitFor(() => load.appended >= appendedAtKill + OUTAGE_BACKLOG, {
-        timeoutMs: 30_000,
-        description: 'events appended while NATS is down',
-      });
-      expect(load.appended).toBeGreaterThan(appendedAtKill);
+      await backlogWhileDown(load, load.appended, 'NATS');
       await server.start();
       const startedAt = Date.now();
-
-      // Everything written up to the restart is delivered while writers go on, then they stop.
-      const storedAtStart = await stored(pool);
-      await waitFor(async () => (await handled(pool)) > storedAtStart, {
-        timeoutMs: 45_000,
-        description: 'delivery to catch up after the restart',
-      });
-      const caughtUpAt = Date.now();
-      await load.stop();
-      const total = await expectEveryEventOnceInOrder(world);
+      const { caughtUpMs, total } = await catchUpAfterOutage(world, load, 'the restart');
       const messages = await streamMessages(world.settings);
       note(
-        `nats outage: down ${startedAt - killedAt} ms, caught up ${caughtUpAt - startedAt} ms later; ${total} events, ` +
+        `nats outage: down ${startedAt - killedAt} ms, caught up ${caughtUpMs} ms later; ${total} events, ` +
           `${messages} messages in the stream, ${await deliveries(registry, 'duplicate')} duplicate deliveries absorbed`,
       );
       // Batches re-published after the outage were recognised by Nats-Msg-Id (the store kept them).
