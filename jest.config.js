@@ -14,7 +14,7 @@ const transform = {
 /** @type {import('jest').Config} */
 module.exports = {
   maxWorkers: 3,
-  // The longest files first when jest has no timings of its own (a fresh clone).
+  // The file that runs alone first, beside the unit files; then the longest first (a fresh clone).
   testSequencer: '<rootDir>/test/helpers/sequencer.js',
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
   projects: [

@@ -1,9 +1,15 @@
-// Orders test files for two workers. Jest's own order runs the slowest first from its timing
-// cache, but a fresh clone (CI) has none and falls back to file size, which put the two longest
-// files (small files driving whole runs: the bench and chaos) last, each ending the run alone.
-// Without a cache, the files below, the longest measured, start first in this order.
-const Sequencer = require('@jest/test-sequencer').default;
+// Orders test files for the workers (maxWorkers in jest.config.js).
+//
+// 1. A file that takes one of the integration files' `sharedByAll` resources exclusively
+//    (`exclusively('rabbitmq')`) runs while no other integration file does. First, with the unit
+//    files right behind it, the other workers run unit files meanwhile instead of waiting.
+// 2. Then the integration files, longest first. Jest's own order does that from its timing
+//    cache, but a fresh clone (CI) has none and falls back to file size, which put the longest
+//    files (small files driving whole runs: the bench and chaos) last, each ending the run
+//    alone; without a cache the files below, the longest measured, start first in this order.
+const { readFileSync } = require('node:fs');
 const path = require('node:path');
+const Sequencer = require('@jest/test-sequencer').default;
 
 const LONGEST_FIRST = [
   'integration/bench.test.ts',
@@ -17,19 +23,30 @@ const LONGEST_FIRST = [
   'integration/delivery.test.ts',
 ];
 
-const rank = (test) => {
+const longestRank = (test) => {
   const i = LONGEST_FIRST.findIndex((f) => test.path.endsWith(path.join('test', f)));
   return i === -1 ? LONGEST_FIRST.length : i;
 };
 
-class LongestFirstSequencer extends Sequencer {
+/** Whether the file takes one of its project's `sharedByAll` resources exclusively. */
+function runsAlone(test) {
+  const shared = test.context.config.testEnvironmentOptions?.sharedByAll ?? [];
+  if (shared.length === 0) return false;
+  const source = readFileSync(test.path, 'utf8');
+  return shared.some((resource) => source.includes(`exclusively('${resource}')`));
+}
+
+const isUnit = (test) => test.context.config.displayName?.name === 'unit';
+
+class SuiteSequencer extends Sequencer {
   sort(tests) {
     const sorted = super.sort(tests);
     const timed = tests.some((t) => this._getCache(t)[t.path]?.[1] !== undefined);
-    if (timed) return sorted;
-    // Array.prototype.sort is stable: the rest keep jest's order (by size).
-    return [...sorted].sort((a, b) => rank(a) - rank(b));
+    // Array.prototype.sort is stable: within each group jest's order stands.
+    const ordered = timed ? sorted : [...sorted].sort((a, b) => longestRank(a) - longestRank(b));
+    const group = (t) => (runsAlone(t) ? 0 : isUnit(t) ? 1 : 2);
+    return ordered.sort((a, b) => group(a) - group(b));
   }
 }
 
-module.exports = LongestFirstSequencer;
+module.exports = SuiteSequencer;
