@@ -31,7 +31,7 @@ export interface ApiLimits {
   rateLimitPerMinute?: number | false;
   /**
    * Event-loop delay above which requests are shed with 503 + Retry-After (not probes and
-   * /metrics: `OPERATIONAL_ROUTE`). Default 1000 ms.
+   * /metrics: `OPERATIONAL_ROUTE`). 0 turns shedding off. Default 1000 ms.
    */
   maxEventLoopDelayMs?: number;
   /** Deepest nesting accepted in a JSON body. Default 20. */

@@ -30,7 +30,9 @@ beforeAll(async () => {
     taskQueue: temporal.taskQueue,
     orders: { approvalThresholdCents: 100_000, approvalTimeout: '1h' },
     cancelWaitMs: 100,
-    limits: { rateLimitPerMinute: false },
+    // Neither limit is under test here (api-hardening.test.ts tests both): a run beside other
+    // files once stalled this process's event loop 1.4 s and the API shed a request with 503.
+    limits: { rateLimitPerMinute: false, maxEventLoopDelayMs: 0 },
   });
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
