@@ -32,7 +32,7 @@ function filesOf(entry) {
 }
 
 /** A digest of every input's path and content, in a stable order. */
-export function inputsDigest() {
+function inputsDigest() {
   const hash = createHash('sha256');
   for (const file of INPUTS.flatMap(filesOf).sort()) {
     hash.update(`${file.split(path.sep).join('/')}\0`);
