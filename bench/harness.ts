@@ -76,11 +76,11 @@ export interface ScenarioContext {
   /** How the roles run `saga`: the sources through tsx, or with `--built` the build in dist/. */
   sagaCommand: readonly [string, ...string[]];
   /**
-   * The saga workflows bundled once per run, for every `saga worker` the scenarios start
-   * (WORKFLOW_BUNDLE, as `saga cluster up` does): start-up is not measured, so it need not
-   * run webpack once per worker.
+   * The saga workflows and the baseline's bundled once per run, for every `saga worker`
+   * (WORKFLOW_BUNDLE, as `saga cluster up` does) and baseline worker (NOOP_WORKFLOW_BUNDLE) the
+   * scenarios start: start-up is not measured, so it need not run webpack once per worker.
    */
-  workflowBundle(): Promise<string>;
+  workflowBundles(): Promise<{ saga: string; baseline: string }>;
 }
 
 export interface Scenario {

@@ -13,6 +13,7 @@ import { runMigrations } from '../src/store/migrations';
 import { createPool } from '../src/store/pool';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
 import { resolveTemporalServer } from '../src/temporal/server-binary';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { writeWorkflowBundle } from '../src/worker';
 import { ROOT, tsxCommand } from './processes';
 import { met, type Figure, type Ratio, type Scenario, type ScenarioContext } from './harness';
@@ -51,10 +52,15 @@ export interface BenchReport {
  * exactly as `npm start` does (DATABASE_URL or the embedded server; the resolved CLI), with
  * the bench's own data folder and ports so a running `npm start` is not disturbed.
  */
-async function bundleOnce(dir: string): Promise<string> {
-  const file = path.join(dir, 'workflow-bundle.js');
-  await writeWorkflowBundle(file);
-  return file;
+async function bundleOnce(dir: string): Promise<{ saga: string; baseline: string }> {
+  const files = { saga: path.join(dir, 'workflow-bundle.js'), baseline: path.join(dir, 'noop-workflow-bundle.js') };
+  await writeWorkflowBundle(files.saga);
+  const baseline = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./baseline/noop-workflow'),
+    logger: new DefaultLogger('WARN'),
+  });
+  writeFileSync(files.baseline, baseline.code);
+  return files;
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
@@ -81,7 +87,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         )
       : undefined;
   let cliPath: string | undefined;
-  let bundle: Promise<string> | undefined;
+  let bundles: ReturnType<typeof bundleOnce> | undefined;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'saga-bench-run-'));
   const ctx: ScenarioContext = {
     quick,
@@ -132,7 +138,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     natsUrl: env.NATS_URL,
     shared: new Map(),
     sagaCommand: options.built ? [process.execPath, path.join(ROOT, 'dist/cli.js')] : tsxCommand('src/cli.ts'),
-    workflowBundle: () => (bundle ??= bundleOnce(tmp)),
+    workflowBundles: () => (bundles ??= bundleOnce(tmp)),
   };
 
   const ratios: BenchReport['ratios'] = [];

@@ -1,6 +1,6 @@
-// Builds dist/ (tsc, then the console) unless it was built from exactly these sources: the
-// inputs' digest is kept in dist/.build-stamp, written last, so a build that stopped half way
-// is redone. `npm start`, `npm pack` and the test suite then share one build instead of each
+// Builds dist/ (tsc, the console, then the shipped workflow bundle) unless it was built from
+// exactly these sources: the inputs' digest is kept in dist/.build-stamp, written last, so a
+// build that stopped half way is redone. `npm start`, `npm pack` and the test suite then share one build instead of each
 // deleting and rewriting dist/ while another reads it. `--force` rebuilds regardless.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -53,6 +53,11 @@ function build() {
   const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   execFileSync(process.execPath, [path.join(root, 'scripts/build-console.mjs')], { cwd: root, stdio: 'inherit' });
+  // The workflow bundle workers started from dist/ load instead of running webpack at each start.
+  execFileSync(process.execPath, ['-e', "require('./dist/worker').writeShippedWorkflowBundle()"], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   chmodSync(path.join(dist, 'cli.js'), 0o755);
   writeFileSync(stampFile, `${digest}\n`);
 }

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import {
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
@@ -26,7 +27,10 @@ export interface CreateWorkerOptions {
   deps?: ActivityDeps;
   /** A plugin's saga instead: its workflow module and activities (bundled at start). */
   saga?: { workflowsPath: string; activities: object };
-  /** Pre-built workflow bundle (tests build it once). Default: bundle src/workflows at start. */
+  /**
+   * Pre-built workflow bundle (tests build it once). Default: the bundle the build ships in
+   * dist/ (`shippedWorkflowBundle`) when it fits, else bundle src/workflows at start.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** More activity interceptors (the saga metrics of `registerSagaMetrics`). */
   activityInterceptors?: ActivityInterceptorsFactory[];
@@ -73,8 +77,10 @@ function tracingOptions(bundled: boolean): {
   };
 }
 
-export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
-  if (!options.deps && !options.saga) throw new TypeError('createWorker needs deps (the project sagas) or saga');
+export async function createWorker(given: CreateWorkerOptions): Promise<Worker> {
+  if (!given.deps && !given.saga) throw new TypeError('createWorker needs deps (the project sagas) or saga');
+  const shipped = given.workflowBundle || given.saga ? undefined : shippedWorkflowBundle();
+  const options = shipped ? { ...given, workflowBundle: { codePath: shipped } } : given;
   const {
     activity: tracedActivities,
     workflowModules: tracedWorkflows,
@@ -120,6 +126,36 @@ export async function writeWorkflowBundle(file: string, options: { tracing?: boo
     logger: new DefaultLogger('WARN'),
   });
   await writeFile(file, bundle.code);
+}
+
+/** The bundle the build ships beside the compiled worker (dist/), and what it was built with. */
+const SHIPPED_BUNDLE = 'workflow-bundle.js';
+const SHIPPED_BUNDLE_INFO = 'workflow-bundle.json';
+
+/** The version of @temporalio/workflow this process resolves: the one a bundle built here holds. */
+const workflowSdkVersion = (): string => (require('@temporalio/workflow/package.json') as { version: string }).version;
+
+/**
+ * Writes the bundle the build ships (`npm run build`, after tsc): workers started from dist/
+ * then skip webpack (seconds of CPU at every start). Without the tracing interceptors: a
+ * tracing worker bundles its own.
+ */
+export async function writeShippedWorkflowBundle(dir = __dirname): Promise<void> {
+  await writeWorkflowBundle(path.join(dir, SHIPPED_BUNDLE));
+  await writeFile(path.join(dir, SHIPPED_BUNDLE_INFO), `${JSON.stringify({ workflowSdk: workflowSdkVersion() })}\n`);
+}
+
+/**
+ * The shipped bundle in `dir` (default: beside this module, so only when running from dist/),
+ * when tracing is off (it lacks those interceptors) and it holds the @temporalio/workflow this
+ * process resolves (an installed package may resolve a newer one than it was built with).
+ * Else undefined: the worker bundles at start.
+ */
+export function shippedWorkflowBundle(dir = __dirname): string | undefined {
+  const [bundle, info] = [path.join(dir, SHIPPED_BUNDLE), path.join(dir, SHIPPED_BUNDLE_INFO)];
+  if (activeTracing().enabled || !existsSync(bundle) || !existsSync(info)) return undefined;
+  const { workflowSdk } = JSON.parse(readFileSync(info, 'utf8')) as { workflowSdk?: string };
+  return workflowSdk === workflowSdkVersion() ? bundle : undefined;
 }
 
 /** Whether a pre-built bundle holds the OpenTelemetry workflow interceptors. */

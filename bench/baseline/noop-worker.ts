@@ -12,7 +12,7 @@ export type NoopActivities = typeof noopActivities;
 /**
  * The baseline worker, a process of its own like `saga worker`, with the same Worker
  * settings as the project's (SDK defaults plus the same shutdown grace).
- * Env: TEMPORAL_ADDRESS, TASK_QUEUE.
+ * Env: TEMPORAL_ADDRESS, TASK_QUEUE, NOOP_WORKFLOW_BUNDLE (optional: a bundle of noop-workflow).
  */
 async function main() {
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
@@ -20,7 +20,10 @@ async function main() {
     connection,
     namespace: 'default',
     taskQueue: process.env.TASK_QUEUE!,
-    workflowsPath: require.resolve('./noop-workflow'),
+    // Bundled once per bench run, as the saga workers' WORKFLOW_BUNDLE is.
+    ...(process.env.NOOP_WORKFLOW_BUNDLE
+      ? { workflowBundle: { codePath: process.env.NOOP_WORKFLOW_BUNDLE } }
+      : { workflowsPath: require.resolve('./noop-workflow') }),
     activities: noopActivities,
     // Encryption as the project's worker has it (PAYLOAD_KEYS from the bench): same cost per payload.
     dataConverter: encryptionDataConverter(parsePayloadKeys(process.env.PAYLOAD_KEYS!)),

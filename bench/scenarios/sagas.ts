@@ -110,12 +110,16 @@ async function startRoles(
     API_KEYS: '',
     APPROVAL_THRESHOLD_CENTS: String(1e12),
   };
-  const workflowBundle = await ctx.workflowBundle();
+  const bundles = await ctx.workflowBundles();
   const roles = [
-    spawnRole('worker', ctx.sagaCommand, ['worker'], { ...env, WORKFLOW_BUNDLE: workflowBundle }),
+    spawnRole('worker', ctx.sagaCommand, ['worker'], { ...env, WORKFLOW_BUNDLE: bundles.saga }),
     spawnRole('api', ctx.sagaCommand, ['api'], env),
     spawnRole('consumers', ctx.sagaCommand, ['consume'], env),
-    spawnRole('baseline worker', tsxCommand('bench/baseline/noop-worker.ts'), [], { ...env, TASK_QUEUE: 'bench-noop' }),
+    spawnRole('baseline worker', tsxCommand('bench/baseline/noop-worker.ts'), [], {
+      ...env,
+      TASK_QUEUE: 'bench-noop',
+      NOOP_WORKFLOW_BUNDLE: bundles.baseline,
+    }),
   ];
   onRoles(roles);
   const api = `http://127.0.0.1:${apiPort}`;

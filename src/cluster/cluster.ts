@@ -18,7 +18,7 @@ import { startTemporalServer, type RunningTemporalServer } from '../temporal/ser
 import { isAlive } from '../util/process-alive';
 import { descendantPids, signalIfAlive } from '../util/process-tree';
 import { waitFor } from '../util/wait';
-import { writeWorkflowBundle } from '../worker';
+import { shippedWorkflowBundle, writeWorkflowBundle } from '../worker';
 import { startFrontDoor, type FrontDoor } from './front-door';
 import { ManagedProcess } from './managed-process';
 import { DEFAULT_SHAPE, processSpecs, type ClusterShape } from './topology';
@@ -225,11 +225,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     logger.info({ postgres: databaseUrl.replace(/\/\/([^:/@]+):[^@]+@/, '//$1:***@') }, 'PostgreSQL ready');
 
     const binaries = options.binaries ?? (await resolveTemporalServer({ onProgress: (line) => logger.info(line) }));
-    const bundle = path.join(dataDir, 'workflow-bundle.js');
-    // With an OTLP endpoint the roles trace, and the workers' bundle carries the workflow interceptors.
-    const bundled = writeWorkflowBundle(bundle, {
-      tracing: Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
-    });
+    // With an OTLP endpoint the roles trace, and the workers' bundle carries the workflow
+    // interceptors; else the bundle the build ships, when it fits (`shippedWorkflowBundle`).
+    const tracing = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+    const shipped = tracing ? undefined : shippedWorkflowBundle();
+    const bundle = shipped ?? path.join(dataDir, 'workflow-bundle.js');
+    const bundled = shipped ? Promise.resolve() : writeWorkflowBundle(bundle, { tracing });
     const serverOptions = {
       binaries,
       postgresUrl: databaseUrl,

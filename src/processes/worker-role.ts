@@ -7,7 +7,7 @@ import { temporalConnectOptions } from '../temporal/connect-options';
 import { installTemporalRuntime, sdkMetricsText } from '../temporal/runtime';
 import { verifySearchAttributes } from '../temporal/search-attribute-registry';
 import { freePort } from '../util/free-port';
-import { bundleIsTraced, connectWorker, createWorker } from '../worker';
+import { bundleIsTraced, connectWorker, createWorker, shippedWorkflowBundle } from '../worker';
 import { activityDeps } from './adapters';
 import { requireDatabaseUrl, type Config } from './config';
 import { dataConverterOf } from './payload-keys';
@@ -46,6 +46,8 @@ export async function runWorkerRole(config: Config, logger: Logger): Promise<voi
   } finally {
     await check.connection.close();
   }
+  // WORKFLOW_BUNDLE, else the build's own (from dist/), else webpack bundles src/workflows now.
+  const workflowBundle = config.temporal.workflowBundle ?? shippedWorkflowBundle();
   const connection = await connectWorker(temporalTarget.connection);
   const worker = await createWorker({
     connection,
@@ -54,7 +56,7 @@ export async function runWorkerRole(config: Config, logger: Logger): Promise<voi
     deps: activityDeps(pool, config.adapters),
     activityInterceptors: [sagaMetrics.interceptor],
     dataConverter,
-    ...(config.temporal.workflowBundle ? { workflowBundle: { codePath: config.temporal.workflowBundle } } : {}),
+    ...(workflowBundle ? { workflowBundle: { codePath: workflowBundle } } : {}),
   });
   // The plugins' sagas, each on its own task queue, beside the project's.
   const workers = [
@@ -94,7 +96,10 @@ export async function runWorkerRole(config: Config, logger: Logger): Promise<voi
       await tracing.shutdown();
     },
   });
-  logger.info({ taskQueue: config.temporal.taskQueue, probes: probes?.url }, 'worker running');
+  logger.info(
+    { taskQueue: config.temporal.taskQueue, probes: probes?.url, workflowBundle: workflowBundle ?? 'bundled at start' },
+    'worker running',
+  );
   // Settles only when the worker stops: on SIGTERM (the drain above exits) or on a fatal error.
   await running;
 }

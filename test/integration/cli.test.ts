@@ -214,6 +214,7 @@ describe('saga commands on a database', () => {
       DATABASE_URL: db.url,
       TEMPORAL_ADDRESS: testEnv('temporalAddress'),
       TASK_QUEUE: `cli-worker-${randomUUID()}`,
+      LOG_LEVEL: 'info', // its 'worker running' line names the workflow bundle
     });
     try {
       await waitFor(
@@ -224,6 +225,12 @@ describe('saga commands on a database', () => {
         { timeoutMs: 60_000, description: `saga worker to be ready (it said: ${role.output})` },
       );
       expect((await role.probe('/health/live')).status).toBe(200);
+      // Started from dist/: the bundle the build ships, not webpack at start.
+      const running = await waitFor(() => role.output.split('\n').find((l) => l.includes('worker running')), {
+        timeoutMs: 10_000,
+        description: `saga worker to log that it runs (it said: ${role.output})`,
+      });
+      expect(JSON.parse(running)).toMatchObject({ workflowBundle: path.join(ROOT, 'dist', 'workflow-bundle.js') });
     } finally {
       role.child.kill('SIGTERM');
     }

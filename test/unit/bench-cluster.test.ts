@@ -23,7 +23,7 @@ it('reports that it did not run, and why, when the Temporal server is not built'
     natsUrl: undefined,
     shared: new Map(),
     sagaCommand: ['unused'],
-    workflowBundle: unused,
+    workflowBundles: unused,
   };
   const result = await clusterScenario.run(ctx);
   expect(result.ratios).toEqual([]);

@@ -53,6 +53,13 @@ beforeAll(() => {
   );
   write('package-lock.json', '{}');
   write('src/cli.ts', 'export const answer: number = 42;\n');
+  // The shipped workflow bundle's writer, standing in: it writes what it was built from.
+  write(
+    'src/worker.ts',
+    'declare const require: (id: string) => any, __dirname: string;\n' +
+      "const fs = require('node:fs');\nexport const writeShippedWorkflowBundle = async () =>\n" +
+      "  fs.writeFileSync(__dirname + '/workflow-bundle.js', fs.readFileSync(__dirname + '/cli.js'));\n",
+  );
   write('src/util/old.ts', 'export const old = 1;\n');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,6 +68,7 @@ it('builds, then skips while nothing it reads changed, and rebuilds from scratch
   build();
   expect(readFileSync(path.join(dir, 'dist/cli.js'), 'utf8')).toContain('42');
   expect(existsSync(path.join(dir, 'dist/util/old.js'))).toBe(true);
+  expect(readFileSync(path.join(dir, 'dist/workflow-bundle.js'), 'utf8')).toContain('42'); // bundled after tsc
   const first = stamp();
 
   expect(build()).toContain('dist/ is up to date');
@@ -71,6 +79,7 @@ it('builds, then skips while nothing it reads changed, and rebuilds from scratch
   rmSync(path.join(dir, 'src/util/old.ts'));
   expect(build()).not.toContain('up to date');
   expect(readFileSync(path.join(dir, 'dist/cli.js'), 'utf8')).toContain('43');
+  expect(readFileSync(path.join(dir, 'dist/workflow-bundle.js'), 'utf8')).toContain('43');
   expect(existsSync(path.join(dir, 'dist/util/old.js'))).toBe(false);
   expect(stamp()).not.toBe(first);
 
