@@ -1,8 +1,9 @@
 // Unit tests are pure and fast; integration tests share one Temporal dev server and one
-// PostgreSQL provisioned by the global setup. Files run two at a time (most of an integration
-// file's time is spent waiting on servers; three at a time kept the CI machine's two cores busier
-// but made the load-driven fault tests miss their deadlines); each keeps to its own databases, task queues,
-// broker names and ports, and the few that need something of the suite's to themselves say so
+// PostgreSQL provisioned by the global setup. Files run three at a time: most of an integration
+// file's time is spent waiting on servers, and with two the machine's two cores sat a fifth
+// idle (with three, about a twentieth). Each keeps to its own databases, task queues, broker
+// names and ports, waits on conditions rather than for fixed times (the load-driven fault
+// tests bound their load), and the few that need something of the suite's to themselves say so
 // (`exclusively`, test/helpers/suite-locks.ts). `--maxWorkers=1` runs them one by one.
 const transform = {
   '^.+\\.ts$': [
@@ -13,7 +14,7 @@ const transform = {
 
 /** @type {import('jest').Config} */
 module.exports = {
-  maxWorkers: 2,
+  maxWorkers: 3,
   // The file that runs alone first, beside the unit files; then the longest first (a fresh clone).
   testSequencer: '<rootDir>/test/helpers/sequencer.js',
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],

@@ -48,8 +48,8 @@ async function provisionPostgres(tmp: string, provisioned: Provisioned): Promise
   const dataDir = path.join(tmp, 'postgres');
   const problem = embeddedPostgresProblem(dataDir);
   if (!problem) {
-    // Two test files at a time, each with its pools, and some with a real Temporal server's.
-    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), maxConnections: 400 });
+    // Three test files at a time, each with its pools, and some with a real Temporal server's.
+    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), maxConnections: 600 });
     provisioned.stops.push(pg.stop);
     process.env[TEST_ENV.pgAdminUrl] = pg.adminUrl;
     return 'embedded';
