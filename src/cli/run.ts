@@ -1,17 +1,17 @@
 /** What every `saga` command shares: its error handling, usage errors and option parsers. */
 import { ConfigError, loadConfig, type Config } from '../processes/config';
 import { createLogger, type Logger } from '../logger';
-import { UnknownSagaError } from './explore-command';
-import { AlreadyRunningError } from '../processes/dev-lock';
-import { PortInUseError } from '../processes/ports';
-import { MigrationError } from '../store/migrations';
-import { EmbeddedPostgresUnavailableError } from '../store/embedded-postgres';
+import type { UnknownSagaError } from './explore-command';
+import type { AlreadyRunningError } from '../processes/dev-lock';
+import type { PortInUseError } from '../processes/ports';
+import type { MigrationError } from '../store/migrations';
+import type { EmbeddedPostgresUnavailableError } from '../store/embedded-postgres';
 import { createPool } from '../store/pool';
-import { TemporalCliNotFoundError } from '../temporal/cli-binary';
-import { DevServerStartError } from '../temporal/dev-server';
-import { UnknownConsumerError } from '../consumers';
-import { installPluginsFromEnv, PluginError } from '../processes/plugins';
-import { HistoryReaderError } from '../processes/replay';
+import type { TemporalCliNotFoundError } from '../temporal/cli-binary';
+import type { DevServerStartError } from '../temporal/dev-server';
+import type { UnknownConsumerError } from '../consumers';
+import { installPluginsFromEnv, type PluginError } from '../processes/plugins';
+import type { HistoryReaderError } from '../processes/replay';
 import { describeNoStack, lookupLocalStack } from './local-stack';
 
 /** The command line asks for something impossible (bad argument, wrong transport). */
@@ -20,20 +20,40 @@ export class UsageError extends Error {
 }
 
 /** Errors that describe a user-fixable situation: printed as a message, not a stack trace. */
-const EXPECTED_ERRORS = [
-  ConfigError,
-  AlreadyRunningError,
-  PortInUseError,
-  MigrationError,
-  TemporalCliNotFoundError,
-  DevServerStartError,
-  EmbeddedPostgresUnavailableError,
-  UsageError,
-  UnknownConsumerError,
-  UnknownSagaError,
-  PluginError,
-  HistoryReaderError,
-];
+type ExpectedError =
+  | ConfigError
+  | AlreadyRunningError
+  | PortInUseError
+  | MigrationError
+  | TemporalCliNotFoundError
+  | DevServerStartError
+  | EmbeddedPostgresUnavailableError
+  | UsageError
+  | UnknownConsumerError
+  | UnknownSagaError
+  | PluginError
+  | HistoryReaderError;
+/**
+ * Known by name (each class's literal `name`, every one listed, checked by the compiler), so
+ * this module, which every command loads, loads none of the modules that throw them: a
+ * command loads only what it runs (`saga migrate` does not load the worker or the explorer).
+ */
+const EXPECTED_ERRORS: Record<ExpectedError['name'], true> = {
+  ConfigError: true,
+  AlreadyRunningError: true,
+  PortInUseError: true,
+  MigrationError: true,
+  TemporalCliNotFoundError: true,
+  DevServerStartError: true,
+  EmbeddedPostgresUnavailableError: true,
+  UsageError: true,
+  UnknownConsumerError: true,
+  UnknownSagaError: true,
+  PluginError: true,
+  HistoryReaderError: true,
+};
+const isExpected = (err: unknown): err is ExpectedError =>
+  err instanceof Error && Object.hasOwn(EXPECTED_ERRORS, err.name);
 
 /**
  * DATABASE_URL, else the database of the `npm start` running with this DATA_DIR (its lock
@@ -61,7 +81,7 @@ export async function run(action: (config: Config, logger: Logger) => Promise<vo
     const config = loadConfig();
     await action(config, createLogger(config.logLevel, undefined, { personalData: config.logPersonalData }));
   } catch (err) {
-    if (EXPECTED_ERRORS.some((E) => err instanceof E)) {
+    if (isExpected(err)) {
       process.stderr.write(`saga: ${(err as Error).message}\n`);
       process.exit(2);
     }

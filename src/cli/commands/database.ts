@@ -1,14 +1,17 @@
 /** The database: migrations, the demo catalog, read-model rebuilds. */
 import { Command } from 'commander';
+import type * as Rebuild from '../../consumers/rebuild';
 import { runMigrations } from '../../store/migrations';
 import { createPool } from '../../store/pool';
 import { seedCatalog } from '../../store/catalog';
 import { needsSimulatorMigrations } from '../../processes/simulator-migrations';
-import { rebuildOrderSummary } from '../../consumers/rebuild';
 import { Presets, SingleBar } from 'cli-progress';
 import { databaseUrlOrLocalStack, run, UsageError, withPool } from '../run';
 
-const PROJECTIONS = { 'order-summary': rebuildOrderSummary } as const;
+/** Each projection's rebuild, loaded when it runs (`require`, typed by the import above). */
+const PROJECTIONS = {
+  'order-summary': () => (require('../../consumers/rebuild') as typeof Rebuild).rebuildOrderSummary,
+} as const;
 
 export function registerDatabaseCommands(program: Command): void {
   program
@@ -75,8 +78,8 @@ export function registerDatabaseCommands(program: Command): void {
     .option('--batch-size <n>', 'events per batch', '1000')
     .action((name: string, options: { batchSize: string }) =>
       run(async (config) => {
-        const rebuild = PROJECTIONS[name as keyof typeof PROJECTIONS];
-        if (!rebuild)
+        const loadRebuild = PROJECTIONS[name as keyof typeof PROJECTIONS];
+        if (!loadRebuild)
           throw new UsageError(`Unknown projection ${name} (known: ${Object.keys(PROJECTIONS).join(', ')})`);
         const batchSize = Number(options.batchSize);
         if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
@@ -86,6 +89,7 @@ export function registerDatabaseCommands(program: Command): void {
           { format: `${name} [{bar}] {percentage}% | {value}/{total} events | {eta_formatted} left`, hideCursor: true },
           Presets.shades_classic,
         );
+        const rebuild = loadRebuild();
         let started = false;
         const result = await withPool(config, (pool) =>
           rebuild(pool, {

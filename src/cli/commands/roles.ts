@@ -1,11 +1,18 @@
 /** The roles of a deployment, one process each: worker, api, relay, consume. */
 import { Command } from 'commander';
 import { CONSUMERS, selectConsumers } from '../../consumers';
-import { runApiRole } from '../../processes/api-role';
-import { runDeliveryRole } from '../../processes/delivery-role';
 import { registeredConsumers } from '../../processes/plugins';
-import { runWorkerRole } from '../../processes/worker-role';
 import { run, UsageError } from '../run';
+
+import type * as WorkerRole from '../../processes/worker-role';
+import type * as ApiRole from '../../processes/api-role';
+import type * as DeliveryRole from '../../processes/delivery-role';
+
+// Each role is loaded in its action (`require`, typed by the imports above): a process loads
+// only the role it runs, and a command that fails its checks loads none.
+const workerRole = (): typeof WorkerRole => require('../../processes/worker-role');
+const apiRole = (): typeof ApiRole => require('../../processes/api-role');
+const deliveryRole = (): typeof DeliveryRole => require('../../processes/delivery-role');
 
 export function registerRoleCommands(program: Command): void {
   program
@@ -13,7 +20,7 @@ export function registerRoleCommands(program: Command): void {
     .description("Run a Temporal worker for the sagas, the plugins' too (DATABASE_URL, TEMPORAL_ADDRESS)")
     .action(() =>
       run(async (config, logger) => {
-        await runWorkerRole(config, logger);
+        await workerRole().runWorkerRole(config, logger);
       }),
     );
 
@@ -22,7 +29,7 @@ export function registerRoleCommands(program: Command): void {
     .description('Run the HTTP API (DATABASE_URL, TEMPORAL_ADDRESS, PORT)')
     .action(() =>
       run(async (config, logger) => {
-        await runApiRole(config, logger);
+        await apiRole().runApiRole(config, logger);
       }),
     );
 
@@ -34,7 +41,7 @@ export function registerRoleCommands(program: Command): void {
         if (config.transport === 'postgres') {
           throw new UsageError('TRANSPORT=postgres needs no relay: consumers read the events table directly');
         }
-        await runDeliveryRole(config, logger, { consumers: [], relay: true });
+        await deliveryRole().runDeliveryRole(config, logger, { consumers: [], relay: true });
         logger.info({ transport: config.transport }, 'relay started (active or standby)');
       }),
     );
@@ -46,7 +53,7 @@ export function registerRoleCommands(program: Command): void {
     .action((names: string[]) =>
       run(async (config, logger) => {
         const consumers = selectConsumers(names, registeredConsumers());
-        await runDeliveryRole(config, logger, { consumers, relay: false });
+        await deliveryRole().runDeliveryRole(config, logger, { consumers, relay: false });
         logger.info({ consumers: consumers.map((c) => c.name), transport: config.transport }, 'consumers started');
       }),
     );

@@ -1,11 +1,17 @@
 /** Run the system: `saga dev` (everything on one machine) and `saga cluster up` (the production-like topology). */
 import path from 'node:path';
 import { Command } from 'commander';
-import { startDevStack } from '../../dev';
-import { startCluster } from '../../cluster/cluster';
-import { startTracing } from '../../telemetry/tracing';
+import type * as Dev from '../../dev';
+import type * as Cluster from '../../cluster/cluster';
+import type * as Tracing from '../../telemetry/tracing';
 import { onShutdownSignal } from '../../processes/signals';
 import { run, UsageError } from '../run';
+
+// Loaded in the actions (`require`, typed by the imports above): `saga --help` or a command that
+// fails its checks loads neither stack.
+const dev = (): typeof Dev => require('../../dev');
+const clusterModule = (): typeof Cluster => require('../../cluster/cluster');
+const tracing = (): typeof Tracing => require('../../telemetry/tracing');
 
 export function registerStackCommands(program: Command): void {
   program
@@ -13,12 +19,14 @@ export function registerStackCommands(program: Command): void {
     .description('Run the whole system locally: Temporal dev server + UI, PostgreSQL, worker, API')
     .action(() =>
       run(async (config, logger) => {
-        const tracing = startTracing({ serviceName: 'saga-dev' });
+        const { startDevStack } = dev();
+        const { startTracing } = tracing();
+        const telemetry = startTracing({ serviceName: 'saga-dev' });
         const stack = await startDevStack(config, logger);
         onShutdownSignal(async (signal) => {
           logger.info({ signal }, 'stopping');
           await stack.stop();
-          await tracing.shutdown();
+          await telemetry.shutdown();
           process.stdout.write('Stopped.\n');
         });
         process.stdout.write(
@@ -96,6 +104,7 @@ export function registerStackCommands(program: Command): void {
         temporalDatabase: string;
       }) =>
         run(async (config, logger) => {
+          const { startCluster } = clusterModule();
           let cluster: Awaited<ReturnType<typeof startCluster>>;
           try {
             cluster = await startCluster({

@@ -2,20 +2,28 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { buildLock, checkCatalog, readLock, readSamples, REPO_ROOT, writeLock } from '../../events/catalog-check';
 import { EVENT_DEFINITIONS, type EventDefinition } from '../../events/catalog';
-import { catalogDocs, scopeDocs } from '../../docs/catalog-docs';
 import { installedPlugins, pluginEvents, pluginSagas, registeredConsumers } from '../../processes/plugins';
 import type { SagaDefinition } from '../../saga/definition';
-import { topologyDocs } from '../../docs/topology-docs';
-import { exploreCommand, type ExploreCommandOptions } from '../explore-command';
+import type { ExploreCommandOptions } from '../explore-command';
+import type * as Explore from '../explore-command';
+import type * as CatalogDocs from '../../docs/catalog-docs';
+import type * as TopologyDocs from '../../docs/topology-docs';
+import type * as Replay from '../../processes/replay';
+import type * as TemporalWorker from '@temporalio/worker';
 import { resolveTemporalServer } from '../../temporal/server-binary';
 import { resolveTemporalCli } from '../../temporal/cli-binary';
 import { ensurePayloadKeyFile, optionalDataConverterOf } from '../../processes/payload-keys';
 import { generatePayloadKey, PayloadKeyError } from '../../temporal/payload-codec';
-import { replayHistoryFiles } from '../../processes/replay';
 import { databaseUrlOrLocalStack, run, UsageError } from '../run';
+
+// What one command alone runs is loaded in its action (`require`, typed by the imports above).
+const explore = (): typeof Explore => require('../explore-command');
+const catalogDocsModule = (): typeof CatalogDocs => require('../../docs/catalog-docs');
+const topologyDocsModule = (): typeof TopologyDocs => require('../../docs/topology-docs');
+const replay = (): typeof Replay => require('../../processes/replay');
+const temporalWorker = (): typeof TemporalWorker => require('@temporalio/worker');
 
 /**
  * What `saga catalog` documents and gates: with plugins named, their events and sagas (and
@@ -27,7 +35,9 @@ function catalogScope(): {
   definitions: readonly EventDefinition[];
   docs: { path: string; content: string }[];
 } {
+  const { catalogDocs, scopeDocs } = catalogDocsModule();
   if (installedPlugins().length === 0) {
+    const { topologyDocs } = topologyDocsModule();
     return { root: REPO_ROOT, definitions: EVENT_DEFINITIONS, docs: [...catalogDocs(), ...topologyDocs()] };
   }
   const definitions = pluginEvents();
@@ -51,6 +61,7 @@ export function registerToolCommands(program: Command): void {
     .option('--markdown <file>', 'also write the matrix as Markdown')
     .action((saga: string, options: ExploreCommandOptions) =>
       run(async (config) => {
+        const { exploreCommand } = explore();
         const ok = await exploreCommand(config, databaseUrlOrLocalStack(config), saga, options);
         process.exit(ok ? 0 : 1);
       }),
@@ -109,6 +120,8 @@ export function registerToolCommands(program: Command): void {
     )
     .action((paths: string[]) =>
       run(async (config) => {
+        const { DefaultLogger, Runtime } = temporalWorker();
+        const { replayHistoryFiles } = replay();
         // The bundler's progress lines are noise in a gate's output; warnings still show.
         Runtime.install({ logger: new DefaultLogger('WARN') });
         const missing = paths.filter((p) => !existsSync(p));
