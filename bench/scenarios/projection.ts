@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { rebuildOrderSummary, type RebuildResult } from '../../src/consumers/rebuild';
+import { untilCommittedReadable } from '../../src/delivery/reader';
 import { appendToStream } from '../../src/store/event-store';
 import { withTransaction } from '../../src/store/pool';
 import {
@@ -54,6 +55,9 @@ async function fill(ctx: ScenarioContext, db: BenchDatabase, orders: number) {
   bar.done();
   // A log that has been around: autovacuum would have visited it (hint bits, statistics).
   await db.pool.query('VACUUM (ANALYZE) events');
+  // The rebuild reads in commit order: the whole log, not what a transaction elsewhere on the
+  // server (a busy machine's other work) still holds back.
+  await untilCommittedReadable(db.pool);
   return { events, kinds };
 }
 

@@ -15,7 +15,7 @@ import { validateNewEvent } from '../../src/events/catalog';
 import { createLogger } from '../../src/logger';
 import { relaySubscriber } from '../../src/delivery/relay';
 import { positionOf, START_OF_LOG, type LogPosition, type RawEvent } from '../../src/delivery/contract';
-import { peekCheckpoint, readCommitted } from '../../src/delivery/reader';
+import { peekCheckpoint, readCommitted, untilCommittedReadable } from '../../src/delivery/reader';
 import { appendToStream, type NewEvent } from '../../src/store/event-store';
 import { withTransaction, type Pool } from '../../src/store/pool';
 import { encodeEvent, eventHeaders, partitionPatterns } from '../../src/delivery/transports/codec';
@@ -242,6 +242,7 @@ async function readAll(pool: Pool, count: number): Promise<{ events: RawEvent[];
   const events: RawEvent[] = [];
   let position: LogPosition = START_OF_LOG;
   let batches = 0;
+  await untilCommittedReadable(pool); // not held back by a transaction elsewhere on the server
   const started = performance.now();
   for (;;) {
     const batch = await readCommitted(pool, position, RELAY_BATCH);

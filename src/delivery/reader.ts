@@ -1,5 +1,6 @@
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from '../store/event-store';
 import type { Pool, Tx } from '../store/pool';
+import { waitFor } from '../util/wait';
 import { START_OF_LOG, type LogPosition, type RawEvent } from './contract';
 
 /**
@@ -122,4 +123,18 @@ export async function backlogAfter(
     after.globalPosition,
   ]);
   return { events: rows[0]!.events, oldestAgeSeconds: rows[0]!.oldest_age_seconds ?? 0 };
+}
+
+/**
+ * Waits until every event committed so far is readable in commit order. A transaction in
+ * flight anywhere on the server (in another database too) holds younger events back a moment:
+ * for whoever reads the whole log right after writing it (a benchmark's rebuild, a test).
+ */
+export async function untilCommittedReadable(db: Pool, timeoutMs = 30_000): Promise<void> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM events');
+  const committed = rows[0]!.n;
+  await waitFor(async () => ((await backlogAfter(db, START_OF_LOG)).events >= committed ? true : undefined), {
+    timeoutMs,
+    description: `the ${committed} events committed to be readable in commit order`,
+  });
 }

@@ -1,8 +1,10 @@
 import { context, propagation, ROOT_CONTEXT, trace, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type * as OtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
+import type * as Resources from '@opentelemetry/resources';
+import type { Resource } from '@opentelemetry/resources';
+import type * as TraceBase from '@opentelemetry/sdk-trace-base';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type * as TraceNode from '@opentelemetry/sdk-trace-node';
 import { showsPersonalData } from '../util/personal-data';
 import { withoutPersonalData } from './span-scrubber';
 
@@ -49,6 +51,11 @@ export function startTracing(options: TracingOptions): Tracing {
   const env = options.env ?? process.env;
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (env.OTEL_SDK_DISABLED === 'true' || (!options.spanProcessor && !endpoint)) return OFF;
+  // The SDK is loaded only by a process that traces (a quarter of a second of start-up otherwise).
+  const { Resource } = require('@opentelemetry/resources') as typeof Resources;
+  const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof TraceBase;
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof OtlpHttp;
+  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node') as typeof TraceNode;
   const resource = new Resource({ 'service.name': env.OTEL_SERVICE_NAME ?? options.serviceName });
   const exporting = options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter());
   // Every span passes here, the workflow spans the Temporal worker exports too (`spanProcessor`).

@@ -8,9 +8,7 @@ import { recordDeadLetter } from '../../src/delivery/inbox';
 import { appendToStream } from '../../src/store/event-store';
 import { withTransaction, type Pool, type Tx } from '../../src/store/pool';
 import { unroutedExchange, unroutedQueue } from '../../src/delivery/transports/rabbitmq';
-import { START_OF_LOG, type TransportKind } from '../../src/delivery/contract';
-import { readCommitted } from '../../src/delivery/reader';
-import { waitFor } from '../../src/util/wait';
+import type { TransportKind } from '../../src/delivery/contract';
 
 /** The transports this run can exercise: postgres always, brokers when reachable (CI=true requires them). */
 export function transportsUnderTest(): TransportKind[] {
@@ -168,18 +166,4 @@ export async function insertRawEvent(
     [eventId, streamId, streamVersion, eventType, schemaVersion, JSON.stringify(payload)],
   );
   return eventId;
-}
-
-/**
- * Waits until every event committed so far is readable in commit order (relay, projector,
- * rebuild). That reader skips what is younger than any transaction in flight, and the suite's
- * PostgreSQL is shared: another file's open transaction can hold an event just appended back.
- */
-export async function untilReadableInOrder(pool: Pool): Promise<void> {
-  const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events');
-  const count = rows[0]!.n;
-  await waitFor(async () => ((await readCommitted(pool, START_OF_LOG, count)).length >= count ? true : undefined), {
-    timeoutMs: 30_000,
-    description: `the ${count} events committed to be readable in commit order`,
-  });
 }

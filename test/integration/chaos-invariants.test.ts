@@ -3,7 +3,8 @@ import * as invariants from '../../chaos/invariants';
 import { AdvisoryLock } from '../../src/delivery/leader-lock';
 import { seedCatalog } from '../../src/store/catalog';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { openDeadLetter, untilReadableInOrder } from '../helpers/delivery';
+import { openDeadLetter } from '../helpers/delivery';
+import { untilCommittedReadable } from '../../src/delivery/reader';
 
 // The chaos suite's invariants are only worth their green if each can turn red: every check
 // runs here on a hand-made database, first clean, then with the defect it exists to catch.
@@ -147,7 +148,7 @@ test('a dead letter fails; the read model must equal its rebuild', async () => {
     totalCents: 999,
     shippingAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
   });
-  await untilReadableInOrder(db.pool); // what the rebuild reads
+  await untilCommittedReadable(db.pool); // what the rebuild reads
   expect((await invariants.readModel(db.pool)).ok).toBe(false);
   // After that rebuild, the table is the rebuild: equal.
   expect((await invariants.readModel(db.pool)).ok).toBe(true);

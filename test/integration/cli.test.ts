@@ -11,7 +11,8 @@ import { withTransaction } from '../../src/store/pool';
 import { appendToStream } from '../../src/store/event-store';
 import { waitFor } from '../../src/util/wait';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { openDeadLetter, untilReadableInOrder } from '../helpers/delivery';
+import { openDeadLetter } from '../helpers/delivery';
+import { untilCommittedReadable } from '../../src/delivery/reader';
 import { testEnv } from '../helpers/env';
 import { connectTestTemporal } from '../helpers/temporal';
 import { sagaCommand } from '../helpers/saga-cli';
@@ -309,7 +310,7 @@ describe('saga commands on a database', () => {
         },
       ]),
     );
-    await untilReadableInOrder(db.pool); // what the rebuild reads
+    await untilCommittedReadable(db.pool); // what the rebuild reads
     const rebuilt = await saga(['projections', 'rebuild', 'order-summary'], env);
     expect(rebuilt.code).toBe(0);
     expect(rebuilt.stdout).toMatch(/Rebuilt order-summary: 1 orders from \d+ events .* swapped in\./);
