@@ -6,7 +6,7 @@ import { resolveTemporalCli } from '../../src/temporal/cli-binary';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { freePort, isReachable } from '../../src/util/free-port';
 import { generatePayloadKey } from '../../src/temporal/payload-codec';
-import { writeWorkflowBundle } from '../../src/worker';
+import { shippedWorkflowBundle } from '../../src/worker';
 import ensureDistBuilt from './dist-setup';
 import { TEST_ENV } from './env';
 
@@ -18,6 +18,7 @@ declare global {
   var __SAGA_TEST__: Provisioned | undefined;
 }
 
+const ROOT = path.resolve(__dirname, '../..');
 const log = (line: string) => process.stderr.write(`[setup] ${line}\n`);
 
 /** Broker suites need these; with CI=true their absence fails the run instead of skipping. */
@@ -94,29 +95,40 @@ async function provision(provisioned: Provisioned): Promise<void> {
   // starts on this port (`startTestCodecServer`).
   const codecPort = await freePort();
   process.env[TEST_ENV.codecPort] = String(codecPort);
-  const server = await startDevServer({
-    cli,
-    port: await freePort(),
-    uiPort: await freePort(), // the Web UI, for the browser check
-    uiCodecEndpoint: `http://127.0.0.1:${codecPort}/codec`,
-    logFile: path.join(tmp, 'temporal.log'),
-  });
-  let serverStopped = false;
-  provisioned.stops.push(async () => {
-    await server.stop();
-    serverStopped = true;
-  });
-  // Safety net when jest exits without its teardown: never leave a server behind.
-  process.once('exit', () => {
-    if (!serverStopped && server.pid) process.kill(server.pid, 'SIGKILL');
-  });
+  // The dev server and PostgreSQL start side by side (both mostly wait); whichever started is
+  // stopped by the teardown, or by globalSetup's catch when the other failed.
+  const [devServer, postgres] = await Promise.allSettled([
+    startDevServer({
+      cli,
+      port: await freePort(),
+      uiPort: await freePort(), // the Web UI, for the browser check
+      uiCodecEndpoint: `http://127.0.0.1:${codecPort}/codec`,
+      logFile: path.join(tmp, 'temporal.log'),
+    }),
+    provisionPostgres(tmp, provisioned),
+  ]);
+  if (devServer.status === 'fulfilled') {
+    const server = devServer.value;
+    let serverStopped = false;
+    provisioned.stops.push(async () => {
+      await server.stop();
+      serverStopped = true;
+    });
+    // Safety net when jest exits without its teardown: never leave a server behind.
+    process.once('exit', () => {
+      if (!serverStopped && server.pid) process.kill(server.pid, 'SIGKILL');
+    });
+  }
+  if (devServer.status === 'rejected') throw devServer.reason;
+  if (postgres.status === 'rejected') throw postgres.reason;
+  const [server, pgSource] = [devServer.value, postgres.value];
   process.env[TEST_ENV.temporalAddress] = server.address;
   process.env[TEST_ENV.temporalUiUrl] = server.uiUrl!;
 
-  const pgSource = await provisionPostgres(tmp, provisioned);
-
-  const bundlePath = path.join(tmp, 'workflow-bundle.js');
-  await writeWorkflowBundle(bundlePath);
+  // The workflow bundle the build ships (dist/ was built above): the same workflow code, bundled once per change.
+  const bundlePath = shippedWorkflowBundle(path.join(ROOT, 'dist'));
+  if (!bundlePath)
+    throw new Error('dist/ holds no workflow bundle for this @temporalio/workflow: run npm run build -- --force');
   process.env[TEST_ENV.workflowBundle] = bundlePath;
 
   log(
