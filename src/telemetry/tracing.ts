@@ -1,9 +1,7 @@
 import { context, propagation, ROOT_CONTEXT, trace, type Tracer } from '@opentelemetry/api';
 import type * as OtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
 import type * as Resources from '@opentelemetry/resources';
-import type { Resource } from '@opentelemetry/resources';
 import type * as TraceBase from '@opentelemetry/sdk-trace-base';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type * as TraceNode from '@opentelemetry/sdk-trace-node';
 import { showsPersonalData } from '../util/personal-data';
 import { withoutPersonalData } from './span-scrubber';
@@ -20,15 +18,15 @@ export interface TracingOptions {
   /** `service.name` of every span (OTEL_SERVICE_NAME wins). */
   serviceName: string;
   /** Where spans go; default: a batching OTLP/HTTP exporter when an endpoint is configured. */
-  spanProcessor?: SpanProcessor;
+  spanProcessor?: TraceBase.SpanProcessor;
   env?: NodeJS.ProcessEnv;
 }
 
 export interface Tracing {
   enabled: boolean;
   /** Given to the Temporal worker plugin, so workflow spans take the same way out. */
-  spanProcessor: SpanProcessor | undefined;
-  resource: Resource | undefined;
+  spanProcessor: TraceBase.SpanProcessor | undefined;
+  resource: Resources.Resource | undefined;
   /** Flushes what is buffered; call before the process exits. */
   shutdown(): Promise<void>;
 }

@@ -2,11 +2,10 @@
 import { Command } from 'commander';
 import { CONSUMERS, selectConsumers } from '../../consumers';
 import { registeredConsumers } from '../../processes/plugins';
-import { run, UsageError } from '../run';
-
 import type * as WorkerRole from '../../processes/worker-role';
 import type * as ApiRole from '../../processes/api-role';
 import type * as DeliveryRole from '../../processes/delivery-role';
+import { run, UsageError } from '../run';
 
 // Each role is loaded in its action (`require`, typed by the imports above): a process loads
 // only the role it runs, and a command that fails its checks loads none.

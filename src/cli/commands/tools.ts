@@ -6,7 +6,6 @@ import { buildLock, checkCatalog, readLock, readSamples, REPO_ROOT, writeLock } 
 import { EVENT_DEFINITIONS, type EventDefinition } from '../../events/catalog';
 import { installedPlugins, pluginEvents, pluginSagas, registeredConsumers } from '../../processes/plugins';
 import type { SagaDefinition } from '../../saga/definition';
-import type { ExploreCommandOptions } from '../explore-command';
 import type * as Explore from '../explore-command';
 import type * as CatalogDocs from '../../docs/catalog-docs';
 import type * as TopologyDocs from '../../docs/topology-docs';
@@ -59,7 +58,7 @@ export function registerToolCommands(program: Command): void {
     .option('--concurrency <n>', 'scenarios at once (default 4)', (v) => Number(v))
     .option('--json <file>', 'also write the report as JSON')
     .option('--markdown <file>', 'also write the matrix as Markdown')
-    .action((saga: string, options: ExploreCommandOptions) =>
+    .action((saga: string, options: Explore.ExploreCommandOptions) =>
       run(async (config) => {
         const { exploreCommand } = explore();
         const ok = await exploreCommand(config, databaseUrlOrLocalStack(config), saga, options);
