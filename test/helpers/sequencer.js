@@ -7,6 +7,8 @@
 //    cache, but a fresh clone (CI) has none and falls back to file size, which put the longest
 //    files (small files driving whole runs: the bench and chaos) last, each ending the run
 //    alone; without a cache the files below, the longest measured, start first in this order.
+//    The type check (the compilers at a lower priority) starts early too, so that it fills the
+//    cores the others leave idle over much of the run instead of running alone at its end.
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
 const Sequencer = require('@jest/test-sequencer').default;
@@ -15,6 +17,7 @@ const LONGEST_FIRST = [
   'integration/bench.test.ts',
   'integration/chaos.test.ts',
   'integration/package-install.test.ts',
+  'integration/typecheck.test.ts',
   'integration/relay-faults.test.ts',
   'integration/graceful-shutdown.test.ts',
   'integration/console.test.ts',
