@@ -6,7 +6,8 @@
 // 2. Then the integration files, longest first. Jest's own order does that from its timing
 //    cache, but a fresh clone (CI) has none and falls back to file size, which put the longest
 //    files (small files driving whole runs: the bench and chaos) last, each ending the run
-//    alone; without a cache the files below, the longest measured, start first in this order.
+//    alone; of the files without a time, the ones below, the longest measured, start first in
+//    this order.
 //    The type check (the compilers at a lower priority) starts early too, so that it fills the
 //    cores the others leave idle over much of the run instead of running alone at its end.
 const { readFileSync } = require('node:fs');
@@ -43,10 +44,12 @@ const isUnit = (test) => test.context.config.displayName?.name === 'unit';
 
 class SuiteSequencer extends Sequencer {
   sort(tests) {
+    // Jest's order: files it has no time for first (largest first), then the others longest first.
     const sorted = super.sort(tests);
-    const timed = tests.some((t) => this._getCache(t)[t.path]?.[1] !== undefined);
-    // Array.prototype.sort is stable: within each group jest's order stands.
-    const ordered = timed ? sorted : [...sorted].sort((a, b) => longestRank(a) - longestRank(b));
+    // Of the files it has no time for (all of them on a fresh clone; most after a run of a few
+    // files), the listed ones first. Array.prototype.sort is stable: otherwise jest's order stands.
+    const rank = (t) => (t.duration == null ? longestRank(t) : LONGEST_FIRST.length);
+    const ordered = [...sorted].sort((a, b) => rank(a) - rank(b));
     // Each file read once, not once per comparison.
     const groups = new Map(tests.map((t) => [t, runsAlone(t) ? 0 : isUnit(t) ? 1 : 2]));
     return ordered.sort((a, b) => groups.get(a) - groups.get(b));
