@@ -7,10 +7,10 @@ import { deliveryStatus } from './status';
 /**
  * Delivery figures read from the database at scrape time (any process with a pool can serve
  * them): relay backlog and the age of the oldest undelivered event, per-consumer lag,
- * read-model lag, unresolved dead letters.
+ * read-model lag, unresolved dead letters, and the events an open transaction holds back.
  */
 export function registerDeliveryGauges(registry: Registry, pool: Pool, transport: TransportKind): void {
-  // One collect fills all five, so a scrape costs a handful of queries.
+  // One collect fills them all, so a scrape costs a handful of queries.
   let collecting: Promise<void> | undefined;
   const collect = (): Promise<void> =>
     (collecting ??= (async () => {
@@ -32,6 +32,8 @@ export function registerDeliveryGauges(registry: Registry, pool: Pool, transport
           }
         }
         for (const p of status.projections) projectionLag.set({ projection: p.name }, p.lagSeconds);
+        heldBack.set(status.heldBack.events);
+        heldBackAge.set(status.heldBack.oldestAgeSeconds);
       } finally {
         collecting = undefined;
       }
@@ -61,6 +63,18 @@ export function registerDeliveryGauges(registry: Registry, pool: Pool, transport
     name: 'saga_projection_lag_seconds',
     help: 'How far a read model trails the log: age of the oldest committed event it has not applied (0 when current)',
     labelNames: ['projection'] as const,
+    registers: [registry],
+    collect: () => collect(),
+  });
+  const heldBack = new Gauge({
+    name: 'saga_events_held_back',
+    help: 'Committed events no relay, consumer or projector may read yet: an older transaction is still open on the PostgreSQL server (any database)',
+    registers: [registry],
+    collect: () => collect(),
+  });
+  const heldBackAge = new Gauge({
+    name: 'saga_events_held_back_age_seconds',
+    help: 'Age of the oldest committed event an open transaction holds back from every reader (0 when none)',
     registers: [registry],
     collect: () => collect(),
   });

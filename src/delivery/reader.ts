@@ -46,6 +46,10 @@ const SQL = {
     FROM events
     WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
       AND (transaction_id, global_position) > ($1::xid8, $2::bigint)`,
+  // Committed events the reader may not take yet: a transaction older than theirs is still open.
+  heldBack: `SELECT count(*)::int AS events, extract(epoch FROM now() - min(occurred_at))::float AS oldest_age_seconds
+    FROM events
+    WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`,
 } as const;
 
 const toRawEvent = (r: EventRow): RawEvent => ({
@@ -122,6 +126,18 @@ export async function backlogAfter(
     after.transactionId,
     after.globalPosition,
   ]);
+  return { events: rows[0]!.events, oldestAgeSeconds: rows[0]!.oldest_age_seconds ?? 0 };
+}
+
+/**
+ * Committed events no commit-order reader can take yet, and how old the oldest of them is: a
+ * transaction that began writing before they committed is still open somewhere on the server
+ * (in any database). A handful for a moment is normal under concurrent writers; old ones mean
+ * a long transaction is holding every relay and consumer back while their backlog and lag,
+ * which count only readable events, stay low.
+ */
+export async function heldBackEvents(db: Pool | Tx): Promise<{ events: number; oldestAgeSeconds: number }> {
+  const { rows } = await db.query<{ events: number; oldest_age_seconds: number | null }>(SQL.heldBack);
   return { events: rows[0]!.events, oldestAgeSeconds: rows[0]!.oldest_age_seconds ?? 0 };
 }
 

@@ -1,4 +1,4 @@
-import { backlogAfter, peekCheckpoint } from './reader';
+import { backlogAfter, heldBackEvents, peekCheckpoint } from './reader';
 import { relaySubscriber } from './relay';
 import type { Pool } from '../store/pool';
 import type { TransportKind } from './contract';
@@ -6,7 +6,8 @@ import type { TransportKind } from './contract';
 /**
  * The state of event delivery as the database knows it, read on demand (any process with a
  * pool can tell): the relay (active, backlog, age of the oldest undelivered event), each
- * consumer's instances and lag per partition, read-model lag and unresolved dead letters.
+ * consumer's instances and lag per partition, read-model lag, unresolved dead letters, and
+ * the events an open transaction holds back from every reader (and which transaction).
  * The API's /delivery and /health, and the delivery gauges on /metrics, all read this.
  */
 
@@ -24,6 +25,17 @@ const SQL = {
     WHERE subscriber LIKE 'consumer:%'`,
   deadLetters: `SELECT consumer, status, count(*)::int AS n FROM dead_letters
     WHERE status IN ('open', 'parked') GROUP BY consumer, status`,
+  // The oldest transaction holding an xid, server-wide (the commit-order readers' horizon is
+  // the server's, not this database's), a prepared one included. A role without
+  // pg_read_all_stats sees no xid of other roles' sessions: then nothing is found.
+  horizonHolder: `SELECT database, pid, application_name, prepared_transaction, transaction_age_seconds FROM (
+      SELECT datname AS database, pid, application_name, NULL AS prepared_transaction,
+        extract(epoch FROM now() - xact_start)::float AS transaction_age_seconds, age(backend_xid) AS xid_age
+      FROM pg_stat_activity WHERE backend_xid IS NOT NULL
+      UNION ALL
+      SELECT database, NULL, NULL, gid, extract(epoch FROM now() - prepared)::float, age(transaction)
+      FROM pg_prepared_xacts
+    ) holders ORDER BY xid_age DESC LIMIT 1`,
 } as const;
 
 export interface RelayStatus {
@@ -53,12 +65,33 @@ export interface ConsumerStatus {
   deadLetters: { open: number; parked: number };
 }
 
+/** The open transaction that holds committed events back from every commit-order reader. */
+export interface HorizonHolder {
+  database: string | null;
+  /** The session's process id (`pg_terminate_backend` ends it); null for a prepared transaction. */
+  pid: number | null;
+  applicationName: string | null;
+  /** The gid of a prepared (two-phase) transaction (`ROLLBACK PREPARED` ends it). */
+  preparedTransaction: string | null;
+  transactionAgeSeconds: number | null;
+}
+
+export interface HeldBack {
+  /** Committed events no relay, consumer or projector may read yet. */
+  events: number;
+  /** Age of the oldest of them (0 when none). */
+  oldestAgeSeconds: number;
+  /** The oldest open transaction on the server, when events are held and it can be seen. */
+  by: HorizonHolder | null;
+}
+
 export interface DeliveryStatus {
   transport: TransportKind;
   relay: RelayStatus | null;
   consumers: ConsumerStatus[];
   /** How far each read model trails the log, in seconds (0 when current). */
   projections: { name: string; lagSeconds: number }[];
+  heldBack: HeldBack;
 }
 
 export async function deliveryStatus(
@@ -118,5 +151,28 @@ export async function deliveryStatus(
     .filter((c) => PROJECTIONS.has(c.name))
     // A read model is as stale as the oldest event one of its partitions has not applied.
     .map((c) => ({ name: c.name, lagSeconds: Math.max(0, ...c.lag.map((l) => l.oldestAgeSeconds)) }));
-  return { transport, relay, consumers: consumerStatuses, projections };
+  return { transport, relay, consumers: consumerStatuses, projections, heldBack: await heldBack(pool) };
+}
+
+async function heldBack(pool: Pool): Promise<HeldBack> {
+  const held = await heldBackEvents(pool);
+  if (held.events === 0) return { ...held, by: null };
+  const { rows } = await pool.query<{
+    database: string | null;
+    pid: number | null;
+    application_name: string | null;
+    prepared_transaction: string | null;
+    transaction_age_seconds: number | null;
+  }>(SQL.horizonHolder);
+  const row = rows[0];
+  const by: HorizonHolder | null = row
+    ? {
+        database: row.database,
+        pid: row.pid,
+        applicationName: row.application_name || null,
+        preparedTransaction: row.prepared_transaction,
+        transactionAgeSeconds: row.transaction_age_seconds,
+      }
+    : null;
+  return { ...held, by };
 }

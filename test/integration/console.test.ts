@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { CHAOS_APPROVAL_THRESHOLD_CENTS, orderBody, type OrderKind, ORDER_KINDS } from '../../chaos/orders';
@@ -502,6 +503,29 @@ describeWithBrowser('operations console in a real browser', () => {
     await customer.close();
 
     const operator = await openConsole(KEYS.operator.key, '#/delivery');
+    await onPage(operator, 'held-back', async () => {
+      // Another application's session on the same server, in another database, begins writing
+      // and stays open: what the orders commit after it is held back from every reader, and the
+      // page says by whom.
+      const holder = new pg.Client({ connectionString: testEnv('pgAdminUrl'), application_name: 'nightly-batch' });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        const { rows } = await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_current_xact_id()');
+        await placeOrder('happy', 'cust-held-back');
+        const line = operator.getByTestId('held-back');
+        // Files running beside this one hold transactions of their own for a moment: wait for ours.
+        await line
+          .filter({ hasText: `process ${rows[0]!.pid} (nightly-batch) in database` })
+          .waitFor({ timeout: 30_000 });
+        expect(await line.innerText()).toMatch(/^\d+ committed events?, oldest .+, held back from every reader by /);
+        await screenshot(operator, 'console-held-back');
+      } finally {
+        await holder.query('ROLLBACK').catch(() => undefined);
+        await holder.end();
+      }
+      await operator.getByTestId('held-back').waitFor({ state: 'detached', timeout: 30_000 });
+    });
     await onPage(operator, 'api-down', async () => {
       const consumersTable = operator.locator('table[aria-label="Consumers"]');
       await consumersTable.locator('tr[data-consumer="order-summary"]').waitFor({ timeout: 15_000 });

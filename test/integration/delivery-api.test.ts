@@ -144,3 +144,54 @@ test('/metrics and /health report delivery', async () => {
     delivery: { transport: 'postgres', consumers: { notifier: { instances: 1, partitionsOwned: 4 } } },
   });
 });
+
+test('events an open transaction in another database holds back: counted apart, the transaction named, delivered once it ends', async () => {
+  type HeldBack = {
+    events: number;
+    oldestAgeSeconds: number;
+    by: { pid: number | null; database: string | null; applicationName: string | null } | null;
+  };
+  const heldBack = async () => (await app.inject({ url: '/delivery' })).json<{ heldBack: HeldBack }>().heldBack;
+  // Another application's session on the same server, in its own database, that has begun
+  // writing and stays open: every event committed after its transaction began is held back.
+  const holder = new pg.Client({ connectionString: testEnv('pgAdminUrl'), application_name: 'nightly-batch' });
+  await holder.connect();
+  let open = true;
+  try {
+    await holder.query('BEGIN');
+    const { rows } = await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_current_xact_id()');
+    const pid = rows[0]!.pid;
+    const { orderId } = (await placeOrder('tok_visa')).json<{ orderId: string }>();
+
+    // Files running beside this one open transactions of their own: wait until ours is the oldest.
+    const held = await waitFor(async () => ((await heldBack()).by?.pid === pid ? heldBack() : undefined), {
+      timeoutMs: 30_000,
+      description: 'the events held back by the open transaction',
+    });
+    expect(held.events).toBeGreaterThan(0);
+    expect(held.by).toEqual({
+      pid,
+      database: new URL(testEnv('pgAdminUrl')).pathname.slice(1),
+      applicationName: 'nightly-batch',
+      preparedTransaction: null,
+      transactionAgeSeconds: expect.any(Number),
+    });
+    // No consumer may read them: the order's notification waits for the transaction to end.
+    const notified = async () =>
+      (await app.inject({ url: `/orders/${orderId}/notifications` })).json<{ notifications: unknown[] }>().notifications
+        .length > 0;
+    expect(await notified()).toBe(false);
+    expect((await app.inject({ url: '/metrics' })).body).toMatch(/^saga_events_held_back [1-9]/m);
+
+    await holder.query('COMMIT');
+    open = false;
+    await waitFor(notified, { timeoutMs: 60_000, description: `the notification of ${orderId}` });
+    await waitFor(async () => (await heldBack()).events === 0, {
+      timeoutMs: 30_000,
+      description: 'no events held back once the transaction ended',
+    });
+  } finally {
+    if (open) await holder.query('ROLLBACK').catch(() => undefined);
+    await holder.end();
+  }
+});

@@ -63,6 +63,8 @@ const METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   saga_sagas_stuck: 'gauge',
   saga_approvals_waiting: 'gauge',
   saga_projection_lag_seconds: 'gauge',
+  saga_events_held_back: 'gauge',
+  saga_events_held_back_age_seconds: 'gauge',
   temporal_worker_task_slots_available: 'gauge',
   temporal_workflow_task_schedule_to_start_latency: 'histogram',
   temporal_activity_schedule_to_start_latency: 'histogram',
@@ -233,6 +235,8 @@ describe(DASHBOARD_FILE, () => {
         'saga_consumer_retries_total',
         'saga_dead_letters',
         'saga_projection_lag_seconds',
+        'saga_events_held_back',
+        'saga_events_held_back_age_seconds',
       ],
     ],
     ['HTTP API', ['saga_api_http_request_duration_seconds', 'saga_api_orders_placed_total']],
@@ -314,6 +318,7 @@ describe(ALERTS_FILE, () => {
     RelayBacklogOld: { metric: 'saga_relay_oldest_undelivered_age_seconds', for: '5m' },
     ConsumerLagHigh: { metric: 'saga_consumer_lag_events', for: '10m' },
     ProjectionLagHigh: { metric: 'saga_projection_lag_seconds', for: '5m' },
+    EventsHeldBack: { metric: 'saga_events_held_back_age_seconds', for: '5m' },
     WorkerNoTaskSlots: { metric: 'temporal_worker_task_slots_available', for: '5m' },
   };
 

@@ -82,6 +82,28 @@ export const deliverySchema = z.object({
     }),
   ),
   projections: z.array(z.object({ name: z.string(), lagSeconds: z.number() })),
+  heldBack: z
+    .object({
+      events: z.number().int(),
+      oldestAgeSeconds: z.number(),
+      by: z
+        .object({
+          database: z.string().nullable(),
+          pid: z.number().int().nullable(),
+          applicationName: z.string().nullable(),
+          preparedTransaction: z.string().nullable(),
+          transactionAgeSeconds: z.number().nullable(),
+        })
+        .nullable()
+        .describe(
+          'The oldest open transaction on the PostgreSQL server, in any database; null when none is held back ' +
+            "or the API's role may not see other sessions (pg_read_all_stats)",
+        ),
+    })
+    .describe(
+      'Committed events no relay, consumer or projector may read yet: a transaction that began writing ' +
+        'before they committed is still open. Backlog and lag do not count them',
+    ),
 });
 
 /** Running sagas parked for an operator or waiting for a decision, as Temporal's visibility finds them. */
@@ -178,7 +200,9 @@ export function operationsRoutes(fastify: FastifyInstance, deps: ResolvedApiDeps
       config: { access: 'operator' },
       schema: {
         tags,
-        summary: 'Event delivery: transport, relay, backlog, consumer instances, lag per partition, projection lag',
+        summary:
+          'Event delivery: transport, relay, backlog, consumer instances, lag per partition, projection lag, ' +
+          'events held back by an open transaction',
         response: { 200: deliverySchema, ...problems(401, 429, 500, 503) },
       },
     },

@@ -5,6 +5,16 @@ import { Badge, ErrorNote, Section, useResource } from './ui';
 
 const seconds = (s: number) => (s < 1 ? '0 s' : s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`);
 
+/** Which open transaction holds events back, as far as the API's database role can see. */
+function holder(by: Delivery['heldBack']['by']): string {
+  if (!by) return 'an open transaction on the PostgreSQL server';
+  const where = by.database ? ` in database ${by.database}` : '';
+  const age = by.transactionAgeSeconds === null ? '' : `, open ${seconds(by.transactionAgeSeconds)}`;
+  if (by.preparedTransaction !== null) return `prepared transaction ${by.preparedTransaction}${where}${age}`;
+  const app = by.applicationName ? ` (${by.applicationName})` : '';
+  return `the transaction of process ${by.pid}${app}${where}${age}`;
+}
+
 export function DeliveryPage() {
   const { data, error } = useResource<Delivery>('/delivery', 2000);
   return (
@@ -33,6 +43,15 @@ export function DeliveryPage() {
                 <dt>Backlog</dt>
                 <dd>
                   {data.relay.backlog} events, oldest {seconds(data.relay.oldestUndeliveredAgeSeconds)}
+                </dd>
+              </>
+            ) : null}
+            {data.heldBack.events > 0 ? (
+              <>
+                <dt>Held back</dt>
+                <dd data-testid="held-back">
+                  {data.heldBack.events} committed event{data.heldBack.events === 1 ? '' : 's'}, oldest{' '}
+                  {seconds(data.heldBack.oldestAgeSeconds)}, held back from every reader by {holder(data.heldBack.by)}
                 </dd>
               </>
             ) : null}
