@@ -35,6 +35,11 @@ export interface RelayOptions {
   pollIntervalMs?: number;
   /** How often a standby tries to become the active relay. Default 1 s. */
   standbyRetryMs?: number;
+  /**
+   * How long the active relay may stop answering (frozen, not dead: its connection and lock
+   * stay) before a standby ends its lock connection and takes over. Default 10 s.
+   */
+  takeoverAfterMs?: number;
   /** Backoff while the broker is down. Defaults 200 ms doubling to 10 s, with jitter. */
   backoff?: { initialMs: number; maxMs: number };
   /** Called after each confirmed batch (metrics). */
@@ -54,7 +59,8 @@ interface InFlightBatch {
 /**
  * Reads committed events in order, publishes them in batches with confirms, and moves its
  * checkpoint past a batch only once the broker confirmed it and every batch before it. Exactly one relay is active (advisory lock); the others are hot
- * standbys that take over when the active one's connection ends. A crash between the
+ * standbys that take over when the active one's connection ends, or when it stops answering
+ * (`takeoverAfterMs`: a frozen relay's connection stays open). A crash between the
  * publish and the checkpoint re-publishes that batch: brokers deduplicate (NATS, by
  * Nats-Msg-Id) or consumers do (the inbox).
  */
@@ -75,6 +81,19 @@ export class Relay {
       'saga-relay',
       // Standbys keep their connection between tries: /delivery counts them.
       'saga-relay-standby',
+      {
+        afterMs: options.takeoverAfterMs ?? 10_000,
+        onTakeover: ({ pid, silentSeconds, ended, error }) =>
+          ended
+            ? options.logger.warn(
+                { pid, silentSeconds },
+                'the active relay stopped answering; ended its lock connection',
+              )
+            : options.logger.warn(
+                { pid, silentSeconds, err: error },
+                'the active relay stopped answering, and its lock connection could not be ended',
+              ),
+      },
     );
   }
 

@@ -24,6 +24,8 @@ export interface DeliveryOptions {
   registry?: Registry;
   /** Tuning for tests: poll and rebalance intervals. */
   intervals?: { pollMs?: number; rebalanceMs?: number; standbyMs?: number };
+  /** RelayOptions.takeoverAfterMs (default 10 s). */
+  relayTakeoverAfterMs?: number;
   /** The relay's batches in flight (RelayOptions.pipelineDepth, default 2; the bench compares 1). */
   relayPipelineDepth?: number;
 }
@@ -58,6 +60,7 @@ export async function startDelivery(options: DeliveryOptions): Promise<Delivery>
           logger: logger.child({ component: 'relay' }),
           pollIntervalMs: options.intervals?.pollMs,
           standbyRetryMs: options.intervals?.standbyMs,
+          takeoverAfterMs: options.relayTakeoverAfterMs,
           pipelineDepth: options.relayPipelineDepth,
           onPublished: (n) => counters?.published(transport.kind, n),
         })

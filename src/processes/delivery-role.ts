@@ -29,6 +29,7 @@ export async function runDeliveryRole(
     topology: registeredConsumers(),
     logger,
     registry,
+    relayTakeoverAfterMs: config.relayTakeoverAfterMs,
   });
   let draining = false;
   const probes = config.healthPort

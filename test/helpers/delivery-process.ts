@@ -1,7 +1,8 @@
 // A relay or a consumer instance in its own process, so a test can SIGKILL it mid-flight.
 // Env: DELIVERY_DATABASE_URL, DELIVERY_TRANSPORT (JSON TransportSettings), DELIVERY_ROLE
 // ('relay' | 'consume'), DELIVERY_PARTITIONS (recorder partitions, default 1),
-// DELIVERY_FAIL_FOR (comma-separated event ids the recorder refuses).
+// DELIVERY_FAIL_FOR (comma-separated event ids the recorder refuses), DELIVERY_TAKEOVER_MS
+// (RelayOptions.takeoverAfterMs).
 // Prints "delivery ready" once started; SIGTERM stops it gracefully.
 import { startDelivery } from '../../src/delivery/start';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
@@ -26,6 +27,7 @@ async function main() {
     topology: [consumer],
     logger: createLogger(process.env.DELIVERY_LOG_LEVEL ?? 'warn'),
     intervals: { pollMs: 250, rebalanceMs: 250, standbyMs: 250 },
+    relayTakeoverAfterMs: process.env.DELIVERY_TAKEOVER_MS ? Number(process.env.DELIVERY_TAKEOVER_MS) : undefined,
   });
   process.stdout.write('delivery ready\n');
   process.on('SIGTERM', () => {

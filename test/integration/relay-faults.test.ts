@@ -46,7 +46,7 @@ interface RelayProcess {
 }
 
 /** A relay in its own process (test/helpers/delivery-process.ts), on the same broker names. */
-function startRelayProcess(world: World): Promise<RelayProcess> {
+function startRelayProcess(world: World, env: Record<string, string> = {}): Promise<RelayProcess> {
   // `node --import tsx` (not the tsx CLI, which runs a second process): SIGKILL must hit the relay itself.
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/delivery-process.ts'], {
     cwd: ROOT,
@@ -55,6 +55,7 @@ function startRelayProcess(world: World): Promise<RelayProcess> {
       DELIVERY_DATABASE_URL: world.db.url,
       DELIVERY_TRANSPORT: JSON.stringify(world.settings),
       DELIVERY_ROLE: 'relay',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -206,6 +207,52 @@ for (const kind of BROKERS) {
     });
   });
 }
+
+describeIf(brokerMissing('rabbitmq'), 'a relay that hangs', () => {
+  test('the active relay frozen, its connection open: the standby takes over once it stays silent, every event arrives once, and run again it stands by', async () => {
+    const world = await createWorld('rabbitmq');
+    await startHere(world, { relay: false });
+    const { pool } = world.db;
+    // A short takeover for the test (the default is 10 s); the relays log their warnings.
+    const env = { DELIVERY_TAKEOVER_MS: '1500', DELIVERY_LOG_LEVEL: 'warn' };
+    const relays = await Promise.all([startRelayProcess(world, env), startRelayProcess(world, env)]);
+    const [active, standby] = await waitFor(
+      () => {
+        const a = relays.find((r) => r.role() === 'active');
+        const s = relays.find((r) => r.role() === 'standby');
+        return a && s ? ([a, s] as const) : undefined;
+      },
+      { timeoutMs: 15_000, description: 'one active and one standby relay' },
+    );
+
+    const load = new Load(pool, { writers: 6, streamsPerWriter: 8, max: 3000 });
+    atEnd('stop the load', () => load.stop());
+    await waitFor(async () => (await handled(pool)) >= 500, {
+      timeoutMs: 30_000,
+      description: 'the active relay to deliver',
+    });
+    // Frozen, not dead: its process, connections and lock stay; only it no longer answers.
+    active.child.kill('SIGSTOP');
+    const frozenAt = Date.now();
+    await waitFor(() => standby.role() === 'active', {
+      timeoutMs: 20_000,
+      description: 'the standby to take over from the frozen relay',
+    });
+    const takeoverMs = Date.now() - frozenAt;
+    expect(standby.log()).toContain('the active relay stopped answering; ended its lock connection');
+
+    await load.done();
+    const total = await expectEveryEventOnceInOrder(world);
+    // Run again, the frozen relay finds its lock gone and stands by behind the new active one.
+    active.child.kill('SIGCONT');
+    await waitFor(() => active.role() === 'standby', {
+      timeoutMs: 15_000,
+      description: 'the relay that was frozen to stand by',
+    });
+    expect(standby.role()).toBe('active');
+    note(`rabbitmq: standby active ${takeoverMs} ms after the active relay froze; ${total} events`);
+  });
+});
 
 // ---------------------------------------------------------------------------------------------
 

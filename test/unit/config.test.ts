@@ -80,6 +80,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SHUTDOWN_DELAY: '5' })).toThrow(/SHUTDOWN_DELAY/);
   });
 
+  it('RELAY_TAKEOVER_AFTER: a duration of at least 1s, 10s by default', () => {
+    expect(loadConfig({}).relayTakeoverAfterMs).toBe(10_000);
+    expect(loadConfig({ RELAY_TAKEOVER_AFTER: '30s' }).relayTakeoverAfterMs).toBe(30_000);
+    expect(loadConfig({ RELAY_TAKEOVER_AFTER: '1500ms' }).relayTakeoverAfterMs).toBe(1500);
+    expect(() => loadConfig({ RELAY_TAKEOVER_AFTER: '200ms' })).toThrow(/RELAY_TAKEOVER_AFTER: must be at least 1s/);
+    expect(() => loadConfig({ RELAY_TAKEOVER_AFTER: 'later' })).toThrow(/RELAY_TAKEOVER_AFTER: must be a duration/);
+  });
+
   it('TRANSPORT needs its broker URL', () => {
     expect(() => loadConfig({ TRANSPORT: 'rabbitmq' })).toThrow(/AMQP_URL: is required when TRANSPORT=rabbitmq/);
     expect(() => loadConfig({ TRANSPORT: 'nats' })).toThrow(/NATS_URL: is required when TRANSPORT=nats/);
