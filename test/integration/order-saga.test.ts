@@ -3,7 +3,7 @@ import type { ConsumerDefinition } from '../../src/delivery/consumer';
 import { notificationsOfOrder, notifier } from '../../src/consumers/notifier';
 import { processDelivery } from '../../src/delivery/deliver';
 import { START_OF_LOG } from '../../src/delivery/contract';
-import { readCommitted } from '../../src/delivery/reader';
+import { readCommitted, untilCommittedReadable } from '../../src/delivery/reader';
 import { orderSummaryProjector } from '../../src/consumers/order-summary';
 import { getOrderSummary } from '../../src/consumers/order-summary-queries';
 import { readStream } from '../../src/store/event-store';
@@ -334,6 +334,8 @@ describe('customer cancel (cancelOrder update) at each cancellable step', () => 
 describe('an order never created (createOrder keeps failing)', () => {
   /** Delivers a stream's committed events to a consumer, as the Postgres-native transport would. */
   async function deliver(consumer: ConsumerDefinition, streamId: string): Promise<string[]> {
+    // A transaction open elsewhere on the server would hold the latest events back from the reader.
+    await untilCommittedReadable(db.pool);
     const events = (await readCommitted(db.pool, START_OF_LOG, 100_000)).filter((e) => e.streamId === streamId);
     const outcomes: string[] = [];
     for (const event of events) {

@@ -7,7 +7,7 @@ import { processDelivery, readEvent } from '../../src/delivery/deliver';
 import { AddressRefusedError } from '../../src/domain/errors';
 import { runWithCorrelation } from '../../src/correlation/context';
 import { positionOf, START_OF_LOG } from '../../src/delivery/contract';
-import { readCommitted } from '../../src/delivery/reader';
+import { readCommitted, untilCommittedReadable } from '../../src/delivery/reader';
 import { orderSummaryProjector, ORDER_SUMMARY_TABLE, projectInto } from '../../src/consumers/order-summary';
 import { rebuildOrderSummary } from '../../src/consumers/rebuild';
 import { simulatedActivityDeps } from '../../src/processes/activity-deps';
@@ -485,6 +485,8 @@ describe('return activities on the real PostgreSQL', () => {
     /** Delivers the whole log to the projector, as the Postgres-native transport would. */
     async function project(): Promise<Record<string, number>> {
       const outcomes: Record<string, number> = {};
+      // A transaction open elsewhere on the server would hold the latest events back from the reader.
+      await untilCommittedReadable(db.pool);
       let position = START_OF_LOG;
       for (;;) {
         const batch = await readCommitted(db.pool, position, 200);
