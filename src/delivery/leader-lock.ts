@@ -1,13 +1,17 @@
 import pg from 'pg';
 
-/** A holder whose lock connection had been silent for longer than the takeover allows. */
+/**
+ * A holder a contender found silent for longer than the takeover allows, or could not watch.
+ * Reported when its connection was ended, and once per holder and reason when it was not.
+ */
 export interface SilentHolder {
   /** The holder's backend process id on the PostgreSQL server. */
   pid: number;
-  silentSeconds: number;
-  /** Its connection was ended (and with it the lock); false when the server refused. */
+  /** How long its connection has been idle; null when this role cannot see its session. */
+  silentSeconds: number | null;
+  /** Its connection was ended (and with it the lock). */
   ended: boolean;
-  /** Why it could not be ended (e.g. a role without the right to signal the holder's backend). */
+  /** Why it was not: its session not visible to this role, or no right to end it. */
   error?: string;
 }
 
@@ -29,15 +33,15 @@ const SQL = {
   tryLock: 'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
   unlock: 'SELECT pg_advisory_unlock(hashtextextended($1, 0))',
   // The session holding this database's lock of that key (a bigint key is split over classid
-  // and objid, objsubid 1), when its connection has been idle for longer than $2 ms.
-  silentHolder: `SELECT a.pid, extract(epoch FROM now() - a.state_change)::float AS silent_seconds
-    FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+  // and objid, objsubid 1), and for how long its connection has been idle. Another role's
+  // session shows no state without pg_read_all_stats.
+  holder: `SELECT l.pid, a.state, extract(epoch FROM now() - a.state_change)::float AS idle_seconds
+    FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND l.classid = ((hashtextextended($1, 0) >> 32) & 4294967295)::oid
       AND l.objid = (hashtextextended($1, 0) & 4294967295)::oid
-      AND a.pid <> pg_backend_pid()
-      AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => $2::float / 1000)`,
+      AND l.pid <> pg_backend_pid()`,
   // Waits (up to 5 s) for the backend to be gone, and its locks with it.
   endBackend: 'SELECT pg_terminate_backend($1, 5000) AS ended',
 } as const;
@@ -54,6 +58,8 @@ export class AdvisoryLock {
   private standby: pg.Client | undefined;
   private lostHandlers: (() => void)[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
+  /** The holder and reason last reported as not ended: reported once, not at every try. */
+  private unended: string | undefined;
 
   constructor(
     private readonly connectionString: string,
@@ -123,26 +129,40 @@ export class AdvisoryLock {
 
   /** Ends the holder's connection when it has been silent too long; true when it did. */
   private async endSilentHolder(client: pg.Client, takeover: TakeoverOptions): Promise<boolean> {
-    const { rows } = await client.query<{ pid: number; silent_seconds: number }>(SQL.silentHolder, [
-      this.name,
-      takeover.afterMs,
-    ]);
+    const { rows } = await client.query<{ pid: number; state: string | null; idle_seconds: number | null }>(
+      SQL.holder,
+      [this.name],
+    );
     const holder = rows[0];
     if (!holder) return false;
-    let ended = false;
-    let error: string | undefined;
-    try {
-      ended = (await client.query<{ ended: boolean }>(SQL.endBackend, [holder.pid])).rows[0]!.ended;
-    } catch (err) {
-      error = (err as Error).message;
+    const report = (found: SilentHolder) => {
+      const key = `${found.pid}:${found.error}`;
+      if (found.ended || this.unended !== key) takeover.onTakeover?.(found);
+      this.unended = found.ended ? undefined : key;
+      return found.ended;
+    };
+    if (holder.state === null) {
+      return report({
+        pid: holder.pid,
+        silentSeconds: null,
+        ended: false,
+        error:
+          'its session is not visible to this database role (grant it pg_read_all_stats, or run every holder as one role)',
+      });
     }
-    takeover.onTakeover?.({
-      pid: holder.pid,
-      silentSeconds: holder.silent_seconds,
-      ended,
-      ...(error ? { error } : {}),
-    });
-    return ended;
+    const silentMs = (holder.idle_seconds ?? 0) * 1000;
+    if (holder.state !== 'idle' || silentMs <= takeover.afterMs) return false;
+    try {
+      const ended = (await client.query<{ ended: boolean }>(SQL.endBackend, [holder.pid])).rows[0]!.ended;
+      return report({ pid: holder.pid, silentSeconds: holder.idle_seconds, ended });
+    } catch (err) {
+      return report({
+        pid: holder.pid,
+        silentSeconds: holder.idle_seconds,
+        ended: false,
+        error: (err as Error).message,
+      });
+    }
   }
 
   /** While held: a query now and then, so contenders can tell a live holder from a hung one. */

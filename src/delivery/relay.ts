@@ -91,7 +91,7 @@ export class Relay {
               )
             : options.logger.warn(
                 { pid, silentSeconds, err: error },
-                'the active relay stopped answering, and its lock connection could not be ended',
+                'this standby could not take over from a hung active relay',
               ),
       },
     );
