@@ -81,6 +81,19 @@ function startRelayProcess(world: World, env: Record<string, string> = {}): Prom
   });
 }
 
+/** Two relay processes as deployed; resolves once one is active and the other stands by. */
+async function startActiveAndStandby(world: World, env: Record<string, string> = {}) {
+  const relays = await Promise.all([startRelayProcess(world, env), startRelayProcess(world, env)]);
+  return waitFor(
+    () => {
+      const active = relays.find((r) => r.role() === 'active');
+      const standby = relays.find((r) => r.role() === 'standby');
+      return active && standby ? ([active, standby] as const) : undefined;
+    },
+    { timeoutMs: 15_000, description: 'one active and one standby relay' },
+  );
+}
+
 /**
  * Kills the relay process between a publish and its checkpoint. Freezes it (SIGSTOP), lets
  * the consumer take what the broker already holds, and looks for handled events past the
@@ -163,15 +176,7 @@ for (const kind of BROKERS) {
       await startHere(world, { relay: false });
       const { pool } = world.db;
 
-      const relays = await Promise.all([startRelayProcess(world), startRelayProcess(world)]);
-      const [active, standby] = await waitFor(
-        () => {
-          const a = relays.find((r) => r.role() === 'active');
-          const s = relays.find((r) => r.role() === 'standby');
-          return a && s ? ([a, s] as const) : undefined;
-        },
-        { timeoutMs: 15_000, description: 'one active and one standby relay' },
-      );
+      const [active, standby] = await startActiveAndStandby(world);
       // What an operator sees (GET /delivery): the active relay and its standby.
       const relayFigures = async () => (await deliveryStatus(pool, kind, [])).relay;
       await waitFor(async () => ((await relayFigures())?.standbys === 1 ? true : undefined), {
@@ -215,15 +220,7 @@ describeIf(brokerMissing('rabbitmq'), 'a relay that hangs', () => {
     const { pool } = world.db;
     // A short takeover for the test (the default is 10 s); the relays log their warnings.
     const env = { DELIVERY_TAKEOVER_MS: '1500', DELIVERY_LOG_LEVEL: 'warn' };
-    const relays = await Promise.all([startRelayProcess(world, env), startRelayProcess(world, env)]);
-    const [active, standby] = await waitFor(
-      () => {
-        const a = relays.find((r) => r.role() === 'active');
-        const s = relays.find((r) => r.role() === 'standby');
-        return a && s ? ([a, s] as const) : undefined;
-      },
-      { timeoutMs: 15_000, description: 'one active and one standby relay' },
-    );
+    const [active, standby] = await startActiveAndStandby(world, env);
 
     const load = new Load(pool, { writers: 6, streamsPerWriter: 8, max: 3000 });
     atEnd('stop the load', () => load.stop());
