@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../logger';
-import { AdvisoryLock } from './leader-lock';
+import { AdvisoryLock, heartbeat, heartbeatEvery, type TakeoverOptions } from './leader-lock';
 import type { Pool } from '../store/pool';
 import { positionOf } from './contract';
 import { recordProgress } from './reader';
@@ -32,6 +32,11 @@ export interface ConsumerRunnerOptions {
   pollIntervalMs?: number;
   /** How often partitions are claimed, balanced and released. Default 1 s. */
   rebalanceIntervalMs?: number;
+  /**
+   * How long an instance may stop answering (frozen, its connections open) before the others
+   * stop counting it and take its partitions over. Default 10 s.
+   */
+  takeoverAfterMs?: number;
   /** Backoff while the broker or database is down. Default 200 ms doubling to 10 s. */
   backoff?: { initialMs: number; maxMs: number };
   onDelivery?(consumer: string, outcome: DeliveryOutcome): void;
@@ -69,16 +74,42 @@ interface OwnedPartition {
  * Runs consumers on a transport. Each consumer's partitions are owned through advisory locks
  * (one instance per partition at a time, whatever the transport); every instance takes its
  * fair share — partitions divided by the instances present — and releases the surplus when
- * another instance appears. A partition whose owner dies is claimed by a survivor.
+ * another instance appears. A partition whose owner dies is claimed by a survivor; so is one
+ * whose owner hangs: an instance shows it is alive with a query on each of its connections now
+ * and then, and one silent for `takeoverAfterMs` is no longer counted, and its partitions'
+ * lock connections are ended by whoever claims them.
  */
 export class ConsumerRunner {
   readonly instanceId = randomBytes(4).toString('hex');
   private readonly owned = new Map<string, Map<number, OwnedPartition>>();
-  private readonly presence = new Map<string, pg.Client>();
+  private readonly presence = new Map<string, { client: pg.Client; stopHeartbeat: () => void }>();
   private readonly abort = new AbortController();
   private loops: Promise<void>[] = [];
 
-  constructor(private readonly options: ConsumerRunnerOptions) {}
+  /** Takeover from an instance that hangs (its partition locks, its place in the count). */
+  private readonly takeover: TakeoverOptions;
+
+  constructor(private readonly options: ConsumerRunnerOptions) {
+    const { logger } = options;
+    this.takeover = {
+      afterMs: options.takeoverAfterMs ?? 10_000,
+      onTakeover: ({ pid, silentSeconds, ended, error }) =>
+        ended
+          ? logger.warn({ pid, silentSeconds }, 'a consumer instance stopped answering; ended its lock connection')
+          : logger.warn({ pid, silentSeconds, err: error }, 'could not take over from a hung consumer instance'),
+    };
+  }
+
+  /** A lock this instance takes, under its presence name (so its connections count as it). */
+  private lock(name: string, consumer: string): AdvisoryLock {
+    return new AdvisoryLock(
+      this.options.connectionString,
+      name,
+      presenceName(consumer, this.instanceId),
+      undefined,
+      this.takeover,
+    );
+  }
 
   /** Partitions this instance owns now, per consumer. */
   ownership(): Record<string, number[]> {
@@ -106,13 +137,16 @@ export class ConsumerRunner {
       connectionString: this.options.connectionString,
       application_name: presenceName(consumer, this.instanceId),
     });
+    const entry = { client, stopHeartbeat: () => undefined as void };
     const drop = () => {
-      if (this.presence.get(consumer) === client) this.presence.delete(consumer);
+      entry.stopHeartbeat();
+      if (this.presence.get(consumer) === entry) this.presence.delete(consumer);
     };
     client.on('error', drop);
     client.on('end', drop);
     await client.connect();
-    this.presence.set(consumer, client);
+    entry.stopHeartbeat = heartbeat(client, heartbeatEvery(this.takeover));
+    this.presence.set(consumer, entry);
   }
 
   async stop(): Promise<void> {
@@ -121,17 +155,21 @@ export class ConsumerRunner {
     await Promise.all(
       [...this.owned.values()].flatMap((partitions) => [...partitions.keys()].map((p) => this.release(partitions, p))),
     );
-    const clients = [...this.presence.values()];
+    const entries = [...this.presence.values()];
     this.presence.clear();
-    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    for (const entry of entries) entry.stopHeartbeat();
+    await Promise.all(entries.map((e) => e.client.end().catch(() => undefined)));
   }
 
   private async liveInstances(consumer: string): Promise<number> {
     const { rows } = await this.options.pool.query<{ n: number }>(
       // This database's instances only: another deployment on the server runs the same names.
+      // An instance whose every connection has been idle too long hangs: not counted. (Another
+      // role's sessions show no state: counted, as they cannot be judged.)
       `SELECT count(DISTINCT application_name)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND application_name LIKE $1`,
-      [`${presenceName(consumer, '')}%`],
+        WHERE datname = current_database() AND application_name LIKE $1
+          AND coalesce(NOT (state = 'idle' AND state_change < now() - make_interval(secs => $2::float / 1000)), true)`,
+      [`${presenceName(consumer, '')}%`, this.takeover.afterMs],
     );
     return Math.max(1, rows[0]!.n);
   }
@@ -149,11 +187,7 @@ export class ConsumerRunner {
         }
         for (let p = 0; p < consumer.partitions && partitions.size < share && !signal.aborted; p++) {
           if (partitions.has(p)) continue;
-          const lock = new AdvisoryLock(
-            this.options.connectionString,
-            partitionLockName(consumer.name, p),
-            presenceName(consumer.name, this.instanceId),
-          );
+          const lock = this.lock(partitionLockName(consumer.name, p), consumer.name);
           if (!(await lock.tryAcquire())) continue;
           const stop = new AbortController();
           const owned: OwnedPartition = { lock, stop, done: Promise.resolve() };
@@ -247,11 +281,7 @@ export class ConsumerRunner {
   /** One instance at a time drains the unrouted queue; another takes over when it dies. */
   private async drainUnrouted(): Promise<void> {
     const signal = this.abort.signal;
-    const lock = new AdvisoryLock(
-      this.options.connectionString,
-      UNROUTED_LOCK_NAME,
-      presenceName(UNROUTED, this.instanceId),
-    );
+    const lock = this.lock(UNROUTED_LOCK_NAME, UNROUTED);
     let owner: AbortController | undefined;
     lock.onLost(() => owner?.abort());
     const stopOwner = () => owner?.abort();

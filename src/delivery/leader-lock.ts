@@ -46,6 +46,26 @@ const SQL = {
   endBackend: 'SELECT pg_terminate_backend($1, 5000) AS ended',
 } as const;
 
+/** A query on `client` every `everyMs`, so others can tell its session is alive; returns the stop. */
+export function heartbeat(client: pg.Client, everyMs: number): () => void {
+  let beating = false;
+  const timer = setInterval(() => {
+    if (beating) return;
+    beating = true;
+    // A failure ends the connection, which its owner's 'error' and 'end' handlers report.
+    client
+      .query('SELECT 1')
+      .catch(() => undefined)
+      .finally(() => (beating = false));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** How often a holder shows it is alive, for a takeover after `afterMs` of silence. */
+export const heartbeatEvery = (takeover: Pick<TakeoverOptions, 'afterMs' | 'heartbeatMs'>): number =>
+  takeover.heartbeatMs ?? Math.max(50, Math.floor(takeover.afterMs / 5));
+
 /**
  * A PostgreSQL session advisory lock held on a connection of its own: exactly one holder at
  * a time, released by the server the moment the holder's connection ends (a crashed process
@@ -57,7 +77,7 @@ export class AdvisoryLock {
   /** With `standbyApplicationName`: the connection a standby keeps between tries (visible, countable). */
   private standby: pg.Client | undefined;
   private lostHandlers: (() => void)[] = [];
-  private heartbeat: NodeJS.Timeout | undefined;
+  private stopHeartbeat: () => void = () => undefined;
   /** The holder and reason last reported as not ended: reported once, not at every try. */
   private unended: string | undefined;
 
@@ -113,7 +133,7 @@ export class AdvisoryLock {
         await client.query(`SELECT set_config('application_name', $1, false)`, [this.applicationName]);
       }
       this.client = client;
-      this.startHeartbeat(client);
+      if (this.takeover) this.stopHeartbeat = heartbeat(client, heartbeatEvery(this.takeover));
       return true;
     } catch {
       if (this.standby === client) this.standby = undefined;
@@ -163,28 +183,6 @@ export class AdvisoryLock {
         error: (err as Error).message,
       });
     }
-  }
-
-  /** While held: a query now and then, so contenders can tell a live holder from a hung one. */
-  private startHeartbeat(client: pg.Client): void {
-    if (!this.takeover) return;
-    const every = this.takeover.heartbeatMs ?? Math.max(50, Math.floor(this.takeover.afterMs / 5));
-    let beating = false;
-    this.heartbeat = setInterval(() => {
-      if (beating || this.client !== client) return;
-      beating = true;
-      // A failure ends the connection, which `drop` reports as the lock lost.
-      client
-        .query('SELECT 1')
-        .catch(() => undefined)
-        .finally(() => (beating = false));
-    }, every);
-    this.heartbeat.unref();
-  }
-
-  private stopHeartbeat(): void {
-    clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
   }
 
   /** Called once when a held lock is lost (its connection died). */

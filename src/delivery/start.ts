@@ -24,8 +24,11 @@ export interface DeliveryOptions {
   registry?: Registry;
   /** Tuning for tests: poll and rebalance intervals. */
   intervals?: { pollMs?: number; rebalanceMs?: number; standbyMs?: number };
-  /** RelayOptions.takeoverAfterMs (default 10 s). */
-  relayTakeoverAfterMs?: number;
+  /**
+   * How long the active relay, or a consumer instance, may stop answering before a standby or
+   * another instance takes its work over (RelayOptions and ConsumerRunnerOptions; default 10 s).
+   */
+  takeoverAfterMs?: number;
   /** The relay's batches in flight (RelayOptions.pipelineDepth, default 2; the bench compares 1). */
   relayPipelineDepth?: number;
 }
@@ -60,7 +63,7 @@ export async function startDelivery(options: DeliveryOptions): Promise<Delivery>
           logger: logger.child({ component: 'relay' }),
           pollIntervalMs: options.intervals?.pollMs,
           standbyRetryMs: options.intervals?.standbyMs,
-          takeoverAfterMs: options.relayTakeoverAfterMs,
+          takeoverAfterMs: options.takeoverAfterMs,
           pipelineDepth: options.relayPipelineDepth,
           onPublished: (n) => counters?.published(transport.kind, n),
         })
@@ -80,6 +83,7 @@ export async function startDelivery(options: DeliveryOptions): Promise<Delivery>
       logger: logger.child({ component: 'consumers' }),
       pollIntervalMs: options.intervals?.pollMs,
       rebalanceIntervalMs: options.intervals?.rebalanceMs,
+      takeoverAfterMs: options.takeoverAfterMs,
       onDelivery: counters?.delivered,
       onRetry: counters?.retried,
       onUnrouted: () => counters?.unrouted(transport.kind),

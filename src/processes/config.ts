@@ -139,11 +139,11 @@ export const envSchema = z.object({
    */
   SHUTDOWN_DELAY: duration().default('0s'),
   /**
-   * How long the active `saga relay` may stop answering (frozen, its connection still open)
-   * before a standby ends its lock connection and takes over. At least 1s: a moment's pause
-   * (a long garbage collection) is not a hang.
+   * How long the active `saga relay`, or a `saga consume` instance, may stop answering (frozen,
+   * its connections still open) before a standby relay or the other instances take its work
+   * over. At least 1s: a moment's pause (a long garbage collection) is not a hang.
    */
-  RELAY_TAKEOVER_AFTER: duration()
+  TAKEOVER_AFTER: duration()
     .default('10s')
     // Not a duration at all: the regex said so already (zod runs every check).
     .refine((d) => !DURATION.test(d.trim()) || durationMs(d) >= 1000, 'must be at least 1s'),
@@ -199,8 +199,8 @@ export interface Config {
   readonly healthPort: number | undefined;
   /** SHUTDOWN_DELAY in ms: not ready but still working, between SIGTERM and the drain. */
   readonly shutdownDelayMs: number;
-  /** RELAY_TAKEOVER_AFTER in ms (RelayOptions.takeoverAfterMs). */
-  readonly relayTakeoverAfterMs: number;
+  /** TAKEOVER_AFTER in ms (DeliveryOptions.takeoverAfterMs). */
+  readonly takeoverAfterMs: number;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -295,7 +295,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logPersonalData: e.LOG_PERSONAL_DATA === 'true',
     healthPort: e.HEALTH_PORT,
     shutdownDelayMs: durationMs(e.SHUTDOWN_DELAY),
-    relayTakeoverAfterMs: durationMs(e.RELAY_TAKEOVER_AFTER),
+    takeoverAfterMs: durationMs(e.TAKEOVER_AFTER),
   });
 }
 

@@ -29,7 +29,7 @@ export async function runDeliveryRole(
     topology: registeredConsumers(),
     logger,
     registry,
-    relayTakeoverAfterMs: config.relayTakeoverAfterMs,
+    takeoverAfterMs: config.takeoverAfterMs,
   });
   let draining = false;
   const probes = config.healthPort

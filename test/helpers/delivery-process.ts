@@ -27,7 +27,7 @@ async function main() {
     topology: [consumer],
     logger: createLogger(process.env.DELIVERY_LOG_LEVEL ?? 'warn'),
     intervals: { pollMs: 250, rebalanceMs: 250, standbyMs: 250 },
-    relayTakeoverAfterMs: process.env.DELIVERY_TAKEOVER_MS ? Number(process.env.DELIVERY_TAKEOVER_MS) : undefined,
+    takeoverAfterMs: process.env.DELIVERY_TAKEOVER_MS ? Number(process.env.DELIVERY_TAKEOVER_MS) : undefined,
   });
   process.stdout.write('delivery ready\n');
   process.on('SIGTERM', () => {

@@ -18,9 +18,10 @@ import {
 } from '../helpers/delivery';
 
 // Two consumer instances of the recorder, each in its own process, share its 4 partitions
-// over each transport (with a broker, the relay runs in the test). One is killed with SIGKILL while events are being
+// over each transport (with a broker, the relay runs in the test). One is killed with SIGKILL,
+// or frozen with SIGSTOP (its connections and locks stay open), while events are being
 // appended; the survivor takes over every partition, and every event still takes effect
-// exactly once, in order per stream.
+// exactly once, in order per stream. The frozen one, run again, gets its share back.
 
 const ROOT = path.resolve(__dirname, '../..');
 const PARTITIONS = 4;
@@ -42,6 +43,9 @@ let db: TestDatabase;
 let settings: TransportSettings;
 const children: ChildProcess[] = [];
 
+/** How long a frozen instance may stay silent before the other takes over (the default is 10 s). */
+const TAKEOVER_MS = 1500;
+
 function startInstance(name: string): Promise<Instance> {
   // `node --import tsx` (not the tsx CLI, which runs a second process): SIGKILL must hit the instance itself.
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/delivery-process.ts'], {
@@ -52,6 +56,7 @@ function startInstance(name: string): Promise<Instance> {
       DELIVERY_TRANSPORT: JSON.stringify(settings),
       DELIVERY_ROLE: 'consume',
       DELIVERY_PARTITIONS: String(PARTITIONS),
+      DELIVERY_TAKEOVER_MS: String(TAKEOVER_MS),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -117,8 +122,15 @@ describe.each(transportsUnderTest())('consumer partitions across processes over 
   let relay: Delivery | undefined;
   const topology = recorder({ partitions: PARTITIONS });
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     settings = isolatedTransport(kind);
+    // RabbitMQ keeps a partition's queue with a frozen consumer (single active consumer) until it
+    // closes that connection for missed heartbeats: ask for 2 s instead of the broker's 60.
+    if (kind === 'rabbitmq') {
+      const url = new URL(settings.amqpUrl!);
+      url.searchParams.set('heartbeat', '2');
+      settings = { ...settings, amqpUrl: url.toString() };
+    }
     db = await createTestDatabase();
     await db.pool.query(RECORDER_SQL);
     if (kind !== 'postgres') {
@@ -134,112 +146,142 @@ describe.each(transportsUnderTest())('consumer partitions across processes over 
       });
     }
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await killAll();
     await relay?.stop();
+    relay = undefined;
     await removeBrokerResources(settings, [topology]).catch(() => undefined);
     await db?.drop();
   });
 
-  test('two instances split the partitions; when one is killed the survivor takes all, nothing lost or doubled', async () => {
-    const [first, second] = await Promise.all([startInstance('first'), startInstance('second')]);
+  test.each([
+    ['killed (SIGKILL)', 'SIGKILL'],
+    ['frozen (SIGSTOP)', 'SIGSTOP'],
+  ] as const)(
+    'two instances split the partitions; when one is %s the survivor takes all, nothing lost or doubled',
+    async (_how, signal) => {
+      const [first, second] = await Promise.all([startInstance('first'), startInstance('second')]);
 
-    // Both up: the 4 partitions are split between them, each owning some, none owned twice.
-    await explained(
-      waitFor(
-        () => {
-          const a = first.partitions();
-          const b = second.partitions();
-          if (!a?.length || !b?.length) return false;
-          const union = [...a, ...b].sort((x, y) => x - y);
-          return JSON.stringify(union) === JSON.stringify(ALL);
-        },
-        { timeoutMs: 60_000, description: 'the partitions to be split between the instances' },
-      ),
-      first,
-      second,
-    );
-    const split = { first: first.partitions()!, second: second.partitions()! };
-    expect(split.first.length).toBeGreaterThanOrEqual(1);
-    expect(split.second.length).toBeGreaterThanOrEqual(1);
-    expect(split.first.filter((p) => split.second.includes(p))).toEqual([]);
-    expect([...split.first, ...split.second].sort((x, y) => x - y)).toEqual(ALL);
-
-    const buckets = streamsByPartition();
-    const [victim, survivor] = [first, second];
-    let killed!: () => void;
-    const afterKill = new Promise<void>((r) => (killed = r));
-    const at = { appended: 0, handled: 0, victimPartitions: [] as number[] };
-
-    // Round by round, one event per stream per transaction; the last rounds only after the kill,
-    // so the kill always lands while events are still being appended.
-    const writer = (async () => {
-      const streams = buckets.flat();
-      for (let v = 0; v < EVENTS_PER_STREAM; v++) {
-        if (v === EVENTS_PER_STREAM - 3) await afterKill;
-        for (const stream of streams) await appendApproved(db.pool, stream, v);
-      }
-    })();
-
-    // Kill once the victim has taken effect for some events of its own partitions.
-    const killer = (async () => {
+      // Both up: the 4 partitions are split between them, each owning some, none owned twice.
       await explained(
         waitFor(
-          async () => {
-            const mine = victim.partitions() ?? [];
-            const streams = mine.flatMap((p) => buckets[p]!);
-            const appended = await count('SELECT count(*)::int AS n FROM events');
-            const victimHandled = await count(
-              'SELECT count(*)::int AS n FROM test_deliveries WHERE stream_id = ANY($1)',
-              [streams],
-            );
-            return appended >= TOTAL / 4 && victimHandled > 0;
+          () => {
+            const a = first.partitions();
+            const b = second.partitions();
+            if (!a?.length || !b?.length) return false;
+            const union = [...a, ...b].sort((x, y) => x - y);
+            return JSON.stringify(union) === JSON.stringify(ALL);
           },
-          { timeoutMs: 60_000, intervalMs: 20, description: 'the victim to be handling events' },
+          { timeoutMs: 60_000, description: 'the partitions to be split between the instances' },
+        ),
+        first,
+        second,
+      );
+      const split = { first: first.partitions()!, second: second.partitions()! };
+      expect(split.first.length).toBeGreaterThanOrEqual(1);
+      expect(split.second.length).toBeGreaterThanOrEqual(1);
+      expect(split.first.filter((p) => split.second.includes(p))).toEqual([]);
+      expect([...split.first, ...split.second].sort((x, y) => x - y)).toEqual(ALL);
+
+      const buckets = streamsByPartition();
+      const [victim, survivor] = [first, second];
+      let killed!: () => void;
+      const afterKill = new Promise<void>((r) => (killed = r));
+      const at = { appended: 0, handled: 0, victimPartitions: [] as number[] };
+
+      // Round by round, one event per stream per transaction; the last rounds only after the kill,
+      // so the kill always lands while events are still being appended.
+      const writer = (async () => {
+        const streams = buckets.flat();
+        for (let v = 0; v < EVENTS_PER_STREAM; v++) {
+          if (v === EVENTS_PER_STREAM - 3) await afterKill;
+          for (const stream of streams) await appendApproved(db.pool, stream, v);
+        }
+      })();
+
+      // Kill once the victim has taken effect for some events of its own partitions.
+      const killer = (async () => {
+        await explained(
+          waitFor(
+            async () => {
+              const mine = victim.partitions() ?? [];
+              const streams = mine.flatMap((p) => buckets[p]!);
+              const appended = await count('SELECT count(*)::int AS n FROM events');
+              const victimHandled = await count(
+                'SELECT count(*)::int AS n FROM test_deliveries WHERE stream_id = ANY($1)',
+                [streams],
+              );
+              return appended >= TOTAL / 4 && victimHandled > 0;
+            },
+            { timeoutMs: 60_000, intervalMs: 20, description: 'the victim to be handling events' },
+          ),
+          victim,
+        );
+        at.victimPartitions = victim.partitions()!;
+        victim.child.kill(signal);
+        at.appended = await count('SELECT count(*)::int AS n FROM events');
+        at.handled = (await recordedEffects(db.pool, 'recorder')).distinct;
+        killed();
+      })();
+      // A failure of either must not leave the other waiting forever.
+      await Promise.all([killer.catch((err) => (killed(), Promise.reject(err))), writer]);
+
+      // The kill really happened mid-stream, with the victim owning and handling partitions.
+      expect(at.victimPartitions.length).toBeGreaterThanOrEqual(1);
+      expect(at.appended).toBeLessThan(TOTAL);
+      expect(at.handled).toBeLessThan(TOTAL);
+      expect(await count('SELECT count(*)::int AS n FROM events')).toBe(TOTAL);
+      if (signal === 'SIGKILL') {
+        await waitFor(() => victim.child.signalCode === 'SIGKILL', { description: 'the victim to die' });
+      }
+
+      // The survivor takes over every partition.
+      await explained(
+        waitFor(() => JSON.stringify(survivor.partitions()) === JSON.stringify(ALL), {
+          timeoutMs: 60_000,
+          description: 'the survivor to own all partitions',
+        }),
+        survivor,
+      );
+      expect(survivor.partitions()).toEqual(ALL);
+
+      // Every event took effect exactly once, in order per stream.
+      await explained(
+        waitFor(async () => (await recordedEffects(db.pool, 'recorder')).distinct >= TOTAL, {
+          timeoutMs: 120_000,
+          description: `all ${TOTAL} events to take effect`,
+        }),
+        survivor,
+      );
+      const effects = await recordedEffects(db.pool, 'recorder');
+      expect(effects.doubled).toEqual([]);
+      expect(effects.outOfOrder).toEqual([]);
+      expect(effects.distinct).toBe(TOTAL);
+      expect(effects.total).toBe(TOTAL);
+      // Nothing was dead-lettered along the way, and the survivor is still running.
+      expect(await count('SELECT count(*)::int AS n FROM dead_letters')).toBe(0);
+      expect(survivor.child.exitCode).toBeNull();
+      if (signal === 'SIGKILL') return;
+
+      // Run again, the frozen one finds its locks gone and the two share the partitions again;
+      // what it had in hand when it froze takes no second effect.
+      victim.child.kill('SIGCONT');
+      await explained(
+        waitFor(
+          () => {
+            const a = victim.partitions() ?? [];
+            const b = survivor.partitions() ?? [];
+            const union = [...a, ...b].sort((x, y) => x - y);
+            return a.length > 0 && b.length > 0 && JSON.stringify(union) === JSON.stringify(ALL);
+          },
+          { timeoutMs: 60_000, description: 'the instances to share the partitions again' },
         ),
         victim,
+        survivor,
       );
-      at.victimPartitions = victim.partitions()!;
-      victim.child.kill('SIGKILL');
-      at.appended = await count('SELECT count(*)::int AS n FROM events');
-      at.handled = (await recordedEffects(db.pool, 'recorder')).distinct;
-      killed();
-    })();
-    // A failure of either must not leave the other waiting forever.
-    await Promise.all([killer.catch((err) => (killed(), Promise.reject(err))), writer]);
-
-    // The kill really happened mid-stream, with the victim owning and handling partitions.
-    expect(at.victimPartitions.length).toBeGreaterThanOrEqual(1);
-    expect(at.appended).toBeLessThan(TOTAL);
-    expect(at.handled).toBeLessThan(TOTAL);
-    expect(await count('SELECT count(*)::int AS n FROM events')).toBe(TOTAL);
-    await waitFor(() => victim.child.signalCode === 'SIGKILL', { description: 'the victim to die' });
-
-    // The survivor takes over every partition.
-    await explained(
-      waitFor(() => JSON.stringify(survivor.partitions()) === JSON.stringify(ALL), {
-        timeoutMs: 60_000,
-        description: 'the survivor to own all partitions',
-      }),
-      survivor,
-    );
-    expect(survivor.partitions()).toEqual(ALL);
-
-    // Every event took effect exactly once, in order per stream.
-    await explained(
-      waitFor(async () => (await recordedEffects(db.pool, 'recorder')).distinct >= TOTAL, {
-        timeoutMs: 120_000,
-        description: `all ${TOTAL} events to take effect`,
-      }),
-      survivor,
-    );
-    const effects = await recordedEffects(db.pool, 'recorder');
-    expect(effects.doubled).toEqual([]);
-    expect(effects.outOfOrder).toEqual([]);
-    expect(effects.distinct).toBe(TOTAL);
-    expect(effects.total).toBe(TOTAL);
-    // Nothing was dead-lettered along the way, and the survivor is still running.
-    expect(await count('SELECT count(*)::int AS n FROM dead_letters')).toBe(0);
-    expect(survivor.child.exitCode).toBeNull();
-  }, 240_000);
+      const after = await recordedEffects(db.pool, 'recorder');
+      expect({ doubled: after.doubled, total: after.total }).toEqual({ doubled: [], total: TOTAL });
+    },
+    240_000,
+  );
 });

@@ -80,12 +80,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SHUTDOWN_DELAY: '5' })).toThrow(/SHUTDOWN_DELAY/);
   });
 
-  it('RELAY_TAKEOVER_AFTER: a duration of at least 1s, 10s by default', () => {
-    expect(loadConfig({}).relayTakeoverAfterMs).toBe(10_000);
-    expect(loadConfig({ RELAY_TAKEOVER_AFTER: '30s' }).relayTakeoverAfterMs).toBe(30_000);
-    expect(loadConfig({ RELAY_TAKEOVER_AFTER: '1500ms' }).relayTakeoverAfterMs).toBe(1500);
-    expect(() => loadConfig({ RELAY_TAKEOVER_AFTER: '200ms' })).toThrow(/RELAY_TAKEOVER_AFTER: must be at least 1s/);
-    expect(() => loadConfig({ RELAY_TAKEOVER_AFTER: 'later' })).toThrow(/RELAY_TAKEOVER_AFTER: must be a duration/);
+  it('TAKEOVER_AFTER: a duration of at least 1s, 10s by default', () => {
+    expect(loadConfig({}).takeoverAfterMs).toBe(10_000);
+    expect(loadConfig({ TAKEOVER_AFTER: '30s' }).takeoverAfterMs).toBe(30_000);
+    expect(loadConfig({ TAKEOVER_AFTER: '1500ms' }).takeoverAfterMs).toBe(1500);
+    expect(() => loadConfig({ TAKEOVER_AFTER: '200ms' })).toThrow(/TAKEOVER_AFTER: must be at least 1s/);
+    expect(() => loadConfig({ TAKEOVER_AFTER: 'later' })).toThrow(/TAKEOVER_AFTER: must be a duration/);
   });
 
   it('TRANSPORT needs its broker URL', () => {
