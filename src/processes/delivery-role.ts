@@ -17,7 +17,12 @@ export async function runDeliveryRole(
   roles: { consumers: readonly ConsumerDefinition[]; relay: boolean },
 ): Promise<void> {
   const url = requireDatabaseUrl(config);
-  const pool = createPool(url, { applicationName: roles.relay ? 'saga-relay-pool' : 'saga-consume-pool' });
+  const pool = createPool(url, {
+    applicationName: roles.relay ? 'saga-relay-pool' : 'saga-consume-pool',
+    // A frozen instance's open delivery transaction would hold every reader back: ended as its
+    // partitions are taken over.
+    idleInTransactionTimeoutMs: config.takeoverAfterMs,
+  });
   const tracing = startTracing({ serviceName: roles.relay ? 'saga-relay' : 'saga-consume' });
   // Delivery figures (backlog, lag, retries, dead letters) on the probe server's /metrics.
   const registry = new Registry();

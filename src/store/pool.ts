@@ -12,6 +12,13 @@ export interface PoolOptions {
   max?: number;
   /** Name shown in pg_stat_activity. Default 'saga'. */
   applicationName?: string;
+  /**
+   * How long a transaction may sit idle between statements before PostgreSQL ends its session
+   * (`idle_in_transaction_session_timeout`; 0: never). An open transaction holds back every
+   * commit-order reader on the server (docs/delivery.md), so a process that freezes in the
+   * middle of one must not hold it for longer than this. Default 10 s.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 export function createPool(connectionString: string, options: PoolOptions = {}): Pool {
@@ -19,6 +26,7 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'saga',
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);

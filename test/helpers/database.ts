@@ -26,7 +26,8 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(testEnv('pgAdminUrl'));
   url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), { max: 20 });
+  // Tests hold transactions open on purpose (late commits, held-back events): no idle timeout.
+  const pool = createPool(url.toString(), { max: 20, idleInTransactionTimeoutMs: 0 });
   if (options.migrate !== false) await runMigrations(pool, { simulators: true });
   return {
     url: url.toString(),

@@ -2,7 +2,8 @@
 // Env: DELIVERY_DATABASE_URL, DELIVERY_TRANSPORT (JSON TransportSettings), DELIVERY_ROLE
 // ('relay' | 'consume'), DELIVERY_PARTITIONS (recorder partitions, default 1),
 // DELIVERY_FAIL_FOR (comma-separated event ids the recorder refuses), DELIVERY_TAKEOVER_MS
-// (RelayOptions.takeoverAfterMs).
+// (DeliveryOptions.takeoverAfterMs), DELIVERY_PAUSE_MS (the recorder's pause inside each
+// delivery's transaction). Its pool's connections are named `delivery-process-<pid>`.
 // Prints "delivery ready" once started; SIGTERM stops it gracefully.
 import { startDelivery } from '../../src/delivery/start';
 import type { TransportSettings } from '../../src/delivery/transport-factory';
@@ -12,10 +13,17 @@ import { recorder } from './delivery';
 
 async function main() {
   const url = process.env.DELIVERY_DATABASE_URL!;
-  const pool = createPool(url, { max: 10 });
+  const takeoverAfterMs = process.env.DELIVERY_TAKEOVER_MS ? Number(process.env.DELIVERY_TAKEOVER_MS) : undefined;
+  // As `saga relay` and `saga consume` set them: a frozen process's open transaction ends as its work is taken over.
+  const pool = createPool(url, {
+    max: 10,
+    idleInTransactionTimeoutMs: takeoverAfterMs,
+    applicationName: `delivery-process-${process.pid}`,
+  });
   const consumer = recorder({
     partitions: Number(process.env.DELIVERY_PARTITIONS ?? 1),
     failFor: new Set((process.env.DELIVERY_FAIL_FOR ?? '').split(',').filter(Boolean)),
+    pauseMs: Number(process.env.DELIVERY_PAUSE_MS ?? 0),
   });
   const role = process.env.DELIVERY_ROLE;
   const delivery = await startDelivery({
@@ -27,7 +35,7 @@ async function main() {
     topology: [consumer],
     logger: createLogger(process.env.DELIVERY_LOG_LEVEL ?? 'warn'),
     intervals: { pollMs: 250, rebalanceMs: 250, standbyMs: 250 },
-    takeoverAfterMs: process.env.DELIVERY_TAKEOVER_MS ? Number(process.env.DELIVERY_TAKEOVER_MS) : undefined,
+    takeoverAfterMs,
   });
   process.stdout.write('delivery ready\n');
   process.on('SIGTERM', () => {

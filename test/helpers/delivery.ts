@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import amqp from 'amqplib';
@@ -68,6 +69,8 @@ export interface RecorderOptions {
   failFor?: Set<string>;
   /** Default: order.approved and order.confirmed. */
   handles?: string[];
+  /** Waits this long after recording, inside the delivery's transaction (which then holds an xid). */
+  pauseMs?: number;
 }
 
 /** A consumer that records every effect it has, so a test can count them and check their order. */
@@ -85,6 +88,7 @@ export function recorder(options: RecorderOptions = {}): ConsumerDefinition {
         'INSERT INTO test_deliveries (consumer, event_id, stream_id, stream_version) VALUES ($1, $2, $3, $4)',
         [name, event.eventId, event.streamId, event.version],
       );
+      if (options.pauseMs) await sleep(options.pauseMs);
     },
   });
 }

@@ -46,7 +46,7 @@ const children: ChildProcess[] = [];
 /** How long a frozen instance may stay silent before the other takes over (the default is 10 s). */
 const TAKEOVER_MS = 1500;
 
-function startInstance(name: string): Promise<Instance> {
+function startInstance(name: string, env: Record<string, string> = {}): Promise<Instance> {
   // `node --import tsx` (not the tsx CLI, which runs a second process): SIGKILL must hit the instance itself.
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/delivery-process.ts'], {
     cwd: ROOT,
@@ -57,6 +57,7 @@ function startInstance(name: string): Promise<Instance> {
       DELIVERY_ROLE: 'consume',
       DELIVERY_PARTITIONS: String(PARTITIONS),
       DELIVERY_TAKEOVER_MS: String(TAKEOVER_MS),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -85,6 +86,27 @@ function startInstance(name: string): Promise<Instance> {
       reject(new Error(`${name} exited (${code ?? signal}) before it was ready:\n${output}`)),
     );
   });
+}
+
+/**
+ * Freezes the instance (SIGSTOP) while a delivery's transaction of its holds an xid: such a
+ * transaction holds back every commit-order reader on the server until it ends. Thawed and
+ * tried again a moment later when it froze between two. Resolves whether it was caught so.
+ */
+async function freezeInTransaction(instance: Instance): Promise<boolean> {
+  const holdsXid = async () =>
+    (await count(
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND backend_xid IS NOT NULL',
+      [`delivery-process-${instance.child.pid}`],
+    )) > 0;
+  for (let attempt = 0; attempt < 500; attempt++) {
+    if (!(await holdsXid())) continue;
+    instance.child.kill('SIGSTOP');
+    if (await holdsXid()) return true;
+    instance.child.kill('SIGCONT');
+  }
+  instance.child.kill('SIGSTOP');
+  return false;
 }
 
 /** 10 streams per partition, so every partition (and so both instances) has work. */
@@ -160,7 +182,10 @@ describe.each(transportsUnderTest())('consumer partitions across processes over 
   ] as const)(
     'two instances split the partitions; when one is %s the survivor takes all, nothing lost or doubled',
     async (_how, signal) => {
-      const [first, second] = await Promise.all([startInstance('first'), startInstance('second')]);
+      // Frozen, the victim should be caught inside a delivery's transaction: the recorder then
+      // lingers in each one a moment.
+      const env: Record<string, string> = signal === 'SIGSTOP' ? { DELIVERY_PAUSE_MS: '10' } : {};
+      const [first, second] = await Promise.all([startInstance('first', env), startInstance('second', env)]);
 
       // Both up: the 4 partitions are split between them, each owning some, none owned twice.
       await explained(
@@ -187,7 +212,7 @@ describe.each(transportsUnderTest())('consumer partitions across processes over 
       const [victim, survivor] = [first, second];
       let killed!: () => void;
       const afterKill = new Promise<void>((r) => (killed = r));
-      const at = { appended: 0, handled: 0, victimPartitions: [] as number[] };
+      const at = { appended: 0, handled: 0, victimPartitions: [] as number[], inTransaction: false };
 
       // Round by round, one event per stream per transaction; the last rounds only after the kill,
       // so the kill always lands while events are still being appended.
@@ -218,7 +243,8 @@ describe.each(transportsUnderTest())('consumer partitions across processes over 
           victim,
         );
         at.victimPartitions = victim.partitions()!;
-        victim.child.kill(signal);
+        if (signal === 'SIGKILL') victim.child.kill(signal);
+        else at.inTransaction = await freezeInTransaction(victim);
         at.appended = await count('SELECT count(*)::int AS n FROM events');
         at.handled = (await recordedEffects(db.pool, 'recorder')).distinct;
         killed();
@@ -228,6 +254,8 @@ describe.each(transportsUnderTest())('consumer partitions across processes over 
 
       // The kill really happened mid-stream, with the victim owning and handling partitions.
       expect(at.victimPartitions.length).toBeGreaterThanOrEqual(1);
+      // Frozen holding a transaction open: its pool's idle timeout (the takeover's) must end it.
+      if (signal === 'SIGSTOP') expect(at.inTransaction).toBe(true);
       expect(at.appended).toBeLessThan(TOTAL);
       expect(at.handled).toBeLessThan(TOTAL);
       expect(await count('SELECT count(*)::int AS n FROM events')).toBe(TOTAL);
