@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../logger';
-import { AdvisoryLock, heartbeat, heartbeatEvery, type TakeoverOptions } from './leader-lock';
+import { AdvisoryLock, heartbeat, heartbeatEvery, loggedTakeover, type TakeoverOptions } from './leader-lock';
 import type { Pool } from '../store/pool';
 import { positionOf } from './contract';
 import { recordProgress } from './reader';
@@ -90,14 +90,7 @@ export class ConsumerRunner {
   private readonly takeover: TakeoverOptions;
 
   constructor(private readonly options: ConsumerRunnerOptions) {
-    const { logger } = options;
-    this.takeover = {
-      afterMs: options.takeoverAfterMs ?? 10_000,
-      onTakeover: ({ pid, silentSeconds, ended, error }) =>
-        ended
-          ? logger.warn({ pid, silentSeconds }, 'a consumer instance stopped answering; ended its lock connection')
-          : logger.warn({ pid, silentSeconds, err: error }, 'could not take over from a hung consumer instance'),
-    };
+    this.takeover = loggedTakeover(options.logger, 'a consumer instance', options.takeoverAfterMs);
   }
 
   /** A lock this instance takes, under its presence name (so its connections count as it). */

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Logger } from '../logger';
 
 /**
  * A holder a contender found silent for longer than the takeover allows, or could not watch.
@@ -45,6 +46,20 @@ const SQL = {
   // Waits (up to 5 s) for the backend to be gone, and its locks with it.
   endBackend: 'SELECT pg_terminate_backend($1, 5000) AS ended',
 } as const;
+
+/** The relay's and the consumer instances' default `TakeoverOptions.afterMs`. */
+export const DEFAULT_TAKEOVER_AFTER_MS = 10_000;
+
+/** Takeover from `holder` (e.g. "the active relay") after `afterMs`, each outcome logged as a warning. */
+export function loggedTakeover(logger: Logger, holder: string, afterMs = DEFAULT_TAKEOVER_AFTER_MS): TakeoverOptions {
+  return {
+    afterMs,
+    onTakeover: ({ pid, silentSeconds, ended, error }) =>
+      ended
+        ? logger.warn({ pid, silentSeconds }, `${holder} stopped answering; ended its lock connection`)
+        : logger.warn({ pid, silentSeconds, err: error }, `could not take over from ${holder} should it hang`),
+  };
+}
 
 /** A query on `client` every `everyMs`, so others can tell its session is alive; returns the stop. */
 export function heartbeat(client: pg.Client, everyMs: number): () => void {

@@ -4,7 +4,7 @@ import type { Pool } from '../store/pool';
 import type { ConsumerTopology, Publisher, Transport } from './contract';
 import { backoffDelay } from '../util/backoff';
 import { pause } from '../util/pause';
-import { AdvisoryLock } from './leader-lock';
+import { AdvisoryLock, loggedTakeover } from './leader-lock';
 import { positionOf, type LogPosition, type RawEvent } from './contract';
 import { advanceCheckpoint, CheckpointConflictError, loadCheckpoint, readCommitted } from './reader';
 import type { EventsWakeup } from './wakeup';
@@ -81,19 +81,7 @@ export class Relay {
       'saga-relay',
       // Standbys keep their connection between tries: /delivery counts them.
       'saga-relay-standby',
-      {
-        afterMs: options.takeoverAfterMs ?? 10_000,
-        onTakeover: ({ pid, silentSeconds, ended, error }) =>
-          ended
-            ? options.logger.warn(
-                { pid, silentSeconds },
-                'the active relay stopped answering; ended its lock connection',
-              )
-            : options.logger.warn(
-                { pid, silentSeconds, err: error },
-                'this standby could not take over from a hung active relay',
-              ),
-      },
+      loggedTakeover(options.logger, 'the active relay', options.takeoverAfterMs),
     );
   }
 

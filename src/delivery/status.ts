@@ -99,10 +99,11 @@ export async function deliveryStatus(
   transport: TransportKind,
   consumers: readonly { name: string; partitions: number }[],
 ): Promise<DeliveryStatus> {
-  const [processes, checkpoints, deadLetters] = await Promise.all([
+  const [processes, checkpoints, deadLetters, held] = await Promise.all([
     pool.query<{ application_name: string; connections: number }>(SQL.processes),
     pool.query<{ subscriber: string; transaction_id: string; global_position: number }>(SQL.consumerCheckpoints),
     pool.query<{ consumer: string; status: 'open' | 'parked'; n: number }>(SQL.deadLetters),
+    heldBack(pool),
   ]);
   const lagByConsumer = new Map<string, PartitionLag[]>();
   for (const row of checkpoints.rows) {
@@ -151,7 +152,7 @@ export async function deliveryStatus(
     .filter((c) => PROJECTIONS.has(c.name))
     // A read model is as stale as the oldest event one of its partitions has not applied.
     .map((c) => ({ name: c.name, lagSeconds: Math.max(0, ...c.lag.map((l) => l.oldestAgeSeconds)) }));
-  return { transport, relay, consumers: consumerStatuses, projections, heldBack: await heldBack(pool) };
+  return { transport, relay, consumers: consumerStatuses, projections, heldBack: held };
 }
 
 async function heldBack(pool: Pool): Promise<HeldBack> {
