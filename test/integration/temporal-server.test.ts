@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { correlationClientInterceptor } from '../../src/correlation/client-interceptor';
@@ -11,6 +12,7 @@ import { simulatedActivityDeps } from '../../src/processes/activity-deps';
 import { seedCatalog } from '../../src/store/catalog';
 import { resolveTemporalServer } from '../../src/temporal/server-binary';
 import { dynamicConfigPath, startTemporalServer, type RunningTemporalServer } from '../../src/temporal/server-cluster';
+import { waitFor } from '../../src/util/wait';
 import { createWorker } from '../../src/worker';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { testEnv } from '../helpers/env';
@@ -95,6 +97,20 @@ it('runs sagas on the Temporal server on PostgreSQL, with tasks executed by both
     dataConverter: testDataConverter(),
   });
   try {
+    // Both workers polling before the first saga starts: otherwise the first to poll may take
+    // every first workflow task, and sticky queues keep each saga with it.
+    await waitFor(
+      async () => {
+        const { pollers } = await client.workflowService.describeTaskQueue({
+          namespace: 'default',
+          taskQueue: { name: 'orders-on-postgres' },
+          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        });
+        const polling = new Set((pollers ?? []).map((p) => p.identity));
+        return polling.has('worker-a') && polling.has('worker-b');
+      },
+      { timeoutMs: 30_000, description: 'both workers to poll the task queue' },
+    );
     const inputs = Array.from({ length: 8 }, () => orderInput());
     const handles = await Promise.all(inputs.map((input) => startOrder(client, 'orders-on-postgres', input)));
     const results = await Promise.all(handles.map((h) => h.result()));
